@@ -1,0 +1,204 @@
+//! Cleanup of what a user dialed, before any rule sees it.
+//!
+//! Teams documents that `425 555 0100` is normalized like `4255550100`; tpr's cleanup (spec
+//! §3.1) goes a little further, the way phone keypads and address books write numbers:
+//!
+//! 1. inputs over [`MAX_DIALED_CHARS`] characters, or with a control character (CR, LF and TAB
+//!    included), are rejected;
+//! 2. decimal digits of any script (`٤`, `४`, full-width `４`) become ASCII digits; full-width
+//!    `＋ ＊ ＃` become `+ * #`;
+//! 3. spaces of every kind, hyphens and dashes, dots and parentheses (ASCII and full-width)
+//!    are removed;
+//! 4. what remains must be `+` (first only) followed by digits, `*` and `#`.
+//!
+//! The result is ASCII, so a rule's `\d` means the same in tpr as in .NET.
+
+use std::fmt;
+
+/// The longest dialed string accepted, in characters.
+pub const MAX_DIALED_CHARS: usize = 64;
+
+/// A cleaned dialed string: `+?[0-9*#]+`, at most [`MAX_DIALED_CHARS`] bytes, on the stack.
+#[derive(Clone, Copy)]
+pub struct DialString {
+    buf: [u8; MAX_DIALED_CHARS],
+    len: u8,
+}
+
+impl DialString {
+    /// An empty string, to be filled by [`clean_into`].
+    pub const fn new() -> DialString {
+        DialString { buf: [0; MAX_DIALED_CHARS], len: 0 }
+    }
+
+    /// Cleans `raw` into a new value.
+    pub fn try_clean(raw: &str) -> Result<DialString, InvalidDialString> {
+        let mut d = DialString::new();
+        clean_into(raw, &mut d)?;
+        Ok(d)
+    }
+
+    /// The cleaned text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII bytes are ever stored.
+        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
+    }
+}
+
+impl Default for DialString {
+    fn default() -> Self {
+        DialString::new()
+    }
+}
+
+impl fmt::Debug for DialString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DialString({:?})", self.as_str())
+    }
+}
+
+/// Why a dialed string was refused. Positions are 1-based character positions in the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidDialString {
+    /// Nothing left after cleanup.
+    #[error("no digits dialed")]
+    Empty,
+    /// Longer than [`MAX_DIALED_CHARS`].
+    #[error("dialed string has {0} characters; at most {MAX_DIALED_CHARS} are accepted")]
+    TooLong(usize),
+    /// A control character (newline, tab, ...).
+    #[error("control character U+{code:04X} at position {pos}")]
+    Control {
+        /// Code point.
+        code: u32,
+        /// Position.
+        pos: usize,
+    },
+    /// A character outside the dial-string alphabet.
+    #[error("character {ch:?} at position {pos} is not a digit, '+', '*' or '#'")]
+    BadChar {
+        /// The character.
+        ch: char,
+        /// Position.
+        pos: usize,
+    },
+    /// `+` anywhere but first.
+    #[error("'+' at position {0} is only allowed as the first character")]
+    MisplacedPlus(usize),
+}
+
+/// Zero digits of every Unicode decimal-digit (Nd) block; each block holds 0..=9 in order.
+/// Generated from Python's `unicodedata` (Unicode 14.0).
+const ND_ZEROS: [u32; 66] = [
+    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66,
+    0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
+    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0,
+    0xFF10, 0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0,
+    0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0,
+    0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+];
+
+fn decimal_digit(c: char) -> Option<u8> {
+    let cp = c as u32;
+    let k = ND_ZEROS.partition_point(|&z| z <= cp);
+    let zero = *ND_ZEROS.get(k.checked_sub(1)?)?;
+    (cp - zero < 10).then(|| b'0' + (cp - zero) as u8)
+}
+
+/// Characters removed by cleanup: separators people write between digit groups.
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '.' | '(' | ')'
+            | '\u{2010}'..='\u{2015}' // hyphens and dashes
+            | '\u{2212}' // minus sign
+            | '\u{FF0D}' | '\u{FF0E}' | '\u{FF08}' | '\u{FF09}' // full-width - . ( )
+            | '\u{30FC}' // katakana prolonged sound mark, used as a dash in JP numbers
+    ) || (c.is_whitespace() && !c.is_control())
+        || c == '\u{200B}' // zero-width space
+}
+
+/// Cleans `raw` into `out`. Never allocates.
+pub fn clean_into(raw: &str, out: &mut DialString) -> Result<(), InvalidDialString> {
+    out.len = 0;
+    let mut chars = 0usize;
+    for (pos, c) in raw.chars().enumerate() {
+        let pos = pos + 1;
+        chars = pos;
+        if chars > MAX_DIALED_CHARS {
+            return Err(InvalidDialString::TooLong(raw.chars().count()));
+        }
+        if c.is_control() {
+            return Err(InvalidDialString::Control { code: c as u32, pos });
+        }
+        let b = match c {
+            '+' | '\u{FF0B}' => {
+                if out.len != 0 {
+                    return Err(InvalidDialString::MisplacedPlus(pos));
+                }
+                b'+'
+            }
+            '*' | '\u{FF0A}' => b'*',
+            '#' | '\u{FF03}' => b'#',
+            c if is_separator(c) => continue,
+            c => match decimal_digit(c) {
+                Some(d) => d,
+                None => return Err(InvalidDialString::BadChar { ch: c, pos }),
+            },
+        };
+        out.buf[out.len as usize] = b;
+        out.len += 1;
+    }
+    let _ = chars;
+    match out.as_str() {
+        "" | "+" => Err(InvalidDialString::Empty),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean(s: &str) -> Result<String, InvalidDialString> {
+        DialString::try_clean(s).map(|d| d.as_str().to_owned())
+    }
+
+    #[test]
+    fn removes_separators_and_maps_digits() {
+        assert_eq!(clean("425 555 0100").unwrap(), "4255550100");
+        assert_eq!(clean("(425) 555-0100").unwrap(), "4255550100");
+        assert_eq!(clean("+1.425.555.0100").unwrap(), "+14255550100");
+        assert_eq!(clean("＋８１ ３−１２３４").unwrap(), "+8131234");
+        assert_eq!(clean("٠١٢٣٤٥٦٧٨٩").unwrap(), "0123456789");
+        assert_eq!(clean("\u{a0}911\u{2009}").unwrap(), "911");
+        assert_eq!(clean("*67#").unwrap(), "*67#");
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_dial_string() {
+        assert_eq!(clean(""), Err(InvalidDialString::Empty));
+        assert_eq!(clean(" - "), Err(InvalidDialString::Empty));
+        assert_eq!(clean("+"), Err(InvalidDialString::Empty));
+        assert_eq!(clean("12\n"), Err(InvalidDialString::Control { code: 10, pos: 3 }));
+        assert_eq!(clean("1\t2"), Err(InvalidDialString::Control { code: 9, pos: 2 }));
+        assert_eq!(clean("1+2"), Err(InvalidDialString::MisplacedPlus(2)));
+        assert_eq!(clean("555;ext=1"), Err(InvalidDialString::BadChar { ch: ';', pos: 4 }));
+        assert_eq!(clean("1-800-FLOWERS"), Err(InvalidDialString::BadChar { ch: 'F', pos: 7 }));
+        let long = "1".repeat(65);
+        assert_eq!(clean(&long), Err(InvalidDialString::TooLong(65)));
+        assert!(clean(&"1".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn every_nd_block_maps_all_ten_digits() {
+        for &z in &ND_ZEROS {
+            for k in 0..10 {
+                let c = char::from_u32(z + k).unwrap();
+                assert_eq!(decimal_digit(c), Some(b'0' + k as u8), "U+{:X}", z + k);
+            }
+        }
+        assert_eq!(decimal_digit('a'), None);
+        assert_eq!(decimal_digit('\u{65F}'), None);
+    }
+}

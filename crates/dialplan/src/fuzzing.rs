@@ -1,0 +1,88 @@
+//! Entry points of the fuzz targets in `fuzz/`, kept here so that `cargo test` on stable can
+//! replay every saved crash input (`tests/fuzz_regressions/`).
+//!
+//! Input format, chosen so that crash files are readable: the first line holds dialed strings
+//! separated by `|`; every further line is a rule, `pattern<TAB>translation` (without a tab the
+//! translation is Teams' default `+$1`).
+
+use tpr_types::Region;
+
+use crate::plan::{CompiledPlan, Mode};
+use crate::reference::ReferencePlan;
+use crate::rule::{DialPlan, Limits, Rule};
+use crate::service::service_plan;
+
+fn parse(data: &[u8]) -> (Vec<String>, DialPlan) {
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n');
+    let inputs = lines.next().unwrap_or("").split('|').map(str::to_owned).collect();
+    let rules = lines
+        .enumerate()
+        .map(|(i, line)| {
+            let (pattern, translation) = line.split_once('\t').unwrap_or((line, "+$1"));
+            Rule::new(format!("r{i}"), pattern, translation)
+        })
+        .collect();
+    (inputs, DialPlan::new("Fuzz", rules))
+}
+
+fn region(data: &[u8]) -> Region {
+    let code = match data.first().map(|b| b % 4) {
+        Some(0) => "US",
+        Some(1) => "NZ",
+        Some(2) => "AU",
+        _ => "DE",
+    };
+    Region::try_new(code).unwrap_or_else(|_| unreachable!("static region code"))
+}
+
+/// `dialplan_compile`: any rules either compile or give an error; compiled plans normalize
+/// any input without panicking.
+pub fn compile_target(data: &[u8]) {
+    let (inputs, plan) = parse(data);
+    let Some(service) = service_plan(region(data)) else { return };
+    if let Ok(compiled) = CompiledPlan::compile(Some(&plan), service, &Limits::default()) {
+        let mut cache = compiled.create_cache();
+        let mut out = String::new();
+        for input in &inputs {
+            for mode in [Mode::Effective, Mode::TenantScopeOnly] {
+                let _ = compiled.normalize_with(&mut cache, input, mode, &mut out);
+                let _ = compiled.explain(input, mode);
+            }
+        }
+        let _ = compiled.memory_usage();
+    }
+}
+
+/// `dialplan_normalize_diff`: where both the compiled plan and the reference build, they
+/// agree on every input: same output, same rules, same fallback. Panics on a difference.
+pub fn normalize_diff_target(data: &[u8]) {
+    let (inputs, plan) = parse(data);
+    let Some(service) = service_plan(region(data)) else { return };
+    let limits = Limits::default();
+    let Ok(compiled) = CompiledPlan::compile(Some(&plan), service, &limits) else { return };
+    let reference = match ReferencePlan::new(Some(&plan), service, &limits) {
+        Ok(r) => r,
+        Err(e) => panic!("compiled plan built but the reference did not: {e}"),
+    };
+    let mut cache = compiled.create_cache();
+    let mut out = String::new();
+    for input in &inputs {
+        for mode in [Mode::Effective, Mode::TenantScopeOnly] {
+            let got = compiled.normalize_with(&mut cache, input, mode, &mut out);
+            let want = reference.normalize(input, mode);
+            match (got, want) {
+                (Ok(o), Ok(r)) => {
+                    if o.budget_exceeded {
+                        continue;
+                    }
+                    let got = (out.as_str(), o.first.map(|i| i.as_usize()), o.second.map(|i| i.as_usize()), o.fallback);
+                    let want = (r.output.as_str(), r.first, r.second, r.fallback);
+                    assert_eq!(got, want, "input {input:?}, mode {mode:?}, rules {:?}", plan.rules);
+                }
+                (Err(a), Err(b)) => assert_eq!(a, b),
+                (a, b) => panic!("input {input:?}: compiled {a:?}, reference {b:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The naive reference evaluator: one backtracking regex per rule, tried in order.
+//!
+//! It is how a first implementation (or Kamailio's `dialplan` module) works, and it is the
+//! oracle that property tests and fuzzing diff the compiled automaton against. It shares only
+//! the pieces whose meaning it checks elsewhere: input cleanup, the .NET pattern rewrite and
+//! template parsing. Matching, rule selection and the passes of spec §3.4 are its own.
+
+use crate::cleanup::DialString;
+use crate::dotnet::translate;
+use crate::plan::{Mode, NormalizeError};
+use crate::rule::{DialPlan, Limits};
+use crate::service::ServicePlan;
+use crate::template::{Spans, Template};
+
+/// A plan evaluated one regex at a time.
+#[derive(Debug)]
+pub struct ReferencePlan {
+    rules: Vec<(fancy_regex::Regex, Template)>,
+    tenant_len: usize,
+    country_code: String,
+    access_prefix: Option<String>,
+}
+
+/// What the reference evaluator produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceResult {
+    /// The normalized string.
+    pub output: String,
+    /// Index of the first-pass rule in the effective list.
+    pub first: Option<usize>,
+    /// Index of the second-pass rule.
+    pub second: Option<usize>,
+    /// The `+CC` fallback was applied.
+    pub fallback: bool,
+}
+
+struct FancySpans<'a, 'b>(&'a fancy_regex::Captures<'b, str>);
+
+impl Spans for FancySpans<'_, '_> {
+    fn span(&self, index: usize) -> Option<(usize, usize)> {
+        self.0.get(index).map(|m| (m.start(), m.end()))
+    }
+}
+
+impl ReferencePlan {
+    /// Builds the reference for `tenant ++ service.rules`. Errors are plain text: the
+    /// reference is for tests, and the compiled plan gives the precise errors.
+    pub fn new(tenant: Option<&DialPlan>, service: &ServicePlan, limits: &Limits) -> Result<ReferencePlan, String> {
+        let tenant_rules = tenant.map_or(&[][..], |p| &p.rules[..]);
+        let mut rules = Vec::new();
+        for rule in tenant_rules.iter().chain(&service.rules) {
+            let t = translate(&rule.pattern).map_err(|e| format!("{}: {}", rule.name, e.message))?;
+            let re = fancy_regex::RegexBuilder::new(&t.exact)
+                .backtrack_limit(limits.backtrack_steps)
+                .build()
+                .map_err(|e| format!("{}: {e}", rule.name))?;
+            rules.push((re, Template::parse(&rule.translation, &t.groups)));
+        }
+        Ok(ReferencePlan {
+            rules,
+            tenant_len: tenant_rules.len(),
+            country_code: service.country_code.clone(),
+            access_prefix: tenant.and_then(|p| p.external_access_prefix.clone()),
+        })
+    }
+
+    fn first_match(&self, s: &str, limit: usize) -> Option<(usize, String)> {
+        for (i, (re, template)) in self.rules.iter().take(limit).enumerate() {
+            if let Ok(Some(caps)) = re.captures(s) {
+                let mut out = String::new();
+                template.expand(s, &FancySpans(&caps), &mut out);
+                return Some((i, out));
+            }
+        }
+        None
+    }
+
+    fn fallback(&self, s: String) -> (String, bool) {
+        if s.starts_with('+') || s.contains(['*', '#']) || s.is_empty() {
+            (s, false)
+        } else {
+            (format!("+{}{s}", self.country_code), true)
+        }
+    }
+
+    /// Normalizes `dialed` the way spec §3.4 writes it down.
+    pub fn normalize(&self, dialed: &str, mode: Mode) -> Result<ReferenceResult, NormalizeError> {
+        let cleaned = DialString::try_clean(dialed)?;
+        let mut s = cleaned.as_str();
+        if let Some(p) = &self.access_prefix
+            && s.len() > p.len()
+            && s.starts_with(p.as_str())
+        {
+            s = &s[p.len()..];
+        }
+        let mut r = ReferenceResult { output: String::new(), first: None, second: None, fallback: false };
+        if mode == Mode::TenantScopeOnly {
+            match self.first_match(s, self.tenant_len) {
+                Some((i, out)) => (r.first, r.output) = (Some(i), out),
+                None => r.output = s.to_owned(),
+            }
+            return Ok(r);
+        }
+        match self.first_match(s, self.rules.len()) {
+            None => (r.output, r.fallback) = self.fallback(s.to_owned()),
+            Some((i, r1)) => {
+                r.first = Some(i);
+                if r1.starts_with('+') {
+                    r.output = r1;
+                } else {
+                    match self.first_match(&r1, self.rules.len()) {
+                        Some((j, r2)) => (r.second, r.output) = (Some(j), r2),
+                        None => (r.output, r.fallback) = self.fallback(r1),
+                    }
+                }
+            }
+        }
+        Ok(r)
+    }
+}

@@ -1,0 +1,13 @@
+//! Value types shared by every tpr crate.
+//!
+//! Types here are parsed and checked at the edge (config loading, command line) and passed
+//! inward as values that cannot be wrong: a [`Region`] is always two upper-case ASCII letters,
+//! a [`Location`] always has a 1-based line and column.
+
+#![deny(missing_docs)]
+
+mod location;
+mod region;
+
+pub use location::{LineIndex, Location};
+pub use region::{Region, RegionError};
