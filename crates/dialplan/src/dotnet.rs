@@ -165,6 +165,17 @@ struct Translator {
     groups: Vec<Group>,
     needs_backtracker: bool,
     notes: Vec<PatternNote>,
+    /// What the last emitted token was, to reject nested quantifiers as .NET does.
+    last: Last,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Last {
+    /// Start of the pattern, `(` or `|`: a quantifier here has nothing to repeat.
+    Nothing,
+    Atom,
+    Quantifier,
+    LazyQuantifier,
 }
 
 fn err<T>(offset: usize, message: impl Into<String>) -> Result<T, PatternError> {
@@ -190,6 +201,7 @@ impl Translator {
             groups: Vec::new(),
             needs_backtracker: false,
             notes: Vec::new(),
+            last: Last::Nothing,
         }
     }
 
@@ -225,6 +237,23 @@ impl Translator {
     fn run(&mut self) -> Result<(), PatternError> {
         while let Some(c) = self.peek(0) {
             let at = self.i;
+            let is_quantifier =
+                matches!(c, '*' | '+' | '?') || (c == '{' && self.quantifier_len().is_some());
+            if is_quantifier {
+                self.last = match (self.last, c) {
+                    (Last::Quantifier, '?') => Last::LazyQuantifier,
+                    (Last::Quantifier | Last::LazyQuantifier, _) => {
+                        return err(at, format!("nested quantifier {c:?}"));
+                    }
+                    (Last::Nothing, _) => return err(at, format!("quantifier {c:?} follows nothing")),
+                    (Last::Atom, _) => Last::Quantifier,
+                };
+            } else {
+                self.last = match c {
+                    '(' | '|' => Last::Nothing,
+                    _ => Last::Atom,
+                };
+            }
             match c {
                 '\\' => self.escape_outside_class()?,
                 '[' => self.class()?,

@@ -386,6 +386,17 @@ impl CompiledPlan {
         Ok(outcome)
     }
 
+    /// The rule column of `tpr normalize`: the rules that produced the result, in pass order,
+    /// joined by ` > `, with `(+CC fallback)` where the fallback applied, or `-` if nothing did.
+    pub fn describe(&self, outcome: &Outcome) -> String {
+        let mut parts: Vec<String> =
+            [outcome.first, outcome.second].into_iter().flatten().map(|r| self.rule(r).name.clone()).collect();
+        if outcome.fallback {
+            parts.push(format!("(+{} fallback)", self.country_code));
+        }
+        if parts.is_empty() { "-".to_owned() } else { parts.join(" > ") }
+    }
+
     /// Spec §3.5: a longer string that starts with the legacy external access prefix loses it.
     fn strip_access_prefix<'s>(&self, s: &'s str, outcome: &mut Outcome) -> &'s str {
         match &self.access_prefix {

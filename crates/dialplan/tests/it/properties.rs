@@ -1,0 +1,151 @@
+//! Property tests: the compiled plan against the reference on random Teams-like rule sets,
+//! and translation templates against their meaning.
+
+use proptest::prelude::*;
+use tpr_dialplan::{CompiledPlan, DialPlan, Limits, Mode, ReferencePlan, Rule, service_plan};
+use tpr_types::Region;
+
+/// A pattern piece of the kind real rules are made of.
+fn atom() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[0-9]{1,4}",
+        Just(r"\d".to_owned()),
+        (0u8..4, 1u8..6).prop_map(|(a, b)| format!(r"\d{{{a},{}}}", a + b)),
+        (1u8..12).prop_map(|n| format!(r"\d{{{n}}}")),
+        Just(r"\d+".to_owned()),
+        Just(r"\d*".to_owned()),
+        Just("[2-9]".to_owned()),
+        Just(r"\+?".to_owned()),
+        Just(r"\+".to_owned()),
+        ("[0-9]{1,3}", "[0-9]{1,3}").prop_map(|(a, b)| format!("(?:{a}|{b})")),
+        Just(r"[*#]".to_owned()),
+        "[0-9]{1,2}".prop_map(|d| format!("(?!{d})")),
+        "[0-9]{1,2}".prop_map(|d| format!("(?={d})")),
+    ]
+}
+
+fn pattern() -> impl Strategy<Value = String> {
+    (any::<bool>(), proptest::collection::vec((atom(), 0u8..3), 1..5), any::<bool>()).prop_map(|(start, parts, end)| {
+        let mut p = String::new();
+        if start {
+            p.push('^');
+        }
+        for (a, group) in parts {
+            match group {
+                0 => p.push_str(&a),
+                1 => p.push_str(&format!("({a})")),
+                _ => p.push_str(&format!("(?<g{}>{a})", p.len())),
+            }
+        }
+        if end {
+            p.push('$');
+        }
+        p
+    })
+}
+
+fn translation() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            "[0-9]{0,4}",
+            Just("+".to_owned()),
+            (0u8..5).prop_map(|g| format!("${g}")),
+            (0u8..4).prop_map(|g| format!("${{{g}}}")),
+            Just("$$".to_owned()),
+            Just("$&".to_owned()),
+            Just("$+".to_owned()),
+            Just("$10".to_owned()),
+        ],
+        0..5,
+    )
+    .prop_map(|v| v.concat())
+}
+
+fn plan() -> impl Strategy<Value = DialPlan> {
+    proptest::collection::vec((pattern(), translation()), 1..8).prop_map(|rules| {
+        DialPlan::new(
+            "Prop",
+            rules.into_iter().enumerate().map(|(i, (p, t))| Rule::new(format!("r{i}"), p, t)).collect(),
+        )
+    })
+}
+
+fn dialed() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => "[0-9]{1,15}",
+        1 => "\\+[0-9]{1,15}",
+        1 => "[0-9*#]{1,8}",
+        1 => "[0-9 ()-]{1,16}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn compiled_equals_reference(plan in plan(), inputs in proptest::collection::vec(dialed(), 1..12), region in prop_oneof![Just("US"), Just("NZ"), Just("DE")]) {
+        let service = service_plan(Region::try_new(region).unwrap()).unwrap();
+        let limits = Limits::default();
+        let compiled = CompiledPlan::compile(Some(&plan), service, &limits);
+        let reference = ReferencePlan::new(Some(&plan), service, &limits);
+        let (compiled, reference) = match (compiled, reference) {
+            (Ok(c), Ok(r)) => (c, r),
+            // Generated patterns can be invalid (a quantifier after nothing, say); then both
+            // must refuse them.
+            (Err(_), Err(_)) => return Ok(()),
+            (c, r) => panic!("compiled {:?} vs reference {:?}", c.err(), r.err()),
+        };
+        let mut cache = compiled.create_cache();
+        let mut out = String::new();
+        for input in &inputs {
+            for mode in [Mode::Effective, Mode::TenantScopeOnly] {
+                let got = compiled.normalize_with(&mut cache, input, mode, &mut out);
+                let want = reference.normalize(input, mode);
+                match (got, want) {
+                    (Ok(o), Ok(r)) => {
+                        let got = (out.clone(), o.first.map(|i| i.as_usize()), o.second.map(|i| i.as_usize()), o.fallback);
+                        prop_assert_eq!(got, (r.output, r.first, r.second, r.fallback), "input {:?} mode {:?}", input, mode);
+                    }
+                    (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                    (a, b) => prop_assert!(false, "{:?}: compiled {:?}, reference {:?}", input, a, b),
+                }
+            }
+        }
+    }
+
+    /// A template assembled from literal text and group references, written in .NET syntax,
+    /// expands to the concatenation of the literal text and the groups' text.
+    #[test]
+    fn templates_round_trip(pieces in proptest::collection::vec(prop_oneof![
+        "[0-9a-z+;=]{1,4}".prop_map(Piece::Lit),
+        (0usize..4).prop_map(Piece::Group),
+        Just(Piece::Dollar),
+    ], 0..8)) {
+        // Groups: 0 = whole "123", 1 = "1", 2 = "2", 3 = "3".
+        let groups = ["123", "1", "2", "3"];
+        let mut tpl = String::new();
+        let mut want = String::new();
+        for p in &pieces {
+            match p {
+                Piece::Lit(s) => { tpl.push_str(s); want.push_str(s); }
+                // Braces keep a following digit from joining the number.
+                Piece::Group(g) => { tpl.push_str(&format!("${{{g}}}")); want.push_str(groups[*g]); }
+                Piece::Dollar => { tpl.push_str("$$"); want.push('$'); }
+            }
+        }
+        let plan = DialPlan::new("Tpl", vec![Rule::new("t", r"^(\d)(\d)(\d)$", tpl.clone())]);
+        let us = service_plan(Region::try_new("US").unwrap()).unwrap();
+        let compiled = CompiledPlan::compile(Some(&plan), us, &Limits::default()).unwrap();
+        let mut cache = compiled.create_cache();
+        let mut out = String::new();
+        compiled.normalize_with(&mut cache, "123", Mode::TenantScopeOnly, &mut out).unwrap();
+        prop_assert_eq!(out, want, "template {:?}", tpl);
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Piece {
+    Lit(String),
+    Group(usize),
+    Dollar,
+}
