@@ -46,6 +46,11 @@ impl LineIndex {
         &self.file
     }
 
+    /// The indexed text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// The location of byte `offset` (clamped to the end of the text).
     pub fn location(&self, offset: usize) -> Location {
         let offset = offset.min(self.text.len());

@@ -1,0 +1,389 @@
+//! Reading the tenant TOML: syntax, types, references and dial-plan compilation, with every
+//! problem located at `file:line:col`.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+use tpr_dialplan::{CompileErrorKind, CompiledPlan, DialPlan, Limits, Rule, ServicePlan, service_plan};
+use tpr_types::{LineIndex, Location, Region};
+
+use crate::model::{Tenant, User, UserRange};
+
+/// One problem in a tenant file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// Where, when known.
+    pub location: Option<Location>,
+    /// What is wrong, naming the object.
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Some(loc) => write!(f, "{loc}: error: {}", self.message),
+            None => write!(f, "error: {}", self.message),
+        }
+    }
+}
+
+/// All the problems found in a tenant file, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadErrors {}
+
+#[derive(Deserialize)]
+struct RawFile {
+    tenant: Option<Spanned<RawTenant>>,
+    #[serde(default)]
+    dial_plans: Vec<Spanned<RawDialPlan>>,
+    #[serde(default)]
+    service_dial_plans: Vec<Spanned<RawServicePlan>>,
+    #[serde(default)]
+    users: Vec<Spanned<RawUser>>,
+    #[serde(default)]
+    user_ranges: Vec<Spanned<RawUserRange>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTenant {
+    name: String,
+    country: Spanned<String>,
+    #[serde(default)]
+    domains: Vec<String>,
+    #[serde(default)]
+    communications_credits: Option<toml::Value>,
+    #[serde(default)]
+    postpaid_overage: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDialPlan {
+    name: Spanned<String>,
+    #[serde(default)]
+    simple_name: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    external_access_prefix: Option<String>,
+    #[serde(default)]
+    rules: Vec<Spanned<RawRule>>,
+}
+
+fn default_pattern() -> Spanned<String> {
+    Spanned::new(0..0, Rule::DEFAULT_PATTERN.to_owned())
+}
+
+fn default_translation() -> String {
+    Rule::DEFAULT_TRANSLATION.to_owned()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: String,
+    #[serde(default = "default_pattern")]
+    pattern: Spanned<String>,
+    #[serde(default = "default_translation")]
+    translation: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    is_internal_extension: bool,
+}
+
+#[derive(Deserialize, Default, PartialEq, Eq, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum OverrideMode {
+    /// The given rules replace the built-in ones.
+    #[default]
+    Replace,
+    /// The given rules come after the built-in ones.
+    Extend,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServicePlan {
+    country: Spanned<String>,
+    #[serde(default)]
+    mode: OverrideMode,
+    #[serde(default)]
+    country_code: Option<String>,
+    rules: Vec<Spanned<RawRule>>,
+}
+
+/// Users carry many more fields (policies, numbers ...); those are read in a later version.
+#[derive(Deserialize)]
+struct RawUser {
+    id: Spanned<String>,
+    #[serde(default)]
+    usage_location: Option<Spanned<String>>,
+    #[serde(default)]
+    dial_plan: Option<Spanned<String>>,
+    #[serde(default)]
+    number: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawUserRange {
+    name: String,
+    id_prefix: String,
+    count: Spanned<i64>,
+    #[serde(default)]
+    first_number: Option<String>,
+    #[serde(default)]
+    usage_location: Option<Spanned<String>>,
+    #[serde(default)]
+    dial_plan: Option<Spanned<String>>,
+}
+
+/// Most users a range may generate.
+const MAX_RANGE_USERS: i64 = 10_000_000;
+
+struct Loader {
+    index: LineIndex,
+    errors: Vec<LoadError>,
+}
+
+impl Loader {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        let location = Some(self.index.location(span.start));
+        self.errors.push(LoadError { location, message: message.into() });
+    }
+
+    fn region(&mut self, value: &Spanned<String>, what: &str) -> Option<Region> {
+        match Region::try_new(value.get_ref()) {
+            Ok(r) if service_plan(r).is_some() => Some(r),
+            Ok(r) => {
+                self.error(value.span(), format!("{what}: unknown region {r}"));
+                None
+            }
+            Err(e) => {
+                self.error(value.span(), format!("{what}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn rules(&mut self, raw: &[Spanned<RawRule>]) -> Vec<Rule> {
+        raw.iter()
+            .map(|r| {
+                let r = r.get_ref();
+                Rule {
+                    name: r.name.clone(),
+                    pattern: r.pattern.get_ref().clone(),
+                    translation: r.translation.clone(),
+                    description: r.description.clone(),
+                    is_internal_extension: r.is_internal_extension,
+                }
+            })
+            .collect()
+    }
+
+    /// Where a compile error points: the rule's pattern (at the right column when the TOML
+    /// string is a literal string), the rule, or the plan.
+    fn compile_error_span(&self, plan_span: Range<usize>, rules: &[Spanned<RawRule>], err: &tpr_dialplan::CompileError) -> Range<usize> {
+        let Some((i, _)) = err.rule() else { return plan_span };
+        let Some(rule) = rules.get(i) else { return plan_span };
+        let pattern = &rule.get_ref().pattern;
+        let col = match err.kind() {
+            CompileErrorKind::InvalidPattern { col, .. } | CompileErrorKind::UnsupportedPattern { col, .. } => *col,
+            _ => return rule.span(),
+        };
+        let span = pattern.span();
+        if span.is_empty() {
+            return rule.span();
+        }
+        let text = &self.index_text()[span.clone()];
+        if text.starts_with('\'') && !text.starts_with("'''") {
+            // A literal string holds the pattern verbatim: column k is k characters in.
+            let offset: usize = pattern.get_ref().chars().take(col - 1).map(char::len_utf8).sum();
+            return span.start + 1 + offset..span.end;
+        }
+        span
+    }
+
+    fn index_text(&self) -> &str {
+        self.index.text()
+    }
+}
+
+impl Tenant {
+    /// Reads and checks a tenant file.
+    pub fn load(path: &Path) -> Result<Tenant, LoadErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            LoadErrors(vec![LoadError { location: None, message: format!("{}: {e}", path.display()) }])
+        })?;
+        Tenant::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// Parses and checks tenant TOML read from `file`.
+    pub fn from_toml_str(text: &str, file: &str) -> Result<Tenant, LoadErrors> {
+        let index = LineIndex::new(Arc::<str>::from(file), Arc::<str>::from(text));
+        let mut l = Loader { index, errors: Vec::new() };
+        let raw: RawFile = match toml::from_str(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let span = e.span().unwrap_or(0..0);
+                l.error(span, e.message().trim_end().to_owned());
+                return Err(LoadErrors(l.errors));
+            }
+        };
+        let Some(raw_tenant) = raw.tenant else {
+            l.error(0..0, "missing [tenant] section (name and country)");
+            return Err(LoadErrors(l.errors));
+        };
+        let t = raw_tenant.get_ref();
+        let _ = (&t.domains, &t.communications_credits, &t.postpaid_overage);
+        let country = l.region(&t.country, "tenant country");
+
+        // Dial plans: names unique, each compiles on its own against the tenant country.
+        let limits = Limits::default();
+        let mut dial_plans: Vec<DialPlan> = Vec::new();
+        for raw_plan in &raw.dial_plans {
+            let p = raw_plan.get_ref();
+            let plan = DialPlan {
+                name: p.name.get_ref().clone(),
+                simple_name: p.simple_name.clone(),
+                description: p.description.clone(),
+                external_access_prefix: p.external_access_prefix.clone(),
+                rules: l.rules(&p.rules),
+            };
+            if dial_plans.iter().any(|d| d.name.eq_ignore_ascii_case(&plan.name)) {
+                l.error(p.name.span(), format!("dial plan {:?} is defined twice", plan.name));
+                continue;
+            }
+            let region = country.unwrap_or_else(|| Region::try_new("US").unwrap_or_else(|_| unreachable!()));
+            if let Some(service) = service_plan(region)
+                && let Err(e) = CompiledPlan::compile(Some(&plan), service, &limits)
+            {
+                let span = l.compile_error_span(raw_plan.span(), &p.rules, &e);
+                l.error(span, e.to_string());
+            }
+            dial_plans.push(plan);
+        }
+
+        let mut service_overrides: Vec<ServicePlan> = Vec::new();
+        for raw_sp in &raw.service_dial_plans {
+            let sp = raw_sp.get_ref();
+            let Some(region) = l.region(&sp.country, "service dial plan") else { continue };
+            if service_overrides.iter().any(|s| s.region == region) {
+                l.error(sp.country.span(), format!("service dial plan for {region} is defined twice"));
+                continue;
+            }
+            let builtin = service_plan(region).cloned().unwrap_or_else(|| ServicePlan::new(region, "", vec![]));
+            let mut rules = l.rules(&sp.rules);
+            if sp.mode == OverrideMode::Extend {
+                rules.splice(0..0, builtin.rules.iter().cloned());
+            }
+            let cc = sp.country_code.clone().unwrap_or(builtin.country_code);
+            if cc.is_empty() || cc.len() > 3 || !cc.bytes().all(|b| b.is_ascii_digit()) {
+                l.error(raw_sp.span(), format!("service dial plan for {region}: country_code {cc:?} must be 1 to 3 digits"));
+                continue;
+            }
+            let plan = ServicePlan::new(region, cc, rules);
+            if let Err(e) = CompiledPlan::compile(None, &plan, &limits) {
+                let offset = if sp.mode == OverrideMode::Extend { builtin.rules.len() } else { 0 };
+                let span = match e.rule() {
+                    Some((i, _)) if i >= offset => sp.rules.get(i - offset).map_or(raw_sp.span(), |r| r.span()),
+                    _ => raw_sp.span(),
+                };
+                l.error(span, e.to_string().replacen(&format!("dial plan \"{region} service\""), &format!("service dial plan {region}"), 1));
+            }
+            service_overrides.push(plan);
+        }
+
+        let check_plan_ref = |l: &mut Loader, plan: &Option<Spanned<String>>, who: &str| -> Option<String> {
+            let plan = plan.as_ref()?;
+            if !dial_plans.iter().any(|d| d.name.eq_ignore_ascii_case(plan.get_ref())) {
+                l.error(plan.span(), format!("{who}: dial plan {:?} is not defined", plan.get_ref()));
+            }
+            Some(plan.get_ref().clone())
+        };
+
+        let mut users = Vec::new();
+        for raw_user in &raw.users {
+            let u = raw_user.get_ref();
+            let usage_location = match &u.usage_location {
+                Some(loc) => l.region(loc, &format!("user {:?}", u.id.get_ref())),
+                None => country,
+            };
+            let dial_plan = check_plan_ref(&mut l, &u.dial_plan, &format!("user {:?}", u.id.get_ref()));
+            if users.iter().any(|x: &User| x.id.eq_ignore_ascii_case(u.id.get_ref())) {
+                l.error(u.id.span(), format!("user {:?} is defined twice", u.id.get_ref()));
+            }
+            if let Some(usage_location) = usage_location {
+                users.push(User { id: u.id.get_ref().clone(), usage_location, dial_plan, number: u.number.clone() });
+            }
+        }
+
+        let mut user_ranges: Vec<UserRange> = Vec::new();
+        for raw_range in &raw.user_ranges {
+            let r = raw_range.get_ref();
+            let who = format!("user range {:?}", r.name);
+            let count = *r.count.get_ref();
+            if !(1..=MAX_RANGE_USERS).contains(&count) {
+                l.error(r.count.span(), format!("{who}: count must be 1 to {MAX_RANGE_USERS}, got {count}"));
+                continue;
+            }
+            if r.id_prefix.is_empty() {
+                l.error(raw_range.span(), format!("{who}: id_prefix must not be empty"));
+                continue;
+            }
+            let usage_location = match &r.usage_location {
+                Some(loc) => l.region(loc, &who),
+                None => country,
+            };
+            let dial_plan = check_plan_ref(&mut l, &r.dial_plan, &who);
+            let range = UserRange {
+                name: r.name.clone(),
+                id_prefix: r.id_prefix.clone(),
+                count: count as u32,
+                first_number: r.first_number.clone(),
+                usage_location: usage_location.unwrap_or_else(|| Region::try_new("US").unwrap_or_else(|_| unreachable!())),
+                dial_plan,
+            };
+            if let Some(first) = &range.first_number
+                && range.user(range.count - 1).and_then(|u| u.number).is_none()
+            {
+                l.error(raw_range.span(), format!("{who}: {count} numbers counting up from {first} do not fit its digits"));
+            }
+            if let Some(u) = users.iter().find(|u| range.index_of(&u.id).is_some()) {
+                l.error(raw_range.span(), format!("{who}: generates id {:?}, which a listed user already has", u.id));
+            }
+            user_ranges.push(range);
+        }
+
+        match (country, l.errors.is_empty()) {
+            (Some(country), true) => Ok(Tenant {
+                name: t.name.clone(),
+                country,
+                dial_plans,
+                service_overrides,
+                users,
+                user_ranges,
+            }),
+            _ => Err(LoadErrors(l.errors)),
+        }
+    }
+}
