@@ -1,1 +1,99 @@
-fn main() {}
+//! `tpr`: the command-line front end of tpr, thin over the library crates.
+//!
+//! Exit codes (design.md): 0 success, 1 user error (bad config, bad input) with a message on
+//! stderr saying what and where, 2 internal error. No panic reaches the user as a backtrace.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod normalize;
+mod tenant_file;
+
+/// Teams Phone routing engine and simulator.
+#[derive(Debug, Parser)]
+#[command(name = "tpr", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Normalize dialed numbers with a user's effective dial plan (like
+    /// Test-CsEffectiveTenantDialPlan).
+    Normalize(normalize::Args),
+}
+
+/// An error the user can fix: bad config, bad input, bad arguments. Exit code 1.
+#[derive(Debug)]
+pub enum UserError {
+    /// A one-line message, printed after `tpr: `.
+    Message(String),
+    /// `file:line:col: error: ...` lines, printed as they are.
+    Diagnostics(String),
+}
+
+impl std::fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UserError::Message(m) | UserError::Diagnostics(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for UserError {}
+
+/// What a command reports when it finished without an error of its own.
+#[derive(Debug)]
+pub enum Finish {
+    /// Everything went through.
+    Ok,
+    /// Some inputs were refused (reported on their own lines); exit 1.
+    SomeInputsInvalid,
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let _ = writeln!(io::stderr(), "tpr: internal error (a bug in tpr, please report it): {info}");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = std::panic::catch_unwind(|| match cli.command {
+        Command::Normalize(args) => normalize::run(args),
+    });
+    match result {
+        Ok(Ok(Finish::Ok)) => ExitCode::SUCCESS,
+        Ok(Ok(Finish::SomeInputsInvalid)) => ExitCode::from(1),
+        Ok(Err(e)) => {
+            if let Some(io) = e.downcast_ref::<io::Error>()
+                && io.kind() == io::ErrorKind::BrokenPipe
+            {
+                // The reader went away (`tpr ... | head`): not an error.
+                return ExitCode::SUCCESS;
+            }
+            match e.downcast_ref::<UserError>() {
+                // Diagnostics already say where: print them as they are, like a compiler.
+                Some(UserError::Diagnostics(text)) => {
+                    let _ = writeln!(io::stderr(), "{text}");
+                    ExitCode::from(1)
+                }
+                Some(_) => {
+                    let _ = writeln!(io::stderr(), "tpr: {e:#}");
+                    ExitCode::from(1)
+                }
+                None => {
+                    let _ = writeln!(io::stderr(), "tpr: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Err(_) => ExitCode::from(2),
+    }
+}

@@ -1,0 +1,136 @@
+//! The `tpr` binary against its command-line contract (design.md): output formats, stdin
+//! streaming, exit codes and error messages.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn tpr(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tpr"))
+        .args(args)
+        .current_dir(workspace())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = stdin.unwrap_or("").to_owned();
+    let mut pipe = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || pipe.write_all(input.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    out
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8(b.to_vec()).unwrap()
+}
+
+const T: &str = "scenarios/tenants/contoso.toml";
+
+#[test]
+fn normalize_prints_input_translated_and_rule() {
+    let out = tpr(&["normalize", "--tenant", T, "--user", "spencer.low", "50100", "62220100", "0", "(425) 555-0100", "+14255550100"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "50100\t+14255550100\t5digitExtension\n\
+         62220100\t+14255550100\tRedmondSitePrefix\n\
+         0\t+14255550100\tRedmondOperator\n\
+         (425) 555-0100\t+14255550100\t(+1 fallback)\n\
+         +14255550100\t\t-\n"
+    );
+}
+
+#[test]
+fn normalize_streams_stdin_in_order_and_reports_bad_lines() {
+    let input = "0100\r\n12a\n\n4255554567\n";
+    let out = tpr(&["normalize", "--tenant", T, "--dial-plan", "Global"], Some(input));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stdout),
+        "0100\t+14255550100\t4digitExtension\n\
+         12a\t\t!error: character 'a' at position 3 is not a digit, '+', '*' or '#'\n\
+         \t\t!error: no digits dialed\n\
+         4255554567\t+14255554567\t(+1 fallback)\n"
+    );
+    assert_eq!(text(&out.stderr), "tpr: 2 input(s) were not valid dial strings\n");
+
+    let many: String = (0..20_000).map(|i| format!("{:04}\n", i % 10_000)).collect();
+    let out = tpr(&["normalize", "--tenant", T, "--dial-plan", "Global"], Some(&many));
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 20_000);
+    assert_eq!(lines[12_345], "2345\t+14255552345\t4digitExtension");
+}
+
+#[test]
+fn normalize_tenant_scope_only_and_country() {
+    let out = tpr(&["normalize", "--tenant", T, "--user", "spencer.low", "--tenant-scope-only", "50100", "4255550100"], None);
+    assert_eq!(text(&out.stdout), "50100\t+14255550100\t5digitExtension\n4255550100\t\t-\n");
+    let out = tpr(&["normalize", "--tenant", T, "--dial-plan", "Global", "--country", "nz", "048014640"], None);
+    assert_eq!(text(&out.stdout), "048014640\t+6448014640\tNZ Long Distance\n");
+}
+
+#[test]
+fn normalize_json_explains_every_pass() {
+    let out = tpr(&["normalize", "--tenant", T, "--user", "spencer.low", "--json", "50100", "x"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    let v = &lines[0];
+    assert_eq!(v["result"], "+14255550100");
+    assert_eq!(v["translated"], true);
+    assert_eq!(v["dial_plan"], "RedmondDialPlan");
+    assert_eq!(v["usage_location"], "US");
+    let pass = &v["passes"][0];
+    assert_eq!(pass["rule"], "5digitExtension");
+    assert_eq!(pass["scope"], "tenant");
+    assert_eq!(pass["position"], 0);
+    assert_eq!(pass["pattern"], r"^5(\d{4})$");
+    assert_eq!(pass["captures"], serde_json::json!(["50100", "0100"]));
+    assert_eq!(lines[1]["error"], "character 'x' at position 1 is not a digit, '+', '*' or '#'");
+}
+
+#[test]
+fn bad_tenant_files_give_located_errors_and_exit_1() {
+    let dir = std::env::temp_dir().join(format!("tpr-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[tenant]\nname = \"t\"\ncountry = \"US\"\n[[dial_plans]]\nname = \"P\"\nrules = [ { name = \"r\", pattern = '^(1' } ]\n").unwrap();
+    let out = tpr(&["normalize", "--tenant", bad.to_str().unwrap(), "--dial-plan", "P", "1"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!("{}:6:39: error: dial plan \"P\", rule 1 \"r\": invalid pattern at column 4: unclosed group: missing closing parenthesis\n", bad.display())
+    );
+    assert!(out.stdout.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let out = tpr(&["normalize", "--tenant", "does/not/exist.toml", "--user", "a", "1"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("error: does/not/exist.toml: "), "{}", text(&out.stderr));
+
+    let out = tpr(&["normalize", "--tenant", "x.ps1", "--user", "a", "1"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("PowerShell scripts is not implemented yet"));
+}
+
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    let out = tpr(&["normalize", "--tenant", T, "1"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--user <ID>|--dial-plan <NAME>"));
+    let out = tpr(&["normalize", "--tenant", T, "--user", "nobody", "1"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), format!("tpr: {T}: no user \"nobody\" in the tenant\n"));
+    let out = tpr(&["--help"], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("normalize"));
+}
