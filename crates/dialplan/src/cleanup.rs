@@ -18,17 +18,17 @@ use std::fmt;
 /// The longest dialed string accepted, in characters.
 pub const MAX_DIALED_CHARS: usize = 64;
 
-/// A cleaned dialed string: `+?[0-9*#]+`, at most [`MAX_DIALED_CHARS`] bytes, on the stack.
-#[derive(Clone, Copy)]
+/// A cleaned dialed string: `+?[0-9*#]+`, at most [`MAX_DIALED_CHARS`] bytes. Reuse one
+/// value with [`clean_into`] and cleaning allocates nothing.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct DialString {
-    buf: [u8; MAX_DIALED_CHARS],
-    len: u8,
+    text: String,
 }
 
 impl DialString {
-    /// An empty string, to be filled by [`clean_into`].
-    pub const fn new() -> DialString {
-        DialString { buf: [0; MAX_DIALED_CHARS], len: 0 }
+    /// An empty string with room for the longest dialed string.
+    pub fn new() -> DialString {
+        DialString { text: String::with_capacity(MAX_DIALED_CHARS) }
     }
 
     /// Cleans `raw` into a new value.
@@ -40,14 +40,7 @@ impl DialString {
 
     /// The cleaned text.
     pub fn as_str(&self) -> &str {
-        // Only ASCII bytes are ever stored.
-        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
-    }
-}
-
-impl Default for DialString {
-    fn default() -> Self {
-        DialString::new()
+        &self.text
     }
 }
 
@@ -118,39 +111,46 @@ fn is_separator(c: char) -> bool {
         || c == '\u{200B}' // zero-width space
 }
 
-/// Cleans `raw` into `out`. Never allocates.
+/// Cleans `raw` into `out`. Allocates nothing once `out` has room (see [`DialString::new`]).
 pub fn clean_into(raw: &str, out: &mut DialString) -> Result<(), InvalidDialString> {
-    out.len = 0;
-    let mut chars = 0usize;
+    let text = &mut out.text;
+    text.clear();
+    // Fast path: what machines and most people send, digits with an optional '+'.
+    let digits = raw.strip_prefix('+').unwrap_or(raw);
+    if raw.len() <= MAX_DIALED_CHARS && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        text.push_str(raw);
+        return Ok(());
+    }
     for (pos, c) in raw.chars().enumerate() {
         let pos = pos + 1;
-        chars = pos;
-        if chars > MAX_DIALED_CHARS {
+        if pos > MAX_DIALED_CHARS {
             return Err(InvalidDialString::TooLong(raw.chars().count()));
+        }
+        if c.is_ascii_digit() {
+            text.push(c);
+            continue;
         }
         if c.is_control() {
             return Err(InvalidDialString::Control { code: c as u32, pos });
         }
         let b = match c {
             '+' | '\u{FF0B}' => {
-                if out.len != 0 {
+                if !text.is_empty() {
                     return Err(InvalidDialString::MisplacedPlus(pos));
                 }
-                b'+'
+                '+'
             }
-            '*' | '\u{FF0A}' => b'*',
-            '#' | '\u{FF03}' => b'#',
+            '*' | '\u{FF0A}' => '*',
+            '#' | '\u{FF03}' => '#',
             c if is_separator(c) => continue,
             c => match decimal_digit(c) {
-                Some(d) => d,
+                Some(d) => char::from(d),
                 None => return Err(InvalidDialString::BadChar { ch: c, pos }),
             },
         };
-        out.buf[out.len as usize] = b;
-        out.len += 1;
+        text.push(b);
     }
-    let _ = chars;
-    match out.as_str() {
+    match text.as_str() {
         "" | "+" => Err(InvalidDialString::Empty),
         _ => Ok(()),
     }

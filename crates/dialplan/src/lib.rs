@@ -23,6 +23,7 @@ mod dotnet;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+mod layout;
 mod plan;
 mod reference;
 mod rule;

@@ -28,14 +28,17 @@
 
 use std::fmt;
 
+use regex_automata::dfa::{Automaton, StartKind, dense, onepass};
 use regex_automata::meta::{self, Regex};
-use regex_automata::util::captures::Captures;
+use regex_automata::nfa::thompson::{self, NFA, backtrack, pikevm};
+use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
-use regex_automata::{Input, MatchKind, PatternSet};
+use regex_automata::{Anchored, Input, MatchKind, PatternSet};
 
 use crate::cleanup::{DialString, InvalidDialString, clean_into};
 use crate::dotnet::{GroupTable, PatternNote, translate};
 use crate::error::{CompileError, CompileErrorKind};
+use crate::layout::Layout;
 use crate::rule::{DialPlan, Limits, Rule};
 use crate::service::ServicePlan;
 use crate::template::{Spans, Template};
@@ -154,9 +157,41 @@ pub struct RuleInfo {
     pub notes: Vec<String>,
 }
 
+/// How the winning rule's captures are found.
 enum Matcher {
-    Automaton(Regex),
-    Backtrack(fancy_regex::Regex),
+    /// Anchored rules of fixed shape: spans follow from the input length (see [`Layout`]).
+    Layout(Layout),
+    /// `^`-anchored rules that are one-pass: one forward scan that also records captures.
+    OnePass(onepass::DFA),
+    /// Other regular rules: a bounded backtracker (leftmost-first, like .NET), with a PikeVM
+    /// for inputs longer than the backtracker's bound (long second-pass strings).
+    Nfa { backtracker: backtrack::BoundedBacktracker, pikevm: pikevm::PikeVM },
+    /// Lookaround and backreferences: fancy-regex with a step budget.
+    Fancy(fancy_regex::Regex),
+}
+
+/// Scratch of one rule's [`Matcher`].
+enum RuleCache {
+    None,
+    OnePass(onepass::Cache),
+    Nfa(backtrack::Cache, pikevm::Cache),
+    Fancy,
+}
+
+/// The automata that find the winning rule.
+///
+/// `first` holds every rule in one leftmost-first DFA, searched anchored at the start of the
+/// input, with unanchored rules prefixed by `(?s:.)*?` (a rule that matches anywhere matches
+/// from position 0 with that prefix). Leftmost-first among alternatives that all start at 0 is
+/// priority order, so the match it reports is the lowest-index rule that matches: Teams' first
+/// match, in one forward scan.
+///
+/// `all` reports every rule that matches (`MatchKind::All`). It is needed only when the
+/// winner was a lookaround rule's regular superset and the backtracker rejected it: then the
+/// next candidates come from `all`.
+struct RuleSet {
+    first: Option<dense::DFA<Vec<u32>>>,
+    all: Regex,
 }
 
 struct CompiledRule {
@@ -164,6 +199,9 @@ struct CompiledRule {
     matcher: Matcher,
     template: Template,
     groups: GroupTable,
+    /// Capture slots the template needs: groups 0..=max_group, two slots each. Searching with
+    /// fewer slots is cheaper.
+    slot_len: usize,
 }
 
 /// An effective dial plan, compiled. Immutable; share it between threads and give each
@@ -175,7 +213,7 @@ pub struct CompiledPlan {
     access_prefix: Option<String>,
     tenant_rules: usize,
     rules: Vec<CompiledRule>,
-    set: Regex,
+    set: RuleSet,
 }
 
 impl fmt::Debug for CompiledPlan {
@@ -191,9 +229,11 @@ impl fmt::Debug for CompiledPlan {
 /// Per-thread scratch for [`CompiledPlan::normalize_with`]. Made by
 /// [`CompiledPlan::create_cache`]; after that, normalization allocates nothing.
 pub struct Cache {
-    set: meta::Cache,
+    all: meta::Cache,
     matches: PatternSet,
-    rules: Vec<Option<(meta::Cache, Captures)>>,
+    rules: Vec<RuleCache>,
+    /// Capture slots, as many as the rule needing most.
+    slots: Vec<Option<NonMaxUsize>>,
     dial: DialString,
     pass: String,
 }
@@ -252,17 +292,7 @@ impl CompiledPlan {
                 CompileErrorKind::TooManyRules { count: rules.len(), max: u16::MAX as usize },
             ));
         }
-        let set = Regex::builder()
-            .configure(
-                meta::Config::new()
-                    .match_kind(MatchKind::All)
-                    .utf8_empty(false)
-                    .nfa_size_limit(Some(limits.max_plan_bytes))
-                    .dfa_size_limit(Some(limits.max_plan_bytes))
-                    .onepass_size_limit(Some(limits.max_plan_bytes)),
-            )
-            .syntax(syntax_config())
-            .build_many(&set_patterns)
+        let set = build_set(&set_patterns, limits)
             .map_err(|_| CompileError::new(plan_name, None, CompileErrorKind::TooBig { limit: limits.max_plan_bytes }))?;
         Ok(CompiledPlan {
             name: plan_name.to_owned(),
@@ -317,30 +347,43 @@ impl CompiledPlan {
 
     /// Heap bytes held by the compiled automata (not counting caches).
     pub fn memory_usage(&self) -> usize {
-        self.set.memory_usage()
-            + self
-                .rules
-                .iter()
-                .map(|r| match &r.matcher {
-                    Matcher::Automaton(re) => re.memory_usage(),
-                    Matcher::Backtrack(_) => r.info.pattern.len() * 64,
-                })
-                .sum::<usize>()
+        let set = self.set.first.as_ref().map_or(0, |d| d.memory_usage()) + self.set.all.memory_usage();
+        set + self
+            .rules
+            .iter()
+            .map(|r| match &r.matcher {
+                Matcher::Layout(_) => std::mem::size_of::<Layout>(),
+                Matcher::OnePass(dfa) => dfa.memory_usage(),
+                Matcher::Nfa { backtracker, .. } => 2 * backtracker.get_nfa().memory_usage(),
+                Matcher::Fancy(_) => r.info.pattern.len() * 64,
+            })
+            .sum::<usize>()
+    }
+
+    /// Is the whole-plan first-match automaton fully determinized? (Otherwise, past its size
+    /// limit, a lazy DFA does the work, more slowly.)
+    pub fn is_dense(&self) -> bool {
+        self.set.first.is_some()
     }
 
     /// Scratch space for one thread.
     pub fn create_cache(&self) -> Cache {
         Cache {
-            set: self.set.create_cache(),
-            matches: PatternSet::new(self.set.pattern_len()),
+            all: self.set.all.create_cache(),
+            matches: PatternSet::new(self.rules.len()),
             rules: self
                 .rules
                 .iter()
                 .map(|r| match &r.matcher {
-                    Matcher::Automaton(re) => Some((re.create_cache(), re.create_captures())),
-                    Matcher::Backtrack(_) => None,
+                    Matcher::Layout(_) => RuleCache::None,
+                    Matcher::OnePass(dfa) => RuleCache::OnePass(dfa.create_cache()),
+                    Matcher::Nfa { backtracker, pikevm } => {
+                        RuleCache::Nfa(backtracker.create_cache(), pikevm.create_cache())
+                    }
+                    Matcher::Fancy(_) => RuleCache::Fancy,
                 })
                 .collect(),
+            slots: vec![None; self.rules.iter().map(|r| r.slot_len).max().unwrap_or(2)],
             dial: DialString::new(),
             pass: String::with_capacity(256),
         }
@@ -359,31 +402,38 @@ impl CompiledPlan {
     ) -> Result<Outcome, NormalizeError> {
         out.clear();
         clean_into(dialed, &mut cache.dial)?;
-        let mut outcome = Outcome::default();
-        let dial = cache.dial; // 65 bytes, copied so that `cache` stays free to borrow
-        let s = self.strip_access_prefix(dial.as_str(), &mut outcome);
+        let outcome = Outcome::default();
+        // Moved out (no allocation) so that `cache` stays free to borrow; put back below.
+        let dial = std::mem::take(&mut cache.dial);
+        let result = self.passes(cache, dial.as_str(), mode, out, outcome);
+        cache.dial = dial;
+        Ok(result)
+    }
+
+    fn passes(&self, cache: &mut Cache, dialed: &str, mode: Mode, out: &mut String, mut outcome: Outcome) -> Outcome {
+        let s = self.strip_access_prefix(dialed, &mut outcome);
         if mode == Mode::TenantScopeOnly {
             outcome.first = self.first_match(cache, s, self.tenant_rules, out, &mut outcome);
             if outcome.first.is_none() {
                 out.push_str(s);
             }
-            return Ok(outcome);
+            return outcome;
         }
-        let mut pass1 = std::mem::take(&mut cache.pass);
-        pass1.clear();
-        outcome.first = self.first_match(cache, s, self.rules.len(), &mut pass1, &mut outcome);
-        match outcome.first {
-            None => self.fallback(s, out, &mut outcome),
-            Some(_) if pass1.starts_with('+') => out.push_str(&pass1),
-            Some(_) => {
-                outcome.second = self.first_match(cache, &pass1, self.rules.len(), out, &mut outcome);
-                if outcome.second.is_none() {
-                    self.fallback(&pass1, out, &mut outcome);
-                }
+        // Pass 1 expands straight into `out`; only a result without '+' moves (by swap, no
+        // copy) to the scratch buffer for pass 2.
+        outcome.first = self.first_match(cache, s, self.rules.len(), out, &mut outcome);
+        if outcome.first.is_none() {
+            self.fallback(s, out, &mut outcome);
+        } else if !out.starts_with('+') {
+            let mut pass1 = std::mem::take(&mut cache.pass);
+            std::mem::swap(&mut pass1, out);
+            outcome.second = self.first_match(cache, &pass1, self.rules.len(), out, &mut outcome);
+            if outcome.second.is_none() {
+                self.fallback(&pass1, out, &mut outcome);
             }
+            cache.pass = pass1;
         }
-        cache.pass = pass1;
-        Ok(outcome)
+        outcome
     }
 
     /// The rule column of `tpr normalize`: the rules that produced the result, in pass order,
@@ -467,65 +517,121 @@ impl CompiledPlan {
     ) -> Option<RuleIndex> {
         out.clear();
         let input = Input::new(s);
+        let mut tried = None;
+        if let Some(first) = &self.set.first {
+            // Cannot fail: no quit bytes, and the input is short.
+            if let Ok(found) = first.try_search_fwd(&input.clone().anchored(Anchored::Yes)) {
+                let i = found?.pattern().as_usize();
+                if i >= limit {
+                    return None;
+                }
+                if self.try_rule(cache, i, s, out, outcome) {
+                    return Some(RuleIndex(i as u16));
+                }
+                // A lookaround rule's superset matched but the rule did not: fall through to
+                // the candidates after it.
+                tried = Some(i);
+            }
+        }
         cache.matches.clear();
-        self.set.which_overlapping_matches_with(&mut cache.set, &input, &mut cache.matches);
-        for pid in cache.matches.iter() {
+        self.set.all.which_overlapping_matches_with(&mut cache.all, &input, &mut cache.matches);
+        let matches = std::mem::replace(&mut cache.matches, PatternSet::new(0));
+        let mut winner = None;
+        for pid in matches.iter() {
             let i = pid.as_usize();
             if i >= limit {
                 break;
             }
-            let rule = &self.rules[i];
-            match &rule.matcher {
-                Matcher::Automaton(re) => {
-                    let Some((rcache, caps)) = cache.rules[i].as_mut() else { continue };
-                    re.search_captures_with(rcache, &input, caps);
-                    if !caps.is_match() {
-                        // Cannot happen: the set said this rule matches. Treat as no match.
-                        continue;
-                    }
-                    rule.template.expand(s, &AutomatonSpans(caps), out);
-                    return Some(RuleIndex(i as u16));
-                }
-                Matcher::Backtrack(re) => match re.captures(s) {
-                    Ok(Some(caps)) => {
-                        rule.template.expand(s, &BacktrackSpans(&caps), out);
-                        return Some(RuleIndex(i as u16));
-                    }
-                    Ok(None) => {}
-                    Err(_) => outcome.budget_exceeded = true,
-                },
+            if tried.is_some_and(|t| i <= t) {
+                continue;
+            }
+            if self.try_rule(cache, i, s, out, outcome) {
+                winner = Some(RuleIndex(i as u16));
+                break;
             }
         }
-        None
+        cache.matches = matches;
+        winner
+    }
+
+    /// Runs rule `i`'s own engine on `s`; if it matches, expands its translation into `out`.
+    fn try_rule(&self, cache: &mut Cache, i: usize, s: &str, out: &mut String, outcome: &mut Outcome) -> bool {
+        let rule = &self.rules[i];
+        let input = Input::new(s);
+        let slots = &mut cache.slots[..rule.slot_len];
+        let found = match (&rule.matcher, &mut cache.rules[i]) {
+            (Matcher::Layout(layout), _) => layout.fill(s.len(), slots),
+            (Matcher::OnePass(dfa), RuleCache::OnePass(c)) => {
+                dfa.try_search_slots(c, &input.anchored(Anchored::Yes), slots).ok().flatten().is_some()
+            }
+            (Matcher::Nfa { backtracker, pikevm }, RuleCache::Nfa(bc, pc)) => {
+                match backtracker.try_search_slots(bc, &input, slots) {
+                    Ok(found) => found.is_some(),
+                    // Longer than the backtracker's bound (a long second-pass string).
+                    Err(_) => pikevm.search_slots(pc, &input, slots).is_some(),
+                }
+            }
+            (Matcher::Fancy(re), _) => {
+                return match re.captures(s) {
+                    Ok(Some(caps)) => {
+                        rule.template.expand(s, &BacktrackSpans(&caps), out);
+                        true
+                    }
+                    Ok(None) => false,
+                    Err(_) => {
+                        outcome.budget_exceeded = true;
+                        false
+                    }
+                };
+            }
+            _ => unreachable!("cache made by another plan"),
+        };
+        if !found {
+            // Cannot happen: the automaton said this rule matches.
+            return false;
+        }
+        rule.template.expand(s, &SlotSpans(slots), out);
+        true
     }
 
     /// The capture groups of rule `index` on `s`, by .NET group number (index 0 is the whole
     /// match). `None` if the rule does not match.
     pub fn captures(&self, index: RuleIndex, s: &str) -> Option<Vec<Option<String>>> {
         let rule = &self.rules[index.as_usize()];
-        let spans: Vec<Option<(usize, usize)>> = match &rule.matcher {
-            Matcher::Automaton(re) => {
-                let mut caps = re.create_captures();
-                re.captures(s, &mut caps);
-                if !caps.is_match() {
-                    return None;
-                }
-                (0..caps.group_len()).map(|g| caps.get_group(g).map(|sp| (sp.start, sp.end))).collect()
-            }
-            Matcher::Backtrack(re) => {
-                let caps = re.captures(s).ok().flatten()?;
-                (0..caps.len()).map(|g| caps.get(g).map(|m| (m.start(), m.end()))).collect()
-            }
-        };
-        Some(
-            (0..=rule.groups.last_net())
-                .map(|net| {
-                    let rust = rule.groups.rust_index(net)?;
-                    spans.get(rust).copied().flatten().map(|(a, b)| s[a..b].to_owned())
+        match &rule.matcher {
+            Matcher::Layout(layout) => {
+                // The layout holds only for a string the rule matches: ask the automaton.
+                let mut matches = PatternSet::new(self.rules.len());
+                self.set.all.which_overlapping_matches(&Input::new(s), &mut matches);
+                let mut slots = vec![None; 2 * (rule.groups.last_net() + 1)];
+                let matched = matches.contains(regex_automata::PatternID::must(index.as_usize()));
+                (matched && layout.fill(s.len(), &mut slots)).then(|| {
+                    net_captures(rule, |g| SlotSpans(&slots).span(g).map(|(a, b)| &s[a..b]))
                 })
-                .collect(),
-        )
+            }
+            Matcher::OnePass(dfa) => {
+                let mut caps = dfa.create_captures();
+                dfa.captures(&mut dfa.create_cache(), Input::new(s).anchored(Anchored::Yes), &mut caps);
+                caps.is_match().then(|| net_captures(rule, |g| caps.get_group(g).map(|sp| &s[sp.range()])))
+            }
+            Matcher::Nfa { pikevm, .. } => {
+                let mut caps = pikevm.create_captures();
+                pikevm.captures(&mut pikevm.create_cache(), s, &mut caps);
+                caps.is_match().then(|| net_captures(rule, |g| caps.get_group(g).map(|sp| &s[sp.range()])))
+            }
+            Matcher::Fancy(re) => {
+                let caps = re.captures(s).ok().flatten()?;
+                Some(net_captures(rule, |g| caps.get(g).map(|m| m.as_str())))
+            }
+        }
     }
+}
+
+/// The groups of one match by .NET number, given a lookup by Rust index.
+fn net_captures<'s>(rule: &CompiledRule, group: impl Fn(usize) -> Option<&'s str>) -> Vec<Option<String>> {
+    (0..=rule.groups.last_net())
+        .map(|net| rule.groups.rust_index(net).and_then(&group).map(str::to_owned))
+        .collect()
 }
 
 /// Compiles one rule; returns it and the pattern it contributes to the plan's automaton.
@@ -545,13 +651,9 @@ fn compile_rule(
     })?;
     // Syntax errors with a position in the user's pattern, before building anything.
     let automaton_pattern = t.automaton_pattern().to_owned();
-    if let Err(e) = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(&automaton_pattern)
-    {
-        let (offset, message) = match &e {
+    let parsed = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&automaton_pattern);
+    if let Err(e) = &parsed {
+        let (offset, message) = match e {
             regex_syntax::Error::Parse(e) => (e.span().start.offset, e.kind().to_string()),
             regex_syntax::Error::Translate(e) => (e.span().start.offset, e.kind().to_string()),
             other => (0, other.to_string()),
@@ -559,6 +661,7 @@ fn compile_rule(
         let col = t.automaton_offsets.get(offset).copied().unwrap_or(0) + 1;
         return Err(CompileErrorKind::InvalidPattern { col, message });
     }
+    let too_big = |_| CompileErrorKind::TooBig { limit: limits.max_rule_bytes };
     let matcher = if t.needs_backtracker {
         let re = fancy_regex::RegexBuilder::new(&t.exact)
             .backtrack_limit(limits.backtrack_steps)
@@ -571,22 +674,35 @@ fn compile_rule(
                     CompileErrorKind::InvalidPattern { col: 1, message }
                 }
             })?;
-        Matcher::Backtrack(re)
+        Matcher::Fancy(re)
     } else {
-        let re = Regex::builder()
-            .configure(
-                meta::Config::new()
-                    .utf8_empty(false)
-                    .nfa_size_limit(Some(limits.max_rule_bytes))
-                    .dfa_size_limit(Some(limits.max_rule_bytes))
-                    .onepass_size_limit(Some(limits.max_rule_bytes)),
-            )
+        let nfa = NFA::compiler()
             .syntax(syntax_config())
+            .configure(thompson::Config::new().utf8(false).nfa_size_limit(Some(limits.max_rule_bytes)))
             .build(&t.exact)
-            .map_err(|_| CompileErrorKind::TooBig { limit: limits.max_rule_bytes })?;
-        Matcher::Automaton(re)
+            .map_err(too_big)?;
+        let layout = parsed.ok().and_then(|hir| Layout::of(&hir));
+        let onepass = if layout.is_some() {
+            None
+        } else if nfa.is_always_start_anchored() {
+            onepass::Builder::new()
+                .configure(onepass::Config::new().size_limit(Some(limits.max_rule_bytes)))
+                .build_from_nfa(nfa.clone())
+                .ok()
+        } else {
+            None
+        };
+        match (layout, onepass) {
+            (Some(layout), _) => Matcher::Layout(layout),
+            (None, Some(dfa)) => Matcher::OnePass(dfa),
+            (None, None) => Matcher::Nfa {
+                backtracker: backtrack::Builder::new().build_from_nfa(nfa.clone()).map_err(too_big)?,
+                pikevm: pikevm::Builder::new().build_from_nfa(nfa).map_err(too_big)?,
+            },
+        }
     };
     let template = Template::parse(&rule.translation, &t.groups);
+    let slot_len = 2 * (template.max_group() + 1);
     let mut notes: Vec<String> = t.notes.iter().map(PatternNote::to_string).collect();
     notes.extend(template.literal_refs.iter().map(|r| {
         format!("translation: {r} names no group of the pattern; kept as literal text, as .NET does")
@@ -599,14 +715,47 @@ fn compile_rule(
         translation: rule.translation.clone(),
         notes,
     };
-    Ok((CompiledRule { info, matcher, template, groups: t.groups }, automaton_pattern))
+    Ok((CompiledRule { info, matcher, template, groups: t.groups, slot_len }, automaton_pattern))
 }
 
-struct AutomatonSpans<'a>(&'a Captures);
+/// Builds the plan's automata (see [`RuleSet`]).
+fn build_set(patterns: &[String], limits: &Limits) -> Result<RuleSet, ()> {
+    let anchored: Vec<String> = patterns.iter().map(|p| format!("(?s:.)*?(?:{p})")).collect();
+    let first = dense::Builder::new()
+        .configure(
+            dense::Config::new()
+                .match_kind(MatchKind::LeftmostFirst)
+                .start_kind(StartKind::Anchored)
+                .dfa_size_limit(Some(limits.max_plan_bytes / 4))
+                .determinize_size_limit(Some(limits.max_plan_bytes / 4)),
+        )
+        .syntax(syntax_config())
+        .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(limits.max_plan_bytes)))
+        .build_many(&anchored)
+        .ok();
+    let all = Regex::builder()
+        .configure(
+            meta::Config::new()
+                .match_kind(MatchKind::All)
+                .utf8_empty(false)
+                .nfa_size_limit(Some(limits.max_plan_bytes))
+                .dfa_size_limit(Some(limits.max_plan_bytes))
+                .onepass_size_limit(Some(limits.max_plan_bytes)),
+        )
+        .syntax(syntax_config())
+        .build_many(patterns)
+        .map_err(|_| ())?;
+    Ok(RuleSet { first, all })
+}
 
-impl Spans for AutomatonSpans<'_> {
+struct SlotSpans<'a>(&'a [Option<NonMaxUsize>]);
+
+impl Spans for SlotSpans<'_> {
     fn span(&self, index: usize) -> Option<(usize, usize)> {
-        self.0.get_group(index).map(|sp| (sp.start, sp.end))
+        match (self.0.get(2 * index), self.0.get(2 * index + 1)) {
+            (Some(Some(start)), Some(Some(end))) => Some((start.get(), end.get())),
+            _ => None,
+        }
     }
 }
 

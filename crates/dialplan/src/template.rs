@@ -159,6 +159,11 @@ impl Template {
         self.pieces.push(Piece::Lit(start, end));
     }
 
+    /// The highest Rust group index the expansion reads (0: only the whole match).
+    pub fn max_group(&self) -> usize {
+        self.pieces.iter().map(|p| if let Piece::Group(g) = p { *g } else { 0 }).max().unwrap_or(0)
+    }
+
     /// Appends the expansion for a match of `input` to `out`.
     pub fn expand(&self, input: &str, spans: &impl Spans, out: &mut String) {
         let (ms, me) = spans.span(0).unwrap_or((0, 0));
