@@ -34,6 +34,7 @@ use regex_automata::nfa::thompson::{self, NFA, backtrack, pikevm};
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind, PatternSet};
+use regex_syntax::hir::Look;
 
 use crate::cleanup::{DialString, InvalidDialString, clean_into};
 use crate::dotnet::{GroupTable, PatternNote, translate};
@@ -191,7 +192,8 @@ enum RuleCache {
 /// next candidates come from `all`.
 struct RuleSet {
     first: Option<dense::DFA<Vec<u32>>>,
-    all: Regex,
+    /// Built only for plans with a lookaround rule, or whose `first` exceeded its size limit.
+    all: Option<Regex>,
 }
 
 struct CompiledRule {
@@ -229,7 +231,7 @@ impl fmt::Debug for CompiledPlan {
 /// Per-thread scratch for [`CompiledPlan::normalize_with`]. Made by
 /// [`CompiledPlan::create_cache`]; after that, normalization allocates nothing.
 pub struct Cache {
-    all: meta::Cache,
+    all: Option<meta::Cache>,
     matches: PatternSet,
     rules: Vec<RuleCache>,
     /// Capture slots, as many as the rule needing most.
@@ -292,7 +294,8 @@ impl CompiledPlan {
                 CompileErrorKind::TooManyRules { count: rules.len(), max: u16::MAX as usize },
             ));
         }
-        let set = build_set(&set_patterns, limits)
+        let any_backtracking = rules.iter().any(|r| matches!(r.matcher, Matcher::Fancy(_)));
+        let set = build_set(&set_patterns, any_backtracking, limits)
             .map_err(|_| CompileError::new(plan_name, None, CompileErrorKind::TooBig { limit: limits.max_plan_bytes }))?;
         Ok(CompiledPlan {
             name: plan_name.to_owned(),
@@ -347,7 +350,8 @@ impl CompiledPlan {
 
     /// Heap bytes held by the compiled automata (not counting caches).
     pub fn memory_usage(&self) -> usize {
-        let set = self.set.first.as_ref().map_or(0, |d| d.memory_usage()) + self.set.all.memory_usage();
+        let set = self.set.first.as_ref().map_or(0, |d| d.memory_usage())
+            + self.set.all.as_ref().map_or(0, Regex::memory_usage);
         set + self
             .rules
             .iter()
@@ -369,7 +373,7 @@ impl CompiledPlan {
     /// Scratch space for one thread.
     pub fn create_cache(&self) -> Cache {
         Cache {
-            all: self.set.all.create_cache(),
+            all: self.set.all.as_ref().map(Regex::create_cache),
             matches: PatternSet::new(self.rules.len()),
             rules: self
                 .rules
@@ -533,8 +537,12 @@ impl CompiledPlan {
                 tried = Some(i);
             }
         }
+        let (Some(all), Some(all_cache)) = (&self.set.all, &mut cache.all) else {
+            // Without lookaround rules and with a dense `first`, its answer was final.
+            return None;
+        };
         cache.matches.clear();
-        self.set.all.which_overlapping_matches_with(&mut cache.all, &input, &mut cache.matches);
+        all.which_overlapping_matches_with(all_cache, &input, &mut cache.matches);
         let matches = std::mem::replace(&mut cache.matches, PatternSet::new(0));
         let mut winner = None;
         for pid in matches.iter() {
@@ -595,17 +603,14 @@ impl CompiledPlan {
     }
 
     /// The capture groups of rule `index` on `s`, by .NET group number (index 0 is the whole
-    /// match). `None` if the rule does not match.
-    pub fn captures(&self, index: RuleIndex, s: &str) -> Option<Vec<Option<String>>> {
+    /// match), for a rule that won on `s` (for [`CompiledPlan::explain`]).
+    fn captures(&self, index: RuleIndex, s: &str) -> Option<Vec<Option<String>>> {
         let rule = &self.rules[index.as_usize()];
         match &rule.matcher {
             Matcher::Layout(layout) => {
-                // The layout holds only for a string the rule matches: ask the automaton.
-                let mut matches = PatternSet::new(self.rules.len());
-                self.set.all.which_overlapping_matches(&Input::new(s), &mut matches);
+                // Valid because `index` won on `s` (see the doc comment).
                 let mut slots = vec![None; 2 * (rule.groups.last_net() + 1)];
-                let matched = matches.contains(regex_automata::PatternID::must(index.as_usize()));
-                (matched && layout.fill(s.len(), &mut slots)).then(|| {
+                layout.fill(s.len(), &mut slots).then(|| {
                     net_captures(rule, |g| SlotSpans(&slots).span(g).map(|(a, b)| &s[a..b]))
                 })
             }
@@ -652,6 +657,7 @@ fn compile_rule(
     // Syntax errors with a position in the user's pattern, before building anything.
     let automaton_pattern = t.automaton_pattern().to_owned();
     let parsed = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&automaton_pattern);
+    let anchored = parsed.as_ref().is_ok_and(|hir| hir.properties().look_set_prefix().contains(Look::Start));
     if let Err(e) = &parsed {
         let (offset, message) = match e {
             regex_syntax::Error::Parse(e) => (e.span().start.offset, e.kind().to_string()),
@@ -675,27 +681,23 @@ fn compile_rule(
                 }
             })?;
         Matcher::Fancy(re)
+    } else if let Some(layout) = parsed.ok().and_then(|hir| Layout::of(&hir)) {
+        Matcher::Layout(layout)
     } else {
         let nfa = NFA::compiler()
             .syntax(syntax_config())
             .configure(thompson::Config::new().utf8(false).nfa_size_limit(Some(limits.max_rule_bytes)))
             .build(&t.exact)
             .map_err(too_big)?;
-        let layout = parsed.ok().and_then(|hir| Layout::of(&hir));
-        let onepass = if layout.is_some() {
-            None
-        } else if nfa.is_always_start_anchored() {
+        let onepass = nfa.is_always_start_anchored().then(|| {
             onepass::Builder::new()
                 .configure(onepass::Config::new().size_limit(Some(limits.max_rule_bytes)))
                 .build_from_nfa(nfa.clone())
                 .ok()
-        } else {
-            None
-        };
-        match (layout, onepass) {
-            (Some(layout), _) => Matcher::Layout(layout),
-            (None, Some(dfa)) => Matcher::OnePass(dfa),
-            (None, None) => Matcher::Nfa {
+        });
+        match onepass.flatten() {
+            Some(dfa) => Matcher::OnePass(dfa),
+            None => Matcher::Nfa {
                 backtracker: backtrack::Builder::new().build_from_nfa(nfa.clone()).map_err(too_big)?,
                 pikevm: pikevm::Builder::new().build_from_nfa(nfa).map_err(too_big)?,
             },
@@ -715,12 +717,15 @@ fn compile_rule(
         translation: rule.translation.clone(),
         notes,
     };
+    // Rules that start with `^` can only match at 0 already; the others get a prefix so that
+    // the anchored first-match automaton finds them anywhere. (Prefixing every rule would make
+    // each DFA state carry every rule's prefix loop: ten times the determinization work.)
+    let automaton_pattern = if anchored { automaton_pattern } else { format!("(?s:.)*?(?:{automaton_pattern})") };
     Ok((CompiledRule { info, matcher, template, groups: t.groups, slot_len }, automaton_pattern))
 }
 
 /// Builds the plan's automata (see [`RuleSet`]).
-fn build_set(patterns: &[String], limits: &Limits) -> Result<RuleSet, ()> {
-    let anchored: Vec<String> = patterns.iter().map(|p| format!("(?s:.)*?(?:{p})")).collect();
+fn build_set(patterns: &[String], any_backtracking: bool, limits: &Limits) -> Result<RuleSet, ()> {
     let first = dense::Builder::new()
         .configure(
             dense::Config::new()
@@ -731,8 +736,11 @@ fn build_set(patterns: &[String], limits: &Limits) -> Result<RuleSet, ()> {
         )
         .syntax(syntax_config())
         .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(limits.max_plan_bytes)))
-        .build_many(&anchored)
+        .build_many(patterns)
         .ok();
+    if first.is_some() && !any_backtracking {
+        return Ok(RuleSet { first, all: None });
+    }
     let all = Regex::builder()
         .configure(
             meta::Config::new()
@@ -745,7 +753,7 @@ fn build_set(patterns: &[String], limits: &Limits) -> Result<RuleSet, ()> {
         .syntax(syntax_config())
         .build_many(patterns)
         .map_err(|_| ())?;
-    Ok(RuleSet { first, all })
+    Ok(RuleSet { first, all: Some(all) })
 }
 
 struct SlotSpans<'a>(&'a [Option<NonMaxUsize>]);
