@@ -15,8 +15,9 @@ use regex_syntax::hir::{Hir, HirKind, Look};
 /// The top-level pieces of a rule, between `^` and `$`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Layout {
-    /// Width of each piece (`None`: the one variable piece) and its capture group, if any.
-    pieces: Vec<(Option<usize>, Option<usize>)>,
+    /// Width of each piece (`None`: the one variable piece) and the capture groups that wrap
+    /// exactly that piece (`((x))` gives two).
+    pieces: Vec<(Option<usize>, Vec<usize>)>,
     fixed_total: usize,
 }
 
@@ -40,16 +41,18 @@ impl Layout {
         let mut pieces = Vec::with_capacity(middle.len());
         let mut variable = 0;
         for h in middle {
-            let (inner, group) = match h.kind() {
-                HirKind::Capture(c) => (&*c.sub, Some(c.index as usize)),
-                _ => (h, None),
-            };
+            let mut inner = h;
+            let mut groups = Vec::new();
+            while let HirKind::Capture(c) = inner.kind() {
+                groups.push(c.index as usize);
+                inner = &c.sub;
+            }
             if inner.properties().explicit_captures_len() > 0 {
                 return None;
             }
             let width = fixed_width(inner);
             variable += usize::from(width.is_none());
-            pieces.push((width, group));
+            pieces.push((width, groups));
         }
         if variable > 1 {
             return None;
@@ -71,9 +74,9 @@ impl Layout {
         set(0, 0);
         set(1, len);
         let mut pos = 0;
-        for &(width, group) in &self.pieces {
+        for (width, groups) in &self.pieces {
             let w = width.unwrap_or(variable);
-            if let Some(g) = group {
+            for &g in groups {
                 set(2 * g, pos);
                 set(2 * g + 1, pos + w);
             }
@@ -106,12 +109,14 @@ mod tests {
         assert_eq!(spans(r"^011(\d{7,15})$", "01144207946012")[1], Some((3, 14)));
         assert_eq!(spans(r"^(\d{3})(\d+)(\d{2})$", "1234567")[1..4], [Some((0, 3)), Some((3, 5)), Some((5, 7))]);
         assert_eq!(spans(r"^0$", "0")[0], Some((0, 1)));
+        // The real AU mobile rule: two groups around the same digits.
+        assert_eq!(spans(r"^0(([45]\d{8}))$", "0412345678")[1..3], [Some((1, 10)), Some((1, 10))]);
         assert_eq!(spans(r"^\+1(425|206)(\d{7})$", "+14255550100")[1..3], [Some((2, 5)), Some((5, 12))]);
     }
 
     #[test]
     fn other_shapes_have_none() {
-        for p in [r"^(\d+)(\d+)$", r"(\d{4})$", r"^(\d{4})", r"^((\d)\d)$", r"^(1)?(\d{10})$", r"^a$|^b$", r"\d+"] {
+        for p in [r"^(\d+)(\d+)$", r"(\d{4})$", r"^(\d{4})", r"^((\d)\d)$", r"^((\d))(\d+)(\d*)$", r"^(1)?(\d{10})$", r"^a$|^b$", r"\d+"] {
             assert!(layout(p).is_none(), "{p}");
         }
     }
