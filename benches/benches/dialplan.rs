@@ -24,20 +24,32 @@ fn plans(plan: &DialPlan, region: &str) -> (CompiledPlan, ReferencePlan) {
 fn check(compiled: &CompiledPlan, reference: &ReferencePlan, input: &str, rule: Option<usize>) {
     let mut cache = compiled.create_cache();
     let mut out = String::new();
-    let o = compiled.normalize_with(&mut cache, input, Mode::Effective, &mut out).expect("valid input");
+    let o =
+        compiled.normalize_with(&mut cache, input, Mode::Effective, &mut out).expect("valid input");
     let r = reference.normalize(input, Mode::Effective).expect("valid input");
     assert_eq!(out, r.output, "{input}");
     let hit = o.first.map(|i| i.as_usize()).filter(|&i| i < compiled.tenant_len());
     assert_eq!(hit, rule, "{input} hits the wrong rule");
 }
 
-fn bench_pair(c: &mut Criterion, group: &str, compiled: &CompiledPlan, reference: &ReferencePlan, label: &str, input: &str) {
+fn bench_pair(
+    c: &mut Criterion,
+    group: &str,
+    compiled: &CompiledPlan,
+    reference: &ReferencePlan,
+    label: &str,
+    input: &str,
+) {
     let mut g = c.benchmark_group(group);
     g.throughput(Throughput::Elements(1));
     let mut cache = compiled.create_cache();
     let mut out = String::with_capacity(64);
     g.bench_with_input(BenchmarkId::new("compiled", label), input, |b, input| {
-        b.iter(|| compiled.normalize_with(&mut cache, black_box(input), Mode::Effective, &mut out).map(|o| o.first))
+        b.iter(|| {
+            compiled
+                .normalize_with(&mut cache, black_box(input), Mode::Effective, &mut out)
+                .map(|o| o.first)
+        })
     });
     g.bench_with_input(BenchmarkId::new("naive", label), input, |b, input| {
         b.iter(|| reference.normalize(black_box(input), Mode::Effective).map(|r| r.first))
@@ -69,7 +81,9 @@ fn compile(c: &mut Criterion) {
     let au = service_plan(Region::try_new("AU").expect("region")).expect("AU");
     let limits = Limits::default();
     let au8 = au_queensland();
-    g.bench_function("au-queensland-8", |b| b.iter(|| CompiledPlan::compile(Some(black_box(&au8)), au, &limits)));
+    g.bench_function("au-queensland-8", |b| {
+        b.iter(|| CompiledPlan::compile(Some(black_box(&au8)), au, &limits))
+    });
     for n in [5, 50] {
         let plan = site_plan(n);
         g.bench_with_input(BenchmarkId::new("sites", n), &plan, |b, plan| {

@@ -12,6 +12,11 @@ fn main() {
     let mut out = String::with_capacity(64);
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     for _ in 0..n {
-        let _ = black_box(c.normalize_with(&mut cache, black_box("31234567"), Mode::Effective, &mut out));
+        let _ = black_box(c.normalize_with(
+            &mut cache,
+            black_box("31234567"),
+            Mode::Effective,
+            &mut out,
+        ));
     }
 }

@@ -8,11 +8,16 @@ use tpr_dialplan::{DialPlan, Rule};
 /// The 8-rule `AU-Queensland` plan of SBCConnect's onboarding script (GPL-3.0; the rows are in
 /// `crates/dialplan/testdata/corpus/ALL_RULES.csv` with the licence beside them).
 pub fn au_queensland() -> DialPlan {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../crates/dialplan/testdata/corpus/ALL_RULES.csv");
-    let mut reader = csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/dialplan/testdata/corpus/ALL_RULES.csv");
+    let mut reader =
+        csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers = reader.headers().cloned().unwrap_or_default();
-    let col = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
-    let (plan, name, pattern, translation) = (col("dial_plan"), col("rule_name"), col("pattern"), col("translation"));
+    let col = |name: &str| {
+        headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let (plan, name, pattern, translation) =
+        (col("dial_plan"), col("rule_name"), col("pattern"), col("translation"));
     let rules = reader
         .records()
         .map(|r| r.unwrap_or_else(|e| panic!("{e}")))
@@ -37,7 +42,13 @@ pub fn site_plan(n: usize) -> DialPlan {
     assert!(n >= 4, "a site plan has at least 4 rules");
     let sites = n - 3;
     let mut rules: Vec<Rule> = (0..sites)
-        .map(|k| Rule::new(format!("Site{k:02}-Ext"), format!(r"^7{k:02}(\d{{4}})$"), format!("+1425{:03}$1", 200 + k)))
+        .map(|k| {
+            Rule::new(
+                format!("Site{k:02}-Ext"),
+                format!(r"^7{k:02}(\d{{4}})$"),
+                format!("+1425{:03}$1", 200 + k),
+            )
+        })
         .collect();
     rules.push(Rule::new("National", r"^1?([2-9]\d\d[2-9]\d{6})\d*(\D+\d+)?$", "+1$1"));
     rules.push(Rule::new("Service", r"^([2-9]11)$", "$1"));

@@ -56,7 +56,8 @@ pub enum Finish {
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
-        let _ = writeln!(io::stderr(), "tpr: internal error (a bug in tpr, please report it): {info}");
+        let _ =
+            writeln!(io::stderr(), "tpr: internal error (a bug in tpr, please report it): {info}");
     }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

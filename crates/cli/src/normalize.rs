@@ -39,18 +39,23 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     let tenant = tenant_file::load(&args.tenant)?;
     let (plan_name, region) = match (&args.user, &args.dial_plan) {
         (Some(id), _) => {
-            let user = tenant
-                .user(id)
-                .ok_or_else(|| UserError::Message(format!("{}: no user {id:?} in the tenant", args.tenant.display())))?;
+            let user = tenant.user(id).ok_or_else(|| {
+                UserError::Message(format!(
+                    "{}: no user {id:?} in the tenant",
+                    args.tenant.display()
+                ))
+            })?;
             (user.dial_plan.clone(), user.usage_location)
         }
         (None, Some(name)) => {
             let region = match &args.country {
-                Some(cc) => Region::try_new(cc).map_err(|e| UserError::Message(format!("--country: {e}")))?,
+                Some(cc) => Region::try_new(cc)
+                    .map_err(|e| UserError::Message(format!("--country: {e}")))?,
                 None => tenant.country,
             };
             // `Global` may be left out of the file: then it is empty.
-            let plan = (!name.eq_ignore_ascii_case("Global") || tenant.dial_plan(name).is_some()).then(|| name.clone());
+            let plan = (!name.eq_ignore_ascii_case("Global") || tenant.dial_plan(name).is_some())
+                .then(|| name.clone());
             (plan, region)
         }
         (None, None) => unreachable!("clap requires --user or --dial-plan"),
@@ -63,7 +68,14 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     let stdout = io::stdout();
     let interactive = io::stdin().is_terminal();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let mut printer = Printer { plan: &plan, mode, json: args.json, cache: plan.create_cache(), result: String::new(), invalid: 0 };
+    let mut printer = Printer {
+        plan: &plan,
+        mode,
+        json: args.json,
+        cache: plan.create_cache(),
+        result: String::new(),
+        invalid: 0,
+    };
     if args.numbers.is_empty() {
         let stdin = io::stdin();
         let mut stdin = stdin.lock();
@@ -81,7 +93,11 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
             }
             match std::str::from_utf8(&line) {
                 Ok(s) => printer.print(&mut out, s)?,
-                Err(_) => printer.print_error(&mut out, &String::from_utf8_lossy(&line), "input is not valid UTF-8")?,
+                Err(_) => printer.print_error(
+                    &mut out,
+                    &String::from_utf8_lossy(&line),
+                    "input is not valid UTF-8",
+                )?,
             }
             if interactive {
                 out.flush()?;
@@ -112,7 +128,11 @@ struct Printer<'a> {
 /// The input as it goes into a tab-separated line: control characters escaped.
 fn shown(input: &str) -> std::borrow::Cow<'_, str> {
     if input.chars().any(char::is_control) {
-        input.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect::<String>().into()
+        input
+            .chars()
+            .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+            .collect::<String>()
+            .into()
     } else {
         input.into()
     }

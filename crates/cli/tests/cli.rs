@@ -34,7 +34,21 @@ const T: &str = "scenarios/tenants/contoso.toml";
 
 #[test]
 fn normalize_prints_input_translated_and_rule() {
-    let out = tpr(&["normalize", "--tenant", T, "--user", "spencer.low", "50100", "62220100", "0", "(425) 555-0100", "+14255550100"], None);
+    let out = tpr(
+        &[
+            "normalize",
+            "--tenant",
+            T,
+            "--user",
+            "spencer.low",
+            "50100",
+            "62220100",
+            "0",
+            "(425) 555-0100",
+            "+14255550100",
+        ],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
@@ -71,18 +85,35 @@ fn normalize_streams_stdin_in_order_and_reports_bad_lines() {
 
 #[test]
 fn normalize_tenant_scope_only_and_country() {
-    let out = tpr(&["normalize", "--tenant", T, "--user", "spencer.low", "--tenant-scope-only", "50100", "4255550100"], None);
+    let out = tpr(
+        &[
+            "normalize",
+            "--tenant",
+            T,
+            "--user",
+            "spencer.low",
+            "--tenant-scope-only",
+            "50100",
+            "4255550100",
+        ],
+        None,
+    );
     assert_eq!(text(&out.stdout), "50100\t+14255550100\t5digitExtension\n4255550100\t\t-\n");
-    let out = tpr(&["normalize", "--tenant", T, "--dial-plan", "Global", "--country", "nz", "048014640"], None);
+    let out = tpr(
+        &["normalize", "--tenant", T, "--dial-plan", "Global", "--country", "nz", "048014640"],
+        None,
+    );
     assert_eq!(text(&out.stdout), "048014640\t+6448014640\tNZ Long Distance\n");
 }
 
 #[test]
 fn normalize_json_explains_every_pass() {
-    let out = tpr(&["normalize", "--tenant", T, "--user", "spencer.low", "--json", "50100", "x"], None);
+    let out =
+        tpr(&["normalize", "--tenant", T, "--user", "spencer.low", "--json", "50100", "x"], None);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
     let v = &lines[0];
     assert_eq!(v["result"], "+14255550100");
@@ -108,7 +139,10 @@ fn bad_tenant_files_give_located_errors_and_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         text(&out.stderr),
-        format!("{}:6:39: error: dial plan \"P\", rule 1 \"r\": invalid pattern at column 4: unclosed group: missing closing parenthesis\n", bad.display())
+        format!(
+            "{}:6:39: error: dial plan \"P\", rule 1 \"r\": invalid pattern at column 4: unclosed group: missing closing parenthesis\n",
+            bad.display()
+        )
     );
     assert!(out.stdout.is_empty());
     std::fs::remove_dir_all(&dir).unwrap();

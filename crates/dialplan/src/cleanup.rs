@@ -85,10 +85,10 @@ pub enum InvalidDialString {
 const ND_ZEROS: [u32; 66] = [
     0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66,
     0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
-    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0,
-    0xFF10, 0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0,
-    0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0,
-    0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
+    0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650,
+    0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50,
+    0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
 ];
 
 fn decimal_digit(c: char) -> Option<u8> {
@@ -102,8 +102,8 @@ fn decimal_digit(c: char) -> Option<u8> {
 fn is_separator(c: char) -> bool {
     matches!(
         c,
-        '-' | '.' | '(' | ')'
-            | '\u{2010}'..='\u{2015}' // hyphens and dashes
+        '-' | '.' | '(' | ')' | '\u{2010}'
+            ..='\u{2015}' // hyphens and dashes
             | '\u{2212}' // minus sign
             | '\u{FF0D}' | '\u{FF0E}' | '\u{FF08}' | '\u{FF09}' // full-width - . ( )
             | '\u{30FC}' // katakana prolonged sound mark, used as a dash in JP numbers
@@ -117,7 +117,10 @@ pub fn clean_into(raw: &str, out: &mut DialString) -> Result<(), InvalidDialStri
     text.clear();
     // Fast path: what machines and most people send, digits with an optional '+'.
     let digits = raw.strip_prefix('+').unwrap_or(raw);
-    if raw.len() <= MAX_DIALED_CHARS && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+    if raw.len() <= MAX_DIALED_CHARS
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
         text.push_str(raw);
         return Ok(());
     }

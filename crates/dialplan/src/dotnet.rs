@@ -245,7 +245,9 @@ impl Translator {
                     (Last::Quantifier | Last::LazyQuantifier, _) => {
                         return err(at, format!("nested quantifier {c:?}"));
                     }
-                    (Last::Nothing, _) => return err(at, format!("quantifier {c:?} follows nothing")),
+                    (Last::Nothing, _) => {
+                        return err(at, format!("quantifier {c:?} follows nothing"));
+                    }
                     (Last::Atom, _) => Last::Quantifier,
                 };
             } else {
@@ -281,13 +283,15 @@ impl Translator {
                         self.emit(&q, at);
                     } else {
                         self.i += 1;
-                        self.notes.push(PatternNote { offset: at, kind: PatternNoteKind::LiteralBrace });
+                        self.notes
+                            .push(PatternNote { offset: at, kind: PatternNoteKind::LiteralBrace });
                         self.emit(r"\{", at);
                     }
                 }
                 '}' => {
                     self.i += 1;
-                    self.notes.push(PatternNote { offset: at, kind: PatternNoteKind::LiteralBrace });
+                    self.notes
+                        .push(PatternNote { offset: at, kind: PatternNoteKind::LiteralBrace });
                     self.emit(r"\}", at);
                 }
                 '#' | '&' | '~' | '-' | ' ' => {
@@ -679,9 +683,7 @@ impl Translator {
         let names = named
             .iter()
             .enumerate()
-            .filter_map(|(k, &g)| {
-                self.groups[g].name.clone().map(|n| (n, unnamed.len() + 1 + k))
-            })
+            .filter_map(|(k, &g)| self.groups[g].name.clone().map(|n| (n, unnamed.len() + 1 + k)))
             .collect();
         let groups = GroupTable { net_to_rust, names };
         // Patch numeric backreferences, last first so positions stay valid.
@@ -740,7 +742,10 @@ mod tests {
     fn plain_patterns_pass_through() {
         assert_eq!(exact(r"^(\d{4})$"), r"^(\d{4})$");
         assert_eq!(exact(r"^\+1(425|206)(\d{7})$"), r"^\+1(425|206)(\d{7})$");
-        assert_eq!(exact(r"^(?:\+|0011)(1|7)(?:0)?(\d{6,14})$"), r"^(?:\+|0011)(1|7)(?:0)?(\d{6,14})$");
+        assert_eq!(
+            exact(r"^(?:\+|0011)(1|7)(?:0)?(\d{6,14})$"),
+            r"^(?:\+|0011)(1|7)(?:0)?(\d{6,14})$"
+        );
     }
 
     #[test]

@@ -65,7 +65,11 @@ pub enum CompileErrorKind {
 }
 
 impl CompileError {
-    pub(crate) fn new(plan: &str, rule: Option<(usize, &str)>, kind: CompileErrorKind) -> CompileError {
+    pub(crate) fn new(
+        plan: &str,
+        rule: Option<(usize, &str)>,
+        kind: CompileErrorKind,
+    ) -> CompileError {
         CompileError { plan: plan.to_owned(), rule: rule.map(|(i, n)| (i, n.to_owned())), kind }
     }
 
@@ -99,7 +103,9 @@ impl fmt::Display for CompileError {
             }
             CompileErrorKind::NoRules => f.write_str("a user dial plan needs at least one rule"),
             CompileErrorKind::EmptyRuleName => f.write_str("the rule has no name"),
-            CompileErrorKind::DuplicateRule => f.write_str("another rule of the plan has this name"),
+            CompileErrorKind::DuplicateRule => {
+                f.write_str("another rule of the plan has this name")
+            }
             CompileErrorKind::TooLong { what, len, max } => {
                 write!(f, "{what} has {len} characters; at most {max} are allowed")
             }

@@ -76,7 +76,12 @@ pub fn normalize_diff_target(data: &[u8]) {
                     if o.budget_exceeded {
                         continue;
                     }
-                    let got = (out.as_str(), o.first.map(|i| i.as_usize()), o.second.map(|i| i.as_usize()), o.fallback);
+                    let got = (
+                        out.as_str(),
+                        o.first.map(|i| i.as_usize()),
+                        o.second.map(|i| i.as_usize()),
+                        o.fallback,
+                    );
                     let want = (r.output.as_str(), r.first, r.second, r.fallback);
                     assert_eq!(got, want, "input {input:?}, mode {mode:?}, rules {:?}", plan.rules);
                 }

@@ -91,7 +91,8 @@ mod tests {
     use super::*;
 
     fn layout(p: &str) -> Option<Layout> {
-        let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(p).unwrap();
+        let hir =
+            regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(p).unwrap();
         Layout::of(&hir)
     }
 
@@ -107,16 +108,31 @@ mod tests {
         assert_eq!(spans(r"^5(\d{4})$", "50100")[1], Some((1, 5)));
         assert_eq!(spans(r"^0(\d+)$", "048014640")[1], Some((1, 9)));
         assert_eq!(spans(r"^011(\d{7,15})$", "01144207946012")[1], Some((3, 14)));
-        assert_eq!(spans(r"^(\d{3})(\d+)(\d{2})$", "1234567")[1..4], [Some((0, 3)), Some((3, 5)), Some((5, 7))]);
+        assert_eq!(
+            spans(r"^(\d{3})(\d+)(\d{2})$", "1234567")[1..4],
+            [Some((0, 3)), Some((3, 5)), Some((5, 7))]
+        );
         assert_eq!(spans(r"^0$", "0")[0], Some((0, 1)));
         // The real AU mobile rule: two groups around the same digits.
         assert_eq!(spans(r"^0(([45]\d{8}))$", "0412345678")[1..3], [Some((1, 10)), Some((1, 10))]);
-        assert_eq!(spans(r"^\+1(425|206)(\d{7})$", "+14255550100")[1..3], [Some((2, 5)), Some((5, 12))]);
+        assert_eq!(
+            spans(r"^\+1(425|206)(\d{7})$", "+14255550100")[1..3],
+            [Some((2, 5)), Some((5, 12))]
+        );
     }
 
     #[test]
     fn other_shapes_have_none() {
-        for p in [r"^(\d+)(\d+)$", r"(\d{4})$", r"^(\d{4})", r"^((\d)\d)$", r"^((\d))(\d+)(\d*)$", r"^(1)?(\d{10})$", r"^a$|^b$", r"\d+"] {
+        for p in [
+            r"^(\d+)(\d+)$",
+            r"(\d{4})$",
+            r"^(\d{4})",
+            r"^((\d)\d)$",
+            r"^((\d))(\d+)(\d*)$",
+            r"^(1)?(\d{10})$",
+            r"^a$|^b$",
+            r"\d+",
+        ] {
             assert!(layout(p).is_none(), "{p}");
         }
     }

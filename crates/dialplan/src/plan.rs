@@ -163,19 +163,25 @@ enum Matcher {
     /// Anchored rules of fixed shape: spans follow from the input length (see [`Layout`]).
     Layout(Layout),
     /// `^`-anchored rules that are one-pass: one forward scan that also records captures.
-    OnePass(onepass::DFA),
+    OnePass(Box<onepass::DFA>),
     /// Other regular rules: a bounded backtracker (leftmost-first, like .NET), with a PikeVM
     /// for inputs longer than the backtracker's bound (long second-pass strings).
-    Nfa { backtracker: backtrack::BoundedBacktracker, pikevm: pikevm::PikeVM },
+    Nfa(Box<NfaMatcher>),
     /// Lookaround and backreferences: fancy-regex with a step budget.
     Fancy(fancy_regex::Regex),
+}
+
+/// The engines of [`Matcher::Nfa`].
+struct NfaMatcher {
+    backtracker: backtrack::BoundedBacktracker,
+    pikevm: pikevm::PikeVM,
 }
 
 /// Scratch of one rule's [`Matcher`].
 enum RuleCache {
     None,
-    OnePass(onepass::Cache),
-    Nfa(backtrack::Cache, pikevm::Cache),
+    OnePass(Box<onepass::Cache>),
+    Nfa(Box<(backtrack::Cache, pikevm::Cache)>),
     Fancy,
 }
 
@@ -276,11 +282,14 @@ impl CompiledPlan {
         let service_name = format!("{} service", service.region);
         let mut rules = Vec::with_capacity(tenant_rules.len() + service.rules.len());
         let mut set_patterns = Vec::with_capacity(rules.capacity());
-        let sources = tenant_rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (Scope::Tenant, plan_name, i, r))
-            .chain(service.rules.iter().enumerate().map(|(i, r)| (Scope::Service, service_name.as_str(), i, r)));
+        let sources =
+            tenant_rules.iter().enumerate().map(|(i, r)| (Scope::Tenant, plan_name, i, r)).chain(
+                service
+                    .rules
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (Scope::Service, service_name.as_str(), i, r)),
+            );
         for (scope, owner, position, rule) in sources {
             let (compiled, automaton_pattern) = compile_rule(rule, scope, position, limits)
                 .map_err(|kind| CompileError::new(owner, Some((position, &rule.name)), kind))?;
@@ -295,8 +304,13 @@ impl CompiledPlan {
             ));
         }
         let any_backtracking = rules.iter().any(|r| matches!(r.matcher, Matcher::Fancy(_)));
-        let set = build_set(&set_patterns, any_backtracking, limits)
-            .map_err(|_| CompileError::new(plan_name, None, CompileErrorKind::TooBig { limit: limits.max_plan_bytes }))?;
+        let set = build_set(&set_patterns, any_backtracking, limits).map_err(|_| {
+            CompileError::new(
+                plan_name,
+                None,
+                CompileErrorKind::TooBig { limit: limits.max_plan_bytes },
+            )
+        })?;
         Ok(CompiledPlan {
             name: plan_name.to_owned(),
             region: service.region.to_string(),
@@ -358,7 +372,7 @@ impl CompiledPlan {
             .map(|r| match &r.matcher {
                 Matcher::Layout(_) => std::mem::size_of::<Layout>(),
                 Matcher::OnePass(dfa) => dfa.memory_usage(),
-                Matcher::Nfa { backtracker, .. } => 2 * backtracker.get_nfa().memory_usage(),
+                Matcher::Nfa(m) => 2 * m.backtracker.get_nfa().memory_usage(),
                 Matcher::Fancy(_) => r.info.pattern.len() * 64,
             })
             .sum::<usize>()
@@ -380,10 +394,11 @@ impl CompiledPlan {
                 .iter()
                 .map(|r| match &r.matcher {
                     Matcher::Layout(_) => RuleCache::None,
-                    Matcher::OnePass(dfa) => RuleCache::OnePass(dfa.create_cache()),
-                    Matcher::Nfa { backtracker, pikevm } => {
-                        RuleCache::Nfa(backtracker.create_cache(), pikevm.create_cache())
-                    }
+                    Matcher::OnePass(dfa) => RuleCache::OnePass(Box::new(dfa.create_cache())),
+                    Matcher::Nfa(m) => RuleCache::Nfa(Box::new((
+                        m.backtracker.create_cache(),
+                        m.pikevm.create_cache(),
+                    ))),
                     Matcher::Fancy(_) => RuleCache::Fancy,
                 })
                 .collect(),
@@ -414,7 +429,14 @@ impl CompiledPlan {
         Ok(result)
     }
 
-    fn passes(&self, cache: &mut Cache, dialed: &str, mode: Mode, out: &mut String, mut outcome: Outcome) -> Outcome {
+    fn passes(
+        &self,
+        cache: &mut Cache,
+        dialed: &str,
+        mode: Mode,
+        out: &mut String,
+        mut outcome: Outcome,
+    ) -> Outcome {
         let s = self.strip_access_prefix(dialed, &mut outcome);
         if mode == Mode::TenantScopeOnly {
             outcome.first = self.first_match(cache, s, self.tenant_rules, out, &mut outcome);
@@ -443,8 +465,11 @@ impl CompiledPlan {
     /// The rule column of `tpr normalize`: the rules that produced the result, in pass order,
     /// joined by ` > `, with `(+CC fallback)` where the fallback applied, or `-` if nothing did.
     pub fn describe(&self, outcome: &Outcome) -> String {
-        let mut parts: Vec<String> =
-            [outcome.first, outcome.second].into_iter().flatten().map(|r| self.rule(r).name.clone()).collect();
+        let mut parts: Vec<String> = [outcome.first, outcome.second]
+            .into_iter()
+            .flatten()
+            .map(|r| self.rule(r).name.clone())
+            .collect();
         if outcome.fallback {
             parts.push(format!("(+{} fallback)", self.country_code));
         }
@@ -474,7 +499,8 @@ impl CompiledPlan {
         let mut passes = Vec::new();
         let mut pass_input = s.clone();
         for rule in [outcome.first, outcome.second].into_iter().flatten() {
-            let limit = if mode == Mode::TenantScopeOnly { self.tenant_rules } else { self.rules.len() };
+            let limit =
+                if mode == Mode::TenantScopeOnly { self.tenant_rules } else { self.rules.len() };
             let mut pass_output = String::new();
             self.first_match(&mut cache, &pass_input, limit, &mut pass_output, &mut scratch);
             passes.push(PassExplanation {
@@ -563,20 +589,30 @@ impl CompiledPlan {
     }
 
     /// Runs rule `i`'s own engine on `s`; if it matches, expands its translation into `out`.
-    fn try_rule(&self, cache: &mut Cache, i: usize, s: &str, out: &mut String, outcome: &mut Outcome) -> bool {
+    fn try_rule(
+        &self,
+        cache: &mut Cache,
+        i: usize,
+        s: &str,
+        out: &mut String,
+        outcome: &mut Outcome,
+    ) -> bool {
         let rule = &self.rules[i];
         let input = Input::new(s);
         let slots = &mut cache.slots[..rule.slot_len];
         let found = match (&rule.matcher, &mut cache.rules[i]) {
             (Matcher::Layout(layout), _) => layout.fill(s.len(), slots),
-            (Matcher::OnePass(dfa), RuleCache::OnePass(c)) => {
-                dfa.try_search_slots(c, &input.anchored(Anchored::Yes), slots).ok().flatten().is_some()
-            }
-            (Matcher::Nfa { backtracker, pikevm }, RuleCache::Nfa(bc, pc)) => {
-                match backtracker.try_search_slots(bc, &input, slots) {
+            (Matcher::OnePass(dfa), RuleCache::OnePass(c)) => dfa
+                .try_search_slots(c, &input.anchored(Anchored::Yes), slots)
+                .ok()
+                .flatten()
+                .is_some(),
+            (Matcher::Nfa(m), RuleCache::Nfa(c)) => {
+                let (bc, pc) = &mut **c;
+                match m.backtracker.try_search_slots(bc, &input, slots) {
                     Ok(found) => found.is_some(),
                     // Longer than the backtracker's bound (a long second-pass string).
-                    Err(_) => pikevm.search_slots(pc, &input, slots).is_some(),
+                    Err(_) => m.pikevm.search_slots(pc, &input, slots).is_some(),
                 }
             }
             (Matcher::Fancy(re), _) => {
@@ -616,13 +652,19 @@ impl CompiledPlan {
             }
             Matcher::OnePass(dfa) => {
                 let mut caps = dfa.create_captures();
-                dfa.captures(&mut dfa.create_cache(), Input::new(s).anchored(Anchored::Yes), &mut caps);
-                caps.is_match().then(|| net_captures(rule, |g| caps.get_group(g).map(|sp| &s[sp.range()])))
+                dfa.captures(
+                    &mut dfa.create_cache(),
+                    Input::new(s).anchored(Anchored::Yes),
+                    &mut caps,
+                );
+                caps.is_match()
+                    .then(|| net_captures(rule, |g| caps.get_group(g).map(|sp| &s[sp.range()])))
             }
-            Matcher::Nfa { pikevm, .. } => {
-                let mut caps = pikevm.create_captures();
-                pikevm.captures(&mut pikevm.create_cache(), s, &mut caps);
-                caps.is_match().then(|| net_captures(rule, |g| caps.get_group(g).map(|sp| &s[sp.range()])))
+            Matcher::Nfa(m) => {
+                let mut caps = m.pikevm.create_captures();
+                m.pikevm.captures(&mut m.pikevm.create_cache(), s, &mut caps);
+                caps.is_match()
+                    .then(|| net_captures(rule, |g| caps.get_group(g).map(|sp| &s[sp.range()])))
             }
             Matcher::Fancy(re) => {
                 let caps = re.captures(s).ok().flatten()?;
@@ -633,7 +675,10 @@ impl CompiledPlan {
 }
 
 /// The groups of one match by .NET number, given a lookup by Rust index.
-fn net_captures<'s>(rule: &CompiledRule, group: impl Fn(usize) -> Option<&'s str>) -> Vec<Option<String>> {
+fn net_captures<'s>(
+    rule: &CompiledRule,
+    group: impl Fn(usize) -> Option<&'s str>,
+) -> Vec<Option<String>> {
     (0..=rule.groups.last_net())
         .map(|net| rule.groups.rust_index(net).and_then(&group).map(str::to_owned))
         .collect()
@@ -656,8 +701,13 @@ fn compile_rule(
     })?;
     // Syntax errors with a position in the user's pattern, before building anything.
     let automaton_pattern = t.automaton_pattern().to_owned();
-    let parsed = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(&automaton_pattern);
-    let anchored = parsed.as_ref().is_ok_and(|hir| hir.properties().look_set_prefix().contains(Look::Start));
+    let parsed = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(&automaton_pattern);
+    let anchored =
+        parsed.as_ref().is_ok_and(|hir| hir.properties().look_set_prefix().contains(Look::Start));
     if let Err(e) = &parsed {
         let (offset, message) = match e {
             regex_syntax::Error::Parse(e) => (e.span().start.offset, e.kind().to_string()),
@@ -686,7 +736,9 @@ fn compile_rule(
     } else {
         let nfa = NFA::compiler()
             .syntax(syntax_config())
-            .configure(thompson::Config::new().utf8(false).nfa_size_limit(Some(limits.max_rule_bytes)))
+            .configure(
+                thompson::Config::new().utf8(false).nfa_size_limit(Some(limits.max_rule_bytes)),
+            )
             .build(&t.exact)
             .map_err(too_big)?;
         let onepass = nfa.is_always_start_anchored().then(|| {
@@ -696,18 +748,22 @@ fn compile_rule(
                 .ok()
         });
         match onepass.flatten() {
-            Some(dfa) => Matcher::OnePass(dfa),
-            None => Matcher::Nfa {
-                backtracker: backtrack::Builder::new().build_from_nfa(nfa.clone()).map_err(too_big)?,
+            Some(dfa) => Matcher::OnePass(Box::new(dfa)),
+            None => Matcher::Nfa(Box::new(NfaMatcher {
+                backtracker: backtrack::Builder::new()
+                    .build_from_nfa(nfa.clone())
+                    .map_err(too_big)?,
                 pikevm: pikevm::Builder::new().build_from_nfa(nfa).map_err(too_big)?,
-            },
+            })),
         }
     };
     let template = Template::parse(&rule.translation, &t.groups);
     let slot_len = 2 * (template.max_group() + 1);
     let mut notes: Vec<String> = t.notes.iter().map(PatternNote::to_string).collect();
     notes.extend(template.literal_refs.iter().map(|r| {
-        format!("translation: {r} names no group of the pattern; kept as literal text, as .NET does")
+        format!(
+            "translation: {r} names no group of the pattern; kept as literal text, as .NET does"
+        )
     }));
     let info = RuleInfo {
         name: rule.name.clone(),
@@ -720,7 +776,8 @@ fn compile_rule(
     // Rules that start with `^` can only match at 0 already; the others get a prefix so that
     // the anchored first-match automaton finds them anywhere. (Prefixing every rule would make
     // each DFA state carry every rule's prefix loop: ten times the determinization work.)
-    let automaton_pattern = if anchored { automaton_pattern } else { format!("(?s:.)*?(?:{automaton_pattern})") };
+    let automaton_pattern =
+        if anchored { automaton_pattern } else { format!("(?s:.)*?(?:{automaton_pattern})") };
     Ok((CompiledRule { info, matcher, template, groups: t.groups, slot_len }, automaton_pattern))
 }
 

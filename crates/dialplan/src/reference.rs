@@ -45,11 +45,16 @@ impl Spans for FancySpans<'_, '_> {
 impl ReferencePlan {
     /// Builds the reference for `tenant ++ service.rules`. Errors are plain text: the
     /// reference is for tests, and the compiled plan gives the precise errors.
-    pub fn new(tenant: Option<&DialPlan>, service: &ServicePlan, limits: &Limits) -> Result<ReferencePlan, String> {
+    pub fn new(
+        tenant: Option<&DialPlan>,
+        service: &ServicePlan,
+        limits: &Limits,
+    ) -> Result<ReferencePlan, String> {
         let tenant_rules = tenant.map_or(&[][..], |p| &p.rules[..]);
         let mut rules = Vec::new();
         for rule in tenant_rules.iter().chain(&service.rules) {
-            let t = translate(&rule.pattern).map_err(|e| format!("{}: {}", rule.name, e.message))?;
+            let t =
+                translate(&rule.pattern).map_err(|e| format!("{}: {}", rule.name, e.message))?;
             let re = fancy_regex::RegexBuilder::new(&t.exact)
                 .backtrack_limit(limits.backtrack_steps)
                 .build()
@@ -93,7 +98,8 @@ impl ReferencePlan {
         {
             s = &s[p.len()..];
         }
-        let mut r = ReferenceResult { output: String::new(), first: None, second: None, fallback: false };
+        let mut r =
+            ReferenceResult { output: String::new(), first: None, second: None, fallback: false };
         if mode == Mode::TenantScopeOnly {
             match self.first_match(s, self.tenant_len) {
                 Some((i, out)) => (r.first, r.output) = (Some(i), out),

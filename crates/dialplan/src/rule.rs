@@ -24,7 +24,11 @@ impl Rule {
     pub const DEFAULT_TRANSLATION: &'static str = "+$1";
 
     /// A rule with the given name, pattern and translation and no description.
-    pub fn new(name: impl Into<String>, pattern: impl Into<String>, translation: impl Into<String>) -> Rule {
+    pub fn new(
+        name: impl Into<String>,
+        pattern: impl Into<String>,
+        translation: impl Into<String>,
+    ) -> Rule {
         Rule {
             name: name.into(),
             pattern: pattern.into(),
@@ -124,19 +128,24 @@ impl DialPlan {
             });
         }
         if let Some(p) = &self.external_access_prefix {
-            let ok = (1..=4).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit() || b == b'#' || b == b'*');
+            let ok = (1..=4).contains(&p.len())
+                && p.bytes().all(|b| b.is_ascii_digit() || b == b'#' || b == b'*');
             if !ok {
                 return plan_err(CompileErrorKind::InvalidAccessPrefix(p.clone()));
             }
         }
         if self.rules.len() > limits.max_rules {
-            return plan_err(CompileErrorKind::TooManyRules { count: self.rules.len(), max: limits.max_rules });
+            return plan_err(CompileErrorKind::TooManyRules {
+                count: self.rules.len(),
+                max: limits.max_rules,
+            });
         }
         if self.rules.is_empty() && !self.is_global() {
             return plan_err(CompileErrorKind::NoRules);
         }
         for (i, rule) in self.rules.iter().enumerate() {
-            let rule_err = |kind| Err(CompileError::new(&self.name, Some((i, rule.name.as_str())), kind));
+            let rule_err =
+                |kind| Err(CompileError::new(&self.name, Some((i, rule.name.as_str())), kind));
             if rule.name.trim().is_empty() {
                 return rule_err(CompileErrorKind::EmptyRuleName);
             }
@@ -165,7 +174,10 @@ fn check_plan_name(name: &str) -> Result<(), String> {
         return Err("the name is empty".into());
     }
     if name.chars().count() > MAX_PLAN_NAME {
-        return Err(format!("the name has {} characters; at most {MAX_PLAN_NAME} are allowed", name.chars().count()));
+        return Err(format!(
+            "the name has {} characters; at most {MAX_PLAN_NAME} are allowed",
+            name.chars().count()
+        ));
     }
     if let Some(c) = name.chars().find(|&c| !(c.is_ascii_alphanumeric() || c == '.' || c == '-')) {
         return Err(format!("{c:?} is not allowed; use A-Z a-z 0-9 . -"));
@@ -202,7 +214,10 @@ mod tests {
     fn duplicate_and_empty_names_are_rejected() {
         let plan = DialPlan::new("P", vec![Rule::new("a", "1", "2"), Rule::new("A", "3", "4")]);
         let err = plan.validate(&Limits::default()).unwrap_err();
-        assert_eq!(err.to_string(), "dial plan \"P\", rule 2 \"A\": another rule of the plan has this name");
+        assert_eq!(
+            err.to_string(),
+            "dial plan \"P\", rule 2 \"A\": another rule of the plan has this name"
+        );
         let plan = DialPlan::new("P", vec![]);
         assert!(plan.validate(&Limits::default()).is_err());
         assert!(DialPlan::new("Global", vec![]).validate(&Limits::default()).is_ok());

@@ -112,8 +112,7 @@ impl Template {
                     let close = text[i + 2..].find('}').map(|k| i + 2 + k);
                     let group = close.and_then(|c| {
                         let name = &text[i + 2..c];
-                        let net = if !name.is_empty() && name.bytes().all(|d| d.is_ascii_digit())
-                        {
+                        let net = if !name.is_empty() && name.bytes().all(|d| d.is_ascii_digit()) {
                             name.parse::<usize>().ok()
                         } else {
                             groups.by_name(name)

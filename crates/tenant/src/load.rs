@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::Spanned;
-use tpr_dialplan::{CompileErrorKind, CompiledPlan, DialPlan, Limits, Rule, ServicePlan, service_plan};
+use tpr_dialplan::{
+    CompileErrorKind, CompiledPlan, DialPlan, Limits, Rule, ServicePlan, service_plan,
+};
 use tpr_types::{LineIndex, Location, Region};
 
 use crate::model::{Tenant, User, UserRange};
@@ -202,12 +204,18 @@ impl Loader {
 
     /// Where a compile error points: the rule's pattern (at the right column when the TOML
     /// string is a literal string), the rule, or the plan.
-    fn compile_error_span(&self, plan_span: Range<usize>, rules: &[Spanned<RawRule>], err: &tpr_dialplan::CompileError) -> Range<usize> {
+    fn compile_error_span(
+        &self,
+        plan_span: Range<usize>,
+        rules: &[Spanned<RawRule>],
+        err: &tpr_dialplan::CompileError,
+    ) -> Range<usize> {
         let Some((i, _)) = err.rule() else { return plan_span };
         let Some(rule) = rules.get(i) else { return plan_span };
         let pattern = &rule.get_ref().pattern;
         let col = match err.kind() {
-            CompileErrorKind::InvalidPattern { col, .. } | CompileErrorKind::UnsupportedPattern { col, .. } => *col,
+            CompileErrorKind::InvalidPattern { col, .. }
+            | CompileErrorKind::UnsupportedPattern { col, .. } => *col,
             _ => return rule.span(),
         };
         let span = pattern.span();
@@ -232,7 +240,10 @@ impl Tenant {
     /// Reads and checks a tenant file.
     pub fn load(path: &Path) -> Result<Tenant, LoadErrors> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            LoadErrors(vec![LoadError { location: None, message: format!("{}: {e}", path.display()) }])
+            LoadErrors(vec![LoadError {
+                location: None,
+                message: format!("{}: {e}", path.display()),
+            }])
         })?;
         Tenant::from_toml_str(&text, &path.display().to_string())
     }
@@ -273,7 +284,8 @@ impl Tenant {
                 l.error(p.name.span(), format!("dial plan {:?} is defined twice", plan.name));
                 continue;
             }
-            let region = country.unwrap_or_else(|| Region::try_new("US").unwrap_or_else(|_| unreachable!()));
+            let region =
+                country.unwrap_or_else(|| Region::try_new("US").unwrap_or_else(|_| unreachable!()));
             if let Some(service) = service_plan(region)
                 && let Err(e) = CompiledPlan::compile(Some(&plan), service, &limits)
             {
@@ -288,38 +300,61 @@ impl Tenant {
             let sp = raw_sp.get_ref();
             let Some(region) = l.region(&sp.country, "service dial plan") else { continue };
             if service_overrides.iter().any(|s| s.region == region) {
-                l.error(sp.country.span(), format!("service dial plan for {region} is defined twice"));
+                l.error(
+                    sp.country.span(),
+                    format!("service dial plan for {region} is defined twice"),
+                );
                 continue;
             }
-            let builtin = service_plan(region).cloned().unwrap_or_else(|| ServicePlan::new(region, "", vec![]));
+            let builtin = service_plan(region)
+                .cloned()
+                .unwrap_or_else(|| ServicePlan::new(region, "", vec![]));
             let mut rules = l.rules(&sp.rules);
             if sp.mode == OverrideMode::Extend {
                 rules.splice(0..0, builtin.rules.iter().cloned());
             }
             let cc = sp.country_code.clone().unwrap_or(builtin.country_code);
             if cc.is_empty() || cc.len() > 3 || !cc.bytes().all(|b| b.is_ascii_digit()) {
-                l.error(raw_sp.span(), format!("service dial plan for {region}: country_code {cc:?} must be 1 to 3 digits"));
+                l.error(
+                    raw_sp.span(),
+                    format!(
+                        "service dial plan for {region}: country_code {cc:?} must be 1 to 3 digits"
+                    ),
+                );
                 continue;
             }
             let plan = ServicePlan::new(region, cc, rules);
             if let Err(e) = CompiledPlan::compile(None, &plan, &limits) {
                 let offset = if sp.mode == OverrideMode::Extend { builtin.rules.len() } else { 0 };
                 let span = match e.rule() {
-                    Some((i, _)) if i >= offset => sp.rules.get(i - offset).map_or(raw_sp.span(), |r| r.span()),
+                    Some((i, _)) if i >= offset => {
+                        sp.rules.get(i - offset).map_or(raw_sp.span(), |r| r.span())
+                    }
                     _ => raw_sp.span(),
                 };
-                l.error(span, e.to_string().replacen(&format!("dial plan \"{region} service\""), &format!("service dial plan {region}"), 1));
+                l.error(
+                    span,
+                    e.to_string().replacen(
+                        &format!("dial plan \"{region} service\""),
+                        &format!("service dial plan {region}"),
+                        1,
+                    ),
+                );
             }
             service_overrides.push(plan);
         }
 
-        let check_plan_ref = |l: &mut Loader, plan: &Option<Spanned<String>>, who: &str| -> Option<String> {
-            let plan = plan.as_ref()?;
-            if !dial_plans.iter().any(|d| d.name.eq_ignore_ascii_case(plan.get_ref())) {
-                l.error(plan.span(), format!("{who}: dial plan {:?} is not defined", plan.get_ref()));
-            }
-            Some(plan.get_ref().clone())
-        };
+        let check_plan_ref =
+            |l: &mut Loader, plan: &Option<Spanned<String>>, who: &str| -> Option<String> {
+                let plan = plan.as_ref()?;
+                if !dial_plans.iter().any(|d| d.name.eq_ignore_ascii_case(plan.get_ref())) {
+                    l.error(
+                        plan.span(),
+                        format!("{who}: dial plan {:?} is not defined", plan.get_ref()),
+                    );
+                }
+                Some(plan.get_ref().clone())
+            };
 
         let mut users = Vec::new();
         for raw_user in &raw.users {
@@ -328,12 +363,18 @@ impl Tenant {
                 Some(loc) => l.region(loc, &format!("user {:?}", u.id.get_ref())),
                 None => country,
             };
-            let dial_plan = check_plan_ref(&mut l, &u.dial_plan, &format!("user {:?}", u.id.get_ref()));
+            let dial_plan =
+                check_plan_ref(&mut l, &u.dial_plan, &format!("user {:?}", u.id.get_ref()));
             if users.iter().any(|x: &User| x.id.eq_ignore_ascii_case(u.id.get_ref())) {
                 l.error(u.id.span(), format!("user {:?} is defined twice", u.id.get_ref()));
             }
             if let Some(usage_location) = usage_location {
-                users.push(User { id: u.id.get_ref().clone(), usage_location, dial_plan, number: u.number.clone() });
+                users.push(User {
+                    id: u.id.get_ref().clone(),
+                    usage_location,
+                    dial_plan,
+                    number: u.number.clone(),
+                });
             }
         }
 
@@ -343,7 +384,10 @@ impl Tenant {
             let who = format!("user range {:?}", r.name);
             let count = *r.count.get_ref();
             if !(1..=MAX_RANGE_USERS).contains(&count) {
-                l.error(r.count.span(), format!("{who}: count must be 1 to {MAX_RANGE_USERS}, got {count}"));
+                l.error(
+                    r.count.span(),
+                    format!("{who}: count must be 1 to {MAX_RANGE_USERS}, got {count}"),
+                );
                 continue;
             }
             if r.id_prefix.is_empty() {
@@ -360,16 +404,25 @@ impl Tenant {
                 id_prefix: r.id_prefix.clone(),
                 count: count as u32,
                 first_number: r.first_number.clone(),
-                usage_location: usage_location.unwrap_or_else(|| Region::try_new("US").unwrap_or_else(|_| unreachable!())),
+                usage_location: usage_location
+                    .unwrap_or_else(|| Region::try_new("US").unwrap_or_else(|_| unreachable!())),
                 dial_plan,
             };
             if let Some(first) = &range.first_number
                 && range.user(range.count - 1).and_then(|u| u.number).is_none()
             {
-                l.error(raw_range.span(), format!("{who}: {count} numbers counting up from {first} do not fit its digits"));
+                l.error(
+                    raw_range.span(),
+                    format!(
+                        "{who}: {count} numbers counting up from {first} do not fit its digits"
+                    ),
+                );
             }
             if let Some(u) = users.iter().find(|u| range.index_of(&u.id).is_some()) {
-                l.error(raw_range.span(), format!("{who}: generates id {:?}, which a listed user already has", u.id));
+                l.error(
+                    raw_range.span(),
+                    format!("{who}: generates id {:?}, which a listed user already has", u.id),
+                );
             }
             user_ranges.push(range);
         }

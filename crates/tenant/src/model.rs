@@ -126,7 +126,8 @@ impl Tenant {
     ) -> Result<CompiledPlan, EffectivePlanError> {
         let tenant_plan = match plan {
             Some(name) => Some(
-                self.dial_plan(name).ok_or_else(|| EffectivePlanError::UnknownDialPlan(name.to_owned()))?,
+                self.dial_plan(name)
+                    .ok_or_else(|| EffectivePlanError::UnknownDialPlan(name.to_owned()))?,
             ),
             None => self.dial_plan("Global"),
         };

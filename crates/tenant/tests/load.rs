@@ -25,7 +25,9 @@ fn the_reference_example_loads_as_it_is() {
     assert!(t.user("agent5000").is_none());
 
     // Spencer's effective plan: Redmond rules, then the US service rules.
-    let plan = t.compile_effective(spencer.dial_plan.as_deref(), spencer.usage_location, &Limits::default()).unwrap();
+    let plan = t
+        .compile_effective(spencer.dial_plan.as_deref(), spencer.usage_location, &Limits::default())
+        .unwrap();
     let mut cache = plan.create_cache();
     let mut out = String::new();
     plan.normalize_with(&mut cache, "50100", Mode::Effective, &mut out).unwrap();
@@ -48,12 +50,23 @@ const HEAD: &str = "[tenant]\nname = \"t\"\ncountry = \"US\"\n";
 
 #[test]
 fn syntax_and_type_errors_have_line_and_column() {
-    assert_eq!(errors("[tenant]\nname = \"t\"\ncountry = US\n"), vec!["t.toml:3:11: error: string values must be quoted, expected literal string"]);
-    let e = errors(&format!("{HEAD}[[dial_plans]]\nname = \"P\"\nrules = [ {{ name = \"a\", patern = '1' }} ]\n"));
+    assert_eq!(
+        errors("[tenant]\nname = \"t\"\ncountry = US\n"),
+        vec!["t.toml:3:11: error: string values must be quoted, expected literal string"]
+    );
+    let e = errors(&format!(
+        "{HEAD}[[dial_plans]]\nname = \"P\"\nrules = [ {{ name = \"a\", patern = '1' }} ]\n"
+    ));
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].starts_with("t.toml:6:25: error: unknown field `patern`"), "{e:?}");
-    assert_eq!(errors("[tenant]\nname = \"t\"\n"), vec!["t.toml:1:1: error: missing field `country`"]);
-    assert_eq!(errors("x = 1\n"), vec!["t.toml:1:1: error: missing [tenant] section (name and country)"]);
+    assert_eq!(
+        errors("[tenant]\nname = \"t\"\n"),
+        vec!["t.toml:1:1: error: missing field `country`"]
+    );
+    assert_eq!(
+        errors("x = 1\n"),
+        vec!["t.toml:1:1: error: missing [tenant] section (name and country)"]
+    );
 }
 
 #[test]
@@ -122,7 +135,8 @@ rules = [ {{ name = \"NZ-Short\", pattern = '^(\\d{{3}})$', translation = '+6499
     let nz = t.service_plan(Region::try_new("NZ").unwrap()).unwrap();
     assert_eq!(nz.rules.len(), 3);
     assert_eq!(nz.rules[2].name, "NZ-Short");
-    let plan = t.compile_effective(None, Region::try_new("US").unwrap(), &Limits::default()).unwrap();
+    let plan =
+        t.compile_effective(None, Region::try_new("US").unwrap(), &Limits::default()).unwrap();
     let e = plan.explain("4255550100", Mode::Effective).unwrap();
     assert_eq!(e.output, "+14255550100");
     assert_eq!(plan.rule(e.passes[0].rule).name, "US-LongDistance");

@@ -57,10 +57,7 @@ impl LineIndex {
         let line = self.starts.partition_point(|&s| s <= offset) - 1;
         let start = self.starts[line];
         // Count characters up to `offset`, tolerating an offset inside a character.
-        let col = self.text[start..]
-            .char_indices()
-            .take_while(|(i, _)| start + i < offset)
-            .count();
+        let col = self.text[start..].char_indices().take_while(|(i, _)| start + i < offset).count();
         Location {
             file: self.file.clone(),
             line: u32::try_from(line + 1).unwrap_or(u32::MAX),

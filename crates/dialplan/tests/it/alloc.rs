@@ -47,7 +47,18 @@ fn normalize_with_does_not_allocate_when_warm() {
     let au = plans.iter().find(|p| p.label.ends_with("/ AU-Queensland")).unwrap();
     let service = service_plan(Region::try_new("AU").unwrap()).unwrap();
     let plan = CompiledPlan::compile(Some(&au.plan), service, &Limits::default()).unwrap();
-    let inputs = ["31234567", "1800123456", "0412345678", "0298765432", "000", "+61298765432", "0011441234567", "12", "(07) 3123 4567", "x"];
+    let inputs = [
+        "31234567",
+        "1800123456",
+        "0412345678",
+        "0298765432",
+        "000",
+        "+61298765432",
+        "0011441234567",
+        "12",
+        "(07) 3123 4567",
+        "x",
+    ];
     let mut cache = plan.create_cache();
     let mut out = String::with_capacity(64);
     let mut matched = 0;

@@ -42,7 +42,8 @@ fn normalize_table() {
     let mut checked = 0;
     for case in &file.case {
         let region = Region::try_new(&case.region).unwrap();
-        let service = service_plan(region).unwrap_or_else(|| panic!("{}: no service plan", case.id));
+        let service =
+            service_plan(region).unwrap_or_else(|| panic!("{}: no service plan", case.id));
         let tenant = case.rules.as_ref().map(|rules| DialPlan {
             external_access_prefix: case.access_prefix.clone(),
             ..DialPlan::new("Test", rules.iter().map(|[n, p, t]| Rule::new(n, p, t)).collect())
@@ -57,10 +58,15 @@ fn normalize_table() {
             (Some(want), Err(e)) => {
                 checked += 1;
                 if !e.to_string().contains(want.as_str()) {
-                    failures.push(format!("{} ({}): error\n  want: {want}\n  got:  {e}", case.id, case.source));
+                    failures.push(format!(
+                        "{} ({}): error\n  want: {want}\n  got:  {e}",
+                        case.id, case.source
+                    ));
                 }
             }
-            (Some(want), Ok(_)) => failures.push(format!("{}: compiled, but expected error {want:?}", case.id)),
+            (Some(want), Ok(_)) => {
+                failures.push(format!("{}: compiled, but expected error {want:?}", case.id))
+            }
             (None, Err(e)) => failures.push(format!("{}: does not compile: {e}", case.id)),
             (None, Ok(plan)) => {
                 let mut cache = plan.create_cache();
@@ -86,13 +92,19 @@ fn normalize_table() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {checked} checks failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(checked >= 60, "only {checked} checks ran");
 }
 
 #[test]
 fn explain_names_passes_rules_and_captures() {
-    let plan = DialPlan::new("Redmond", vec![Rule::new("AddOne", r"^([2-9]\d\d[2-9]\d{6})$", "1$1")]);
+    let plan =
+        DialPlan::new("Redmond", vec![Rule::new("AddOne", r"^([2-9]\d\d[2-9]\d{6})$", "1$1")]);
     let us = service_plan(Region::try_new("US").unwrap()).unwrap();
     let compiled = CompiledPlan::compile(Some(&plan), us, &Limits::default()).unwrap();
     let e = compiled.explain("(425) 555-4567", Mode::Effective).unwrap();
@@ -103,7 +115,10 @@ fn explain_names_passes_rules_and_captures() {
     assert_eq!(e.passes[0].output, "14255554567");
     assert_eq!(e.passes[0].captures, vec![Some("4255554567".into()), Some("4255554567".into())]);
     let second = compiled.rule(e.passes[1].rule);
-    assert_eq!((second.name.as_str(), second.scope.to_string().as_str()), ("US Long Distance", "service"));
+    assert_eq!(
+        (second.name.as_str(), second.scope.to_string().as_str()),
+        ("US Long Distance", "service")
+    );
     assert_eq!(e.passes[1].input, "14255554567");
     assert_eq!(e.fallback_country_code, None);
 }
@@ -123,15 +138,39 @@ fn notes_record_dotnet_readings() {
 fn compile_errors_name_plan_rule_and_column() {
     let us = service_plan(Region::try_new("US").unwrap()).unwrap();
     let check = |pattern: &str, want: &str| {
-        let plan = DialPlan::new("Redmond", vec![Rule::new("Ok", "^1$", "+1"), Rule::new("Bad", pattern, "+1")]);
+        let plan = DialPlan::new(
+            "Redmond",
+            vec![Rule::new("Ok", "^1$", "+1"), Rule::new("Bad", pattern, "+1")],
+        );
         let err = CompiledPlan::compile(Some(&plan), us, &Limits::default()).unwrap_err();
         assert_eq!(err.to_string(), want, "pattern {pattern:?}");
     };
-    check(r"^(\d{4}$", "dial plan \"Redmond\", rule 2 \"Bad\": invalid pattern at column 9: unclosed group: missing closing parenthesis");
-    check(r"^\d{4})$", "dial plan \"Redmond\", rule 2 \"Bad\": invalid pattern at column 7: unmatched closing parenthesis");
-    check(r"^[9-0]$", "dial plan \"Redmond\", rule 2 \"Bad\": invalid pattern at column 3: character range is in reverse order");
-    check(r"^a**$", "dial plan \"Redmond\", rule 2 \"Bad\": invalid pattern at column 4: nested quantifier '*'");
-    check(r"^(*1)$", "dial plan \"Redmond\", rule 2 \"Bad\": invalid pattern at column 3: quantifier '*' follows nothing");
-    check(r"^(?<a-b>1)$", "dial plan \"Redmond\", rule 2 \"Bad\": unsupported pattern at column 2: balancing groups (?<a-b>...) are not supported");
-    check(r"\d{99999}", "dial plan \"Redmond\", rule 2 \"Bad\": compiled automaton exceeds the size limit of 2097152 bytes");
+    check(
+        r"^(\d{4}$",
+        "dial plan \"Redmond\", rule 2 \"Bad\": invalid pattern at column 9: unclosed group: missing closing parenthesis",
+    );
+    check(
+        r"^\d{4})$",
+        "dial plan \"Redmond\", rule 2 \"Bad\": invalid pattern at column 7: unmatched closing parenthesis",
+    );
+    check(
+        r"^[9-0]$",
+        "dial plan \"Redmond\", rule 2 \"Bad\": invalid pattern at column 3: character range is in reverse order",
+    );
+    check(
+        r"^a**$",
+        "dial plan \"Redmond\", rule 2 \"Bad\": invalid pattern at column 4: nested quantifier '*'",
+    );
+    check(
+        r"^(*1)$",
+        "dial plan \"Redmond\", rule 2 \"Bad\": invalid pattern at column 3: quantifier '*' follows nothing",
+    );
+    check(
+        r"^(?<a-b>1)$",
+        "dial plan \"Redmond\", rule 2 \"Bad\": unsupported pattern at column 2: balancing groups (?<a-b>...) are not supported",
+    );
+    check(
+        r"\d{99999}",
+        "dial plan \"Redmond\", rule 2 \"Bad\": compiled automaton exceeds the size limit of 2097152 bytes",
+    );
 }

@@ -22,7 +22,10 @@ pub struct CorpusPlan {
 
 fn region_of(source: &str, plan: &str, hint: &str) -> &'static str {
     let hint = if hint == "UK" { "GB" } else { hint };
-    for code in ["NL", "BE", "DE", "FR", "IT", "GR", "HU", "JP", "AU", "BR", "CA", "CL", "CO", "GB", "MZ", "PH", "SG", "US", "ZA"] {
+    for code in [
+        "NL", "BE", "DE", "FR", "IT", "GR", "HU", "JP", "AU", "BR", "CA", "CL", "CO", "GB", "MZ",
+        "PH", "SG", "US", "ZA",
+    ] {
         if hint == code {
             return code;
         }
@@ -39,20 +42,29 @@ fn region_of(source: &str, plan: &str, hint: &str) -> &'static str {
 
 /// Teams plan names allow only `[A-Za-z0-9.-]`; the corpus labels plans more freely.
 fn teams_name(label: &str) -> String {
-    let s: String = label.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    let s: String = label
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' })
+        .collect();
     s.trim_start_matches(['.', '-']).chars().take(49).collect()
 }
 
 /// All 36 plans of `ALL_RULES.csv`, rules in their order.
 pub fn corpus_plans() -> Vec<CorpusPlan> {
     let mut reader = csv::Reader::from_path(corpus_file("ALL_RULES.csv")).unwrap();
-    let mut plans: BTreeMap<(String, String), (String, Vec<(usize, Rule)>)> = BTreeMap::new();
+    // (source file, plan label) -> (country hint, rules with their order)
+    type Rules = (String, Vec<(usize, Rule)>);
+    let mut plans: BTreeMap<(String, String), Rules> = BTreeMap::new();
     for row in reader.deserialize::<BTreeMap<String, String>>() {
         let row = row.unwrap();
         let key = (row["source_file"].clone(), row["dial_plan"].clone());
         let order: usize = row["rule_order"].parse().unwrap();
         let rule = Rule::new(&row["rule_name"], &row["pattern"], &row["translation"]);
-        plans.entry(key).or_insert_with(|| (row["country_hint"].clone(), Vec::new())).1.push((order, rule));
+        plans
+            .entry(key)
+            .or_insert_with(|| (row["country_hint"].clone(), Vec::new()))
+            .1
+            .push((order, rule));
     }
     plans
         .into_iter()
@@ -60,7 +72,10 @@ pub fn corpus_plans() -> Vec<CorpusPlan> {
             rules.sort_by_key(|(o, _)| *o);
             CorpusPlan {
                 region: Region::try_new(region_of(&source, &label, &hint)).unwrap(),
-                plan: DialPlan::new(teams_name(&label), rules.into_iter().map(|(_, r)| r).collect()),
+                plan: DialPlan::new(
+                    teams_name(&label),
+                    rules.into_iter().map(|(_, r)| r).collect(),
+                ),
                 label: format!("{source} / {label}"),
             }
         })
@@ -110,8 +125,18 @@ fn corpus_plans_agree_with_the_reference() {
                 let want = reference.normalize(input, mode);
                 match (got, want) {
                     (Ok(o), Ok(r)) => {
-                        let got = (out.as_str(), o.first.map(|i| i.as_usize()), o.second.map(|i| i.as_usize()), o.fallback);
-                        assert_eq!(got, (r.output.as_str(), r.first, r.second, r.fallback), "{}: {input:?} {mode:?} (seed {seed})", p.label);
+                        let got = (
+                            out.as_str(),
+                            o.first.map(|i| i.as_usize()),
+                            o.second.map(|i| i.as_usize()),
+                            o.fallback,
+                        );
+                        assert_eq!(
+                            got,
+                            (r.output.as_str(), r.first, r.second, r.fallback),
+                            "{}: {input:?} {mode:?} (seed {seed})",
+                            p.label
+                        );
                         if let Some(i) = o.first {
                             won[i.as_usize()] = true;
                         }
@@ -128,22 +153,31 @@ fn corpus_plans_agree_with_the_reference() {
     assert!(compared > 20_000, "only {compared} comparisons");
     // The generated inputs must exercise the rules, not just the fallback. Some real rules
     // are shadowed by earlier ones and can never win.
-    assert!(rules_won * 10 >= rules_total * 8, "only {rules_won} of {rules_total} tenant rules ever matched first");
+    assert!(
+        rules_won * 10 >= rules_total * 8,
+        "only {rules_won} of {rules_total} tenant rules ever matched first"
+    );
 }
 
 /// The golden cases of `golden_tests_from_sources.csv`, run against the plans they name.
 #[test]
 fn golden_cases_from_the_sources() {
     let plans = corpus_plans();
-    let find = |label: &str| plans.iter().find(|p| p.label.ends_with(label)).unwrap_or_else(|| panic!("{label}"));
+    let find = |label: &str| {
+        plans.iter().find(|p| p.label.ends_with(label)).unwrap_or_else(|| panic!("{label}"))
+    };
     let mut reader = csv::Reader::from_path(corpus_file("golden_tests_from_sources.csv")).unwrap();
     let mut ran = 0;
     for row in reader.deserialize::<BTreeMap<String, String>>() {
         let row = row.unwrap();
         let id = row["case_id"].as_str();
         let (plan, region, mode) = match id {
-            "NZ01" | "NZ02" | "NZ03" | "NZ04" => (find("/ TS-NZ-TDP-04").plan.clone(), "NZ", Mode::Effective),
-            "JP01" => (find("/ Global(JP service dial plan rules)").plan.clone(), "JP", Mode::Effective),
+            "NZ01" | "NZ02" | "NZ03" | "NZ04" => {
+                (find("/ TS-NZ-TDP-04").plan.clone(), "NZ", Mode::Effective)
+            }
+            "JP01" => {
+                (find("/ Global(JP service dial plan rules)").plan.clone(), "JP", Mode::Effective)
+            }
             // "After the default rule was removed": the three other rules alone. The effective
             // plan would still add +81 (spec §3.4), so the case is about the rules' own scope.
             "JP02" => {
@@ -152,7 +186,9 @@ fn golden_cases_from_the_sources() {
                 (p, "JP", Mode::TenantScopeOnly)
             }
             "AU01" => {
-                let mut reader = csv::Reader::from_path(corpus_file("shanehoey-TeamsTools__dialplan_rules.csv")).unwrap();
+                let mut reader =
+                    csv::Reader::from_path(corpus_file("shanehoey-TeamsTools__dialplan_rules.csv"))
+                        .unwrap();
                 let rules = reader
                     .deserialize::<BTreeMap<String, String>>()
                     .map(Result::unwrap)
@@ -167,7 +203,8 @@ fn golden_cases_from_the_sources() {
         let compiled = CompiledPlan::compile(Some(&plan), service, &Limits::default()).unwrap();
         let e = compiled.explain(&row["dialed_as_written"], mode).unwrap();
         assert_eq!(e.cleaned, row["dialed_number"], "{id}");
-        let (want_out, want_rule) = (&row["expected_translated_number"], &row["expected_matching_rule"]);
+        let (want_out, want_rule) =
+            (&row["expected_translated_number"], &row["expected_matching_rule"]);
         if want_out.is_empty() {
             // Teams prints no translation and no rule: nothing matched, the input stays.
             assert!(!e.outcome.translated(), "{id}: {e:?}");

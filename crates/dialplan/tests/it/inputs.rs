@@ -26,7 +26,12 @@ impl Rng {
 /// A string matched by `pattern` (read as a Rust regex; lookaround and other .NET-only
 /// syntax make it return `None`).
 pub fn sample(pattern: &str, rng: &mut Rng) -> Option<String> {
-    let hir = regex_syntax::ParserBuilder::new().unicode(false).utf8(false).build().parse(pattern).ok()?;
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(pattern)
+        .ok()?;
     let mut out = String::new();
     walk(&hir, rng, &mut out);
     Some(out)
@@ -38,14 +43,20 @@ fn walk(h: &Hir, rng: &mut Rng, out: &mut String) {
         HirKind::Literal(lit) => out.push_str(&String::from_utf8_lossy(&lit.0)),
         HirKind::Class(class) => {
             let ranges: Vec<(u32, u32)> = match class {
-                Class::Bytes(c) => c.ranges().iter().map(|r| (r.start() as u32, r.end() as u32)).collect(),
-                Class::Unicode(c) => c.ranges().iter().map(|r| (r.start() as u32, r.end() as u32)).collect(),
+                Class::Bytes(c) => {
+                    c.ranges().iter().map(|r| (r.start() as u32, r.end() as u32)).collect()
+                }
+                Class::Unicode(c) => {
+                    c.ranges().iter().map(|r| (r.start() as u32, r.end() as u32)).collect()
+                }
             };
             // Prefer members a dial string can hold, so that the input survives cleanup.
             let dialable: Vec<u32> = ranges
                 .iter()
                 .flat_map(|&(a, b)| a..=b.min(a + 300))
-                .filter(|&c| c < 128 && (c as u8).is_ascii_digit() || c == '*' as u32 || c == '#' as u32)
+                .filter(|&c| {
+                    c < 128 && (c as u8).is_ascii_digit() || c == '*' as u32 || c == '#' as u32
+                })
                 .collect();
             let c = if !dialable.is_empty() && rng.below(10) < 9 {
                 dialable[rng.below(dialable.len())]

@@ -25,23 +25,25 @@ fn atom() -> impl Strategy<Value = String> {
 }
 
 fn pattern() -> impl Strategy<Value = String> {
-    (any::<bool>(), proptest::collection::vec((atom(), 0u8..3), 1..5), any::<bool>()).prop_map(|(start, parts, end)| {
-        let mut p = String::new();
-        if start {
-            p.push('^');
-        }
-        for (a, group) in parts {
-            match group {
-                0 => p.push_str(&a),
-                1 => p.push_str(&format!("({a})")),
-                _ => p.push_str(&format!("(?<g{}>{a})", p.len())),
+    (any::<bool>(), proptest::collection::vec((atom(), 0u8..3), 1..5), any::<bool>()).prop_map(
+        |(start, parts, end)| {
+            let mut p = String::new();
+            if start {
+                p.push('^');
             }
-        }
-        if end {
-            p.push('$');
-        }
-        p
-    })
+            for (a, group) in parts {
+                match group {
+                    0 => p.push_str(&a),
+                    1 => p.push_str(&format!("({a})")),
+                    _ => p.push_str(&format!("(?<g{}>{a})", p.len())),
+                }
+            }
+            if end {
+                p.push('$');
+            }
+            p
+        },
+    )
 }
 
 fn translation() -> impl Strategy<Value = String> {
@@ -65,7 +67,11 @@ fn plan() -> impl Strategy<Value = DialPlan> {
     proptest::collection::vec((pattern(), translation()), 1..8).prop_map(|rules| {
         DialPlan::new(
             "Prop",
-            rules.into_iter().enumerate().map(|(i, (p, t))| Rule::new(format!("r{i}"), p, t)).collect(),
+            rules
+                .into_iter()
+                .enumerate()
+                .map(|(i, (p, t))| Rule::new(format!("r{i}"), p, t))
+                .collect(),
         )
     })
 }

@@ -21,13 +21,16 @@ fn digits(s: &str) -> bool {
 
 fn generate(xml: &str) -> String {
     let options = roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() };
-    let doc = roxmltree::Document::parse_with_options(xml, options).expect("libphonenumber metadata parses");
+    let doc = roxmltree::Document::parse_with_options(xml, options)
+        .expect("libphonenumber metadata parses");
     let mut out = String::from(
         "# Service-country dial plans, generated from libphonenumber's PhoneNumberMetadata.xml\n\
          # by crates/dialplan/tests/service_table.rs. Do not edit: regenerate.\n\
          # region<TAB>country code<TAB>rule name<TAB>pattern<TAB>translation\n",
     );
-    let mut rows: Vec<(String, String, Vec<(String, String, String)>)> = Vec::new();
+    // (region, country code, rules as (name, pattern, translation))
+    type Row = (String, String, Vec<(String, String, String)>);
+    let mut rows: Vec<Row> = Vec::new();
     for t in doc.descendants().filter(|n| n.has_tag_name("territory")) {
         let id = t.attribute("id").unwrap_or_default();
         if id.len() != 2 || !id.bytes().all(|b| b.is_ascii_uppercase()) {
@@ -59,10 +62,17 @@ fn generate(xml: &str) -> String {
                     None if digits(intl) => intl.to_owned(),
                     None => format!("(?:{intl})"),
                 };
-                let mut rules =
-                    vec![(format!("{id} International"), format!(r"^{intl}(\d{{7,15}})$"), "+$1".into())];
+                let mut rules = vec![(
+                    format!("{id} International"),
+                    format!(r"^{intl}(\d{{7,15}})$"),
+                    "+$1".into(),
+                )];
                 if let Some(np) = t.attribute("nationalPrefix").filter(|p| digits(p)) {
-                    rules.push((format!("{id} Long Distance"), format!(r"^{np}(\d{{6,14}})$"), format!("+{cc}$1")));
+                    rules.push((
+                        format!("{id} Long Distance"),
+                        format!(r"^{np}(\d{{6,14}})$"),
+                        format!("+{cc}$1"),
+                    ));
                 }
                 rules
             }
@@ -80,7 +90,8 @@ fn generate(xml: &str) -> String {
 
 #[test]
 fn committed_table_matches_the_metadata() {
-    let xml = std::fs::read_to_string(data_dir().join("libphonenumber/PhoneNumberMetadata.xml")).unwrap();
+    let xml =
+        std::fs::read_to_string(data_dir().join("libphonenumber/PhoneNumberMetadata.xml")).unwrap();
     let generated = generate(&xml);
     let path = data_dir().join("service_plans.tsv");
     if std::env::var_os("TPR_BLESS").is_some() {
