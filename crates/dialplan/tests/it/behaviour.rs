@@ -174,3 +174,24 @@ fn compile_errors_name_plan_rule_and_column() {
         "dial plan \"Redmond\", rule 2 \"Bad\": compiled automaton exceeds the size limit of 2097152 bytes",
     );
 }
+
+#[test]
+fn compiled_plans_are_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<CompiledPlan>();
+    let us = service_plan(Region::try_new("US").unwrap()).unwrap();
+    let plan = std::sync::Arc::new(CompiledPlan::compile(None, us, &Limits::default()).unwrap());
+    let results: Vec<String> = (0..2)
+        .map(|k| {
+            let plan = plan.clone();
+            std::thread::spawn(move || {
+                let mut cache = plan.create_cache();
+                let mut out = String::new();
+                plan.normalize_with(&mut cache, &format!("1425555010{k}"), Mode::Effective, &mut out).unwrap();
+                out
+            })
+        })
+        .map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(results, ["+14255550100", "+14255550101"]);
+}
