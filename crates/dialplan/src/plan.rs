@@ -235,7 +235,8 @@ impl fmt::Debug for CompiledPlan {
 }
 
 /// Per-thread scratch for [`CompiledPlan::normalize_with`]. Made by
-/// [`CompiledPlan::create_cache`]; after that, normalization allocates nothing.
+/// [`CompiledPlan::create_cache`]; after that, normalization allocates nothing. A cache
+/// belongs to the plan that made it: using it with another plan is a bug and panics.
 pub struct Cache {
     all: Option<meta::Cache>,
     matches: PatternSet,
@@ -280,6 +281,14 @@ impl CompiledPlan {
         }
         let tenant_rules = tenant.map_or(&[][..], |p| &p.rules[..]);
         let service_name = format!("{} service", service.region);
+        if service.rules.len() > limits.max_rules {
+            let count = service.rules.len();
+            return Err(CompileError::new(
+                &service_name,
+                None,
+                CompileErrorKind::TooManyRules { count, max: limits.max_rules },
+            ));
+        }
         let mut rules = Vec::with_capacity(tenant_rules.len() + service.rules.len());
         let mut set_patterns = Vec::with_capacity(rules.capacity());
         let sources =

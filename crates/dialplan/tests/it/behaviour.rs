@@ -187,7 +187,13 @@ fn compiled_plans_are_shared_between_threads() {
             std::thread::spawn(move || {
                 let mut cache = plan.create_cache();
                 let mut out = String::new();
-                plan.normalize_with(&mut cache, &format!("1425555010{k}"), Mode::Effective, &mut out).unwrap();
+                plan.normalize_with(
+                    &mut cache,
+                    &format!("1425555010{k}"),
+                    Mode::Effective,
+                    &mut out,
+                )
+                .unwrap();
                 out
             })
         })
