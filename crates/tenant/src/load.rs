@@ -344,9 +344,11 @@ impl Tenant {
             service_overrides.push(plan);
         }
 
+        // `Global` always exists in Teams, defined in the file or not: naming it is the same
+        // as naming no plan.
         let check_plan_ref =
             |l: &mut Loader, plan: &Option<Spanned<String>>, who: &str| -> Option<String> {
-                let plan = plan.as_ref()?;
+                let plan = plan.as_ref().filter(|p| !p.get_ref().eq_ignore_ascii_case("Global"))?;
                 if !dial_plans.iter().any(|d| d.name.eq_ignore_ascii_case(plan.get_ref())) {
                     l.error(
                         plan.span(),

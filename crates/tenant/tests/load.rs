@@ -151,3 +151,15 @@ fn a_hundred_thousand_users_load_without_a_line_each() {
     assert_eq!(t.user_count(), 100_000);
     assert_eq!(t.user("u99999").unwrap().number.as_deref(), Some("+13125599999"));
 }
+
+#[test]
+fn global_always_exists() {
+    let text = format!("{HEAD}[[users]]\nid = \"a\"\ndial_plan = \"global\"\n");
+    let t = Tenant::from_toml_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    let a = t.user("a").unwrap();
+    assert_eq!(a.dial_plan, None);
+    // An empty Global: only the service rules and the fallback.
+    let plan = t.compile_effective(None, a.usage_location, &Limits::default()).unwrap();
+    assert_eq!(plan.tenant_len(), 0);
+    assert_eq!(plan.explain("4255550100", Mode::Effective).unwrap().output, "+14255550100");
+}
