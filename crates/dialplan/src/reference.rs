@@ -7,7 +7,7 @@
 
 use crate::cleanup::DialString;
 use crate::dotnet::translate;
-use crate::plan::{Mode, NormalizeError};
+use crate::plan::{Cache, CompiledPlan, Mode, NormalizeError};
 use crate::rule::{DialPlan, Limits};
 use crate::service::ServicePlan;
 use crate::template::{Spans, Template};
@@ -122,5 +122,37 @@ impl ReferencePlan {
             }
         }
         Ok(r)
+    }
+
+    /// Normalizes `input` with both `compiled` and this reference and compares output, rules
+    /// and fallback. Returns the first-pass rule on agreement (`None` also when a lookaround
+    /// rule ran out of budget, where the two may legitimately differ), or what differs.
+    pub fn diff(
+        &self,
+        compiled: &CompiledPlan,
+        cache: &mut Cache,
+        input: &str,
+        mode: Mode,
+    ) -> Result<Option<usize>, String> {
+        let mut out = String::new();
+        match (compiled.normalize_with(cache, input, mode, &mut out), self.normalize(input, mode)) {
+            (Ok(o), Ok(_)) if o.budget_exceeded => Ok(None),
+            (Ok(o), Ok(r)) => {
+                let got = (
+                    out.as_str(),
+                    o.first.map(|i| i.as_usize()),
+                    o.second.map(|i| i.as_usize()),
+                    o.fallback,
+                );
+                let want = (r.output.as_str(), r.first, r.second, r.fallback);
+                if got == want {
+                    Ok(got.1)
+                } else {
+                    Err(format!("{input:?} ({mode:?}): compiled {got:?}, reference {want:?}"))
+                }
+            }
+            (Err(a), Err(b)) if a == b => Ok(None),
+            (a, b) => Err(format!("{input:?} ({mode:?}): compiled {a:?}, reference {b:?}")),
+        }
     }
 }
