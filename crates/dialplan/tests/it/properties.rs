@@ -86,7 +86,11 @@ fn dialed() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 300,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn compiled_equals_reference(plan in plan(), inputs in proptest::collection::vec(dialed(), 1..12), region in prop_oneof![Just("US"), Just("NZ"), Just("DE")]) {
