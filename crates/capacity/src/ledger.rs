@@ -204,11 +204,12 @@ impl Ledger {
     }
 
     pub(crate) fn acquire_keys(&self, keys: &[KeyId]) -> Result<(), Refused> {
-        for (n, key) in distinct(keys).enumerate() {
-            if let Err(refused) = self.acquire_one(key) {
-                for taken in distinct(keys).take(n) {
-                    self.release_one(taken);
-                }
+        for i in 0..keys.len() {
+            if keys[..i].contains(&keys[i]) {
+                continue;
+            }
+            if let Err(refused) = self.acquire_one(keys[i]) {
+                self.release_keys(&keys[..i]);
                 return Err(refused);
             }
         }
@@ -216,8 +217,10 @@ impl Ledger {
     }
 
     pub(crate) fn release_keys(&self, keys: &[KeyId]) {
-        for key in distinct(keys) {
-            self.release_one(key);
+        for i in 0..keys.len() {
+            if !keys[..i].contains(&keys[i]) {
+                self.release_one(keys[i]);
+            }
         }
     }
 
@@ -241,7 +244,11 @@ impl Ledger {
             }
         }
         let now = current + 1;
-        c.peak.fetch_max(now, Ordering::Relaxed);
+        // A locked read-modify-write only when the peak actually rises, which after warm-up
+        // is almost never: the plain load keeps the common path at one CAS.
+        if now > c.peak.load(Ordering::Relaxed) {
+            c.peak.fetch_max(now, Ordering::Relaxed);
+        }
         // Counts move by one, so the way up crosses the threshold exactly when it reaches it:
         // one alert per crossing, however many calls come after.
         if cfg.alert_at == Some(now) {

@@ -2,15 +2,42 @@
 
 use std::fmt;
 
-use smallvec::SmallVec;
-
 use crate::ledger::{KeyId, Ledger};
 use crate::limits::Refused;
 use crate::store::Store;
 use crate::sync::Arc;
 
-/// Keys of one permit; a call takes at most a handful (caller, callee, gateway, tenant).
-type Keys = SmallVec<[KeyId; 6]>;
+/// Keys of one permit, inline: a call takes a handful (caller, callee, gateway, tenant). A
+/// longer list goes to the heap.
+#[derive(Clone)]
+enum Keys {
+    Inline { len: u8, keys: [KeyId; INLINE] },
+    Heap(Box<[KeyId]>),
+}
+
+const INLINE: usize = 6;
+
+impl Keys {
+    fn new(keys: &[KeyId]) -> Keys {
+        if keys.len() <= INLINE {
+            let mut inline = [KeyId::from_u32(0); INLINE];
+            // A plain loop: for a handful of ids it beats a call to memcpy.
+            for (slot, key) in inline.iter_mut().zip(keys) {
+                *slot = *key;
+            }
+            Keys::Inline { len: keys.len() as u8, keys: inline }
+        } else {
+            Keys::Heap(keys.into())
+        }
+    }
+
+    fn as_slice(&self) -> &[KeyId] {
+        match self {
+            Keys::Inline { len, keys } => &keys[..*len as usize],
+            Keys::Heap(keys) => keys,
+        }
+    }
+}
 
 /// Units of some keys of a store, released when the permit is dropped. It borrows the store;
 /// see [`OwnedPermit`] for one that keeps the store alive itself.
@@ -26,13 +53,13 @@ pub fn try_acquire<'s, S: Store + ?Sized>(
     keys: &[KeyId],
 ) -> Result<Permit<'s, S>, Refused> {
     store.try_acquire_keys(keys)?;
-    Ok(Permit { store, keys: SmallVec::from_slice(keys) })
+    Ok(Permit { store, keys: Keys::new(keys) })
 }
 
 impl<S: Store + ?Sized> Permit<'_, S> {
     /// The keys this permit holds, as they were asked for.
     pub fn keys(&self) -> &[KeyId] {
-        &self.keys
+        self.keys.as_slice()
     }
 
     /// Releases the keys now (the same as dropping the permit).
@@ -41,13 +68,13 @@ impl<S: Store + ?Sized> Permit<'_, S> {
 
 impl<S: Store + ?Sized> Drop for Permit<'_, S> {
     fn drop(&mut self) {
-        self.store.release_keys(&self.keys);
+        self.store.release_keys(self.keys.as_slice());
     }
 }
 
 impl<S: Store + ?Sized> fmt::Debug for Permit<'_, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Permit").field("keys", &self.keys).finish()
+        f.debug_struct("Permit").field("keys", &self.keys.as_slice()).finish()
     }
 }
 
@@ -65,13 +92,13 @@ pub fn try_acquire_owned<S: Store + ?Sized>(
     keys: &[KeyId],
 ) -> Result<OwnedPermit<S>, Refused> {
     store.try_acquire_keys(keys)?;
-    Ok(OwnedPermit { store: store.clone(), keys: SmallVec::from_slice(keys) })
+    Ok(OwnedPermit { store: store.clone(), keys: Keys::new(keys) })
 }
 
 impl<S: Store + ?Sized> OwnedPermit<S> {
     /// The keys this permit holds, as they were asked for.
     pub fn keys(&self) -> &[KeyId] {
-        &self.keys
+        self.keys.as_slice()
     }
 
     /// Releases the keys now (the same as dropping the permit).
@@ -80,12 +107,12 @@ impl<S: Store + ?Sized> OwnedPermit<S> {
 
 impl<S: Store + ?Sized> Drop for OwnedPermit<S> {
     fn drop(&mut self) {
-        self.store.release_keys(&self.keys);
+        self.store.release_keys(self.keys.as_slice());
     }
 }
 
 impl<S: Store + ?Sized> fmt::Debug for OwnedPermit<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OwnedPermit").field("keys", &self.keys).finish()
+        f.debug_struct("OwnedPermit").field("keys", &self.keys.as_slice()).finish()
     }
 }

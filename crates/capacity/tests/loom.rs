@@ -13,7 +13,11 @@ use tpr_capacity::{Defaults, KeyId, Ledger, LedgerBuilder, try_acquire_owned};
 
 fn ledger(limits: &[u32]) -> (Arc<Ledger>, Vec<KeyId>) {
     let mut b = LedgerBuilder::new(Defaults::default());
-    let keys = limits.iter().enumerate().map(|(i, &l)| b.trunk(&format!("k{i}"), Some(l)).unwrap()).collect();
+    let keys = limits
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| b.trunk(&format!("k{i}"), Some(l)).unwrap())
+        .collect();
     (Arc::new(b.build()), keys)
 }
 
@@ -25,7 +29,9 @@ fn two_callers_one_slot() {
         let handles: Vec<_> = (0..2)
             .map(|_| {
                 let ledger = ledger.clone();
-                thread::spawn(move || try_acquire_owned(&ledger, &[k]).ok().map(|p| (ledger.current(k), p)))
+                thread::spawn(move || {
+                    try_acquire_owned(&ledger, &[k]).ok().map(|p| (ledger.current(k), p))
+                })
             })
             .collect();
         let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
