@@ -95,8 +95,13 @@ impl fmt::Display for CompileError {
         if let Some((i, name)) = &self.rule {
             write!(f, ", rule {} {:?}", i + 1, name)?;
         }
-        f.write_str(": ")?;
-        match &self.kind {
+        write!(f, ": {}", self.kind)
+    }
+}
+
+impl fmt::Display for CompileErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
             CompileErrorKind::InvalidPlanName(why) => write!(f, "invalid name: {why}"),
             CompileErrorKind::TooManyRules { count, max } => {
                 write!(f, "{count} rules; a dial plan holds at most {max}")

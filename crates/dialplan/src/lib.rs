@@ -12,7 +12,9 @@
 //!   [`CompiledPlan::normalize_with`], which allocates nothing per call given a [`Cache`];
 //! - [`CompiledPlan::explain`]: which pass and which rule produced a result, with captures;
 //! - [`service_plan`]: built-in service-country plans for every libphonenumber region;
-//! - [`ReferencePlan`]: a naive one-regex-per-rule evaluator to test and benchmark against.
+//! - [`ReferencePlan`]: a naive one-regex-per-rule evaluator to test and benchmark against;
+//! - [`Pattern`] and [`Translation`]: one .NET pattern (and template) on its own, for voice
+//!   routes, trunk translation rules and number patterns.
 //!
 //! How tpr reads .NET patterns and templates is documented in `docs/dotnet-regex.md`.
 
@@ -24,6 +26,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod layout;
+mod pattern;
 mod plan;
 mod reference;
 mod rule;
@@ -33,6 +36,7 @@ mod template;
 pub use cleanup::{DialString, InvalidDialString, MAX_DIALED_CHARS};
 pub use dotnet::{PatternNote, PatternNoteKind};
 pub use error::{CompileError, CompileErrorKind};
+pub use pattern::{Pattern, Translation};
 pub use plan::{
     Cache, CompiledPlan, Explanation, Mode, NormalizeError, Outcome, PassExplanation, RuleIndex,
     RuleInfo, Scope,

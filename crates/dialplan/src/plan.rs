@@ -37,9 +37,10 @@ use regex_automata::{Anchored, Input, MatchKind, PatternSet};
 use regex_syntax::hir::Look;
 
 use crate::cleanup::{DialString, InvalidDialString, clean_into};
-use crate::dotnet::{GroupTable, PatternNote, translate};
+use crate::dotnet::{GroupTable, PatternNote};
 use crate::error::{CompileError, CompileErrorKind};
 use crate::layout::Layout;
+use crate::pattern::{Checked, build_backtracking, check};
 use crate::rule::{DialPlan, Limits, Rule};
 use crate::service::ServicePlan;
 use crate::template::{Spans, Template};
@@ -700,47 +701,14 @@ fn compile_rule(
     position: usize,
     limits: &Limits,
 ) -> Result<(CompiledRule, String), CompileErrorKind> {
-    let t = translate(&rule.pattern).map_err(|e| {
-        let col = e.offset + 1;
-        if e.unsupported {
-            CompileErrorKind::UnsupportedPattern { col, message: e.message }
-        } else {
-            CompileErrorKind::InvalidPattern { col, message: e.message }
-        }
-    })?;
-    // Syntax errors with a position in the user's pattern, before building anything.
+    let Checked { t, hir } = check(&rule.pattern)?;
     let automaton_pattern = t.automaton_pattern().to_owned();
-    let parsed = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(&automaton_pattern);
-    let anchored =
-        parsed.as_ref().is_ok_and(|hir| hir.properties().look_set_prefix().contains(Look::Start));
-    if let Err(e) = &parsed {
-        let (offset, message) = match e {
-            regex_syntax::Error::Parse(e) => (e.span().start.offset, e.kind().to_string()),
-            regex_syntax::Error::Translate(e) => (e.span().start.offset, e.kind().to_string()),
-            other => (0, other.to_string()),
-        };
-        let col = t.automaton_offsets.get(offset).copied().unwrap_or(0) + 1;
-        return Err(CompileErrorKind::InvalidPattern { col, message });
-    }
+    let anchored = hir.properties().look_set_prefix().contains(Look::Start);
     let too_big = |_| CompileErrorKind::TooBig { limit: limits.max_rule_bytes };
     let matcher = if t.needs_backtracker {
-        let re = fancy_regex::RegexBuilder::new(&t.exact)
-            .backtrack_limit(limits.backtrack_steps)
-            .build()
-            .map_err(|e| {
-                let message = e.to_string();
-                if message.contains("look-behind") || message.contains("LookBehind") {
-                    CompileErrorKind::UnsupportedPattern { col: 1, message }
-                } else {
-                    CompileErrorKind::InvalidPattern { col: 1, message }
-                }
-            })?;
+        let re = build_backtracking(&t.exact, limits)?;
         Matcher::Fancy(re)
-    } else if let Some(layout) = parsed.ok().and_then(|hir| Layout::of(&hir)) {
+    } else if let Some(layout) = Layout::of(&hir) {
         Matcher::Layout(layout)
     } else {
         let nfa = NFA::compiler()
