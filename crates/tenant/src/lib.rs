@@ -1,9 +1,12 @@
 //! The Teams tenant model and its TOML format.
 //!
-//! This version loads what normalization needs: `[tenant]`, `[[dial_plans]]` (rules as an
-//! inline array or as `[[dial_plans.rules]]`), `[[service_dial_plans]]`, `[[users]]` and
-//! `[[user_ranges]]`. Other sections of the format (gateways, routes, policies ...) are
-//! accepted and not read yet. Field names follow `docs/formats.md`.
+//! This version loads `[tenant]`, `[[dial_plans]]` (rules as an inline array or as
+//! `[[dial_plans.rules]]`), `[[service_dial_plans]]`, the Direct Routing objects (gateways,
+//! translation rules, PSTN usages, voice routes, voice routing policies, emergency call routing
+//! policies, operators), `[[users]]` and `[[user_ranges]]` with their licences and policy
+//! references. Sections not modelled yet (resource accounts, calling and caller ID policies,
+//! unassigned numbers, blocked numbers, calling plan allowances, capacity) are accepted and
+//! not read. Field names follow `docs/formats.md`.
 //!
 //! Loading checks everything it reads and reports every problem at once, each with
 //! `file:line:col`; a tenant with any error is not returned at all.
@@ -24,8 +27,15 @@
 
 #![deny(missing_docs)]
 
+mod directrouting;
 mod load;
 mod model;
 
-pub use load::{LoadError, LoadErrors};
-pub use model::{EffectivePlanError, Tenant, User, UserRange};
+pub use directrouting::{
+    DirectRouting, EmergencyCallRoutingPolicy, EmergencyNumber, Gateway, Operator, OperatorTrunk,
+    TranslationRuleDef, VoiceRoute, VoiceRoutingPolicy,
+};
+pub use load::{DIAL_OUT_POLICIES, LoadError, LoadErrors};
+pub use model::{
+    CallingPlan, EffectivePlanError, NumberType, Tenant, User, UserPolicies, UserRange,
+};

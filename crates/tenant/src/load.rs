@@ -13,7 +13,8 @@ use tpr_dialplan::{
 };
 use tpr_types::{LineIndex, Location, Region};
 
-use crate::model::{Tenant, User, UserRange};
+use crate::directrouting::{self, RawSections};
+use crate::model::{CallingPlan, NumberType, Tenant, User, UserPolicies, UserRange};
 
 /// One problem in a tenant file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +63,20 @@ struct RawFile {
     users: Vec<Spanned<RawUser>>,
     #[serde(default)]
     user_ranges: Vec<Spanned<RawUserRange>>,
+    #[serde(default)]
+    gateways: Vec<Spanned<directrouting::RawGateway>>,
+    #[serde(default)]
+    translation_rules: Vec<Spanned<directrouting::RawTranslationRule>>,
+    #[serde(default)]
+    pstn_usages: Vec<Spanned<String>>,
+    #[serde(default)]
+    voice_routes: Vec<Spanned<directrouting::RawRoute>>,
+    #[serde(default)]
+    voice_routing_policies: Vec<Spanned<directrouting::RawPolicy>>,
+    #[serde(default)]
+    emergency_call_routing_policies: Vec<Spanned<directrouting::RawEmergencyPolicy>>,
+    #[serde(default)]
+    operators: Vec<Spanned<directrouting::RawOperator>>,
 }
 
 #[derive(Deserialize)]
@@ -75,6 +90,10 @@ struct RawTenant {
     communications_credits: Option<toml::Value>,
     #[serde(default)]
     postpaid_overage: Option<bool>,
+    /// `pstn_usages = [...]` written under `[tenant]` (TOML puts a bare key in the table above
+    /// it): the tenant's usages, as at the top level.
+    #[serde(default)]
+    pstn_usages: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -144,6 +163,18 @@ struct RawUser {
     dial_plan: Option<Spanned<String>>,
     #[serde(default)]
     number: Option<String>,
+    #[serde(default)]
+    number_type: Option<Spanned<String>>,
+    #[serde(default)]
+    calling_plan: Option<Spanned<String>>,
+    #[serde(default)]
+    operator: Option<Spanned<String>>,
+    #[serde(default)]
+    voice_routing_policy: Option<Spanned<String>>,
+    #[serde(default)]
+    emergency_call_routing_policy: Option<Spanned<String>>,
+    #[serde(default)]
+    dial_out_policy: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -157,18 +188,69 @@ struct RawUserRange {
     usage_location: Option<Spanned<String>>,
     #[serde(default)]
     dial_plan: Option<Spanned<String>>,
+    #[serde(default)]
+    number_type: Option<Spanned<String>>,
+    #[serde(default)]
+    calling_plan: Option<Spanned<String>>,
+    #[serde(default)]
+    operator: Option<Spanned<String>>,
+    #[serde(default)]
+    voice_routing_policy: Option<Spanned<String>>,
+    #[serde(default)]
+    emergency_call_routing_policy: Option<Spanned<String>>,
+    #[serde(default)]
+    dial_out_policy: Option<Spanned<String>>,
 }
+
+/// Policy references of a user or a user range.
+struct RawPolicyRefs<'a> {
+    number_type: &'a Option<Spanned<String>>,
+    calling_plan: &'a Option<Spanned<String>>,
+    operator: &'a Option<Spanned<String>>,
+    voice_routing_policy: &'a Option<Spanned<String>>,
+    emergency_call_routing_policy: &'a Option<Spanned<String>>,
+    dial_out_policy: &'a Option<Spanned<String>>,
+}
+
+macro_rules! policy_refs {
+    ($u:expr) => {
+        RawPolicyRefs {
+            number_type: &$u.number_type,
+            calling_plan: &$u.calling_plan,
+            operator: &$u.operator,
+            voice_routing_policy: &$u.voice_routing_policy,
+            emergency_call_routing_policy: &$u.emergency_call_routing_policy,
+            dial_out_policy: &$u.dial_out_policy,
+        }
+    };
+}
+
+/// Teams' twelve fixed dial-out policy instances (spec §2.7).
+pub const DIAL_OUT_POLICIES: [&str; 12] = [
+    "DialoutCPCandPSTNInternational",
+    "DialoutCPCDomesticPSTNInternational",
+    "DialoutCPCDisabledPSTNInternational",
+    "DialoutCPCInternationalPSTNDomestic",
+    "DialoutCPCInternationalPSTNDisabled",
+    "DialoutCPCandPSTNDomestic",
+    "DialoutCPCDomesticPSTNDisabled",
+    "DialoutCPCDisabledPSTNDomestic",
+    "DialoutCPCandPSTNDisabled",
+    "DialoutCPCZoneAPSTNInternational",
+    "DialoutCPCZoneAPSTNDomestic",
+    "DialoutCPCZoneAPSTNDisabled",
+];
 
 /// Most users a range may generate.
 const MAX_RANGE_USERS: i64 = 10_000_000;
 
-struct Loader {
+pub(crate) struct Loader {
     index: LineIndex,
     errors: Vec<LoadError>,
 }
 
 impl Loader {
-    fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+    pub(crate) fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         let location = Some(self.index.location(span.start));
         self.errors.push(LoadError { location, message: message.into() });
     }
@@ -212,23 +294,123 @@ impl Loader {
     ) -> Range<usize> {
         let Some((i, _)) = err.rule() else { return plan_span };
         let Some(rule) = rules.get(i) else { return plan_span };
-        let pattern = &rule.get_ref().pattern;
-        let col = match err.kind() {
+        match err.kind() {
+            CompileErrorKind::InvalidPattern { .. }
+            | CompileErrorKind::UnsupportedPattern { .. } => {
+                self.column_span(&rule.get_ref().pattern, err.kind())
+            }
+            _ => rule.span(),
+        }
+    }
+
+    /// The span of `pattern`'s value, moved to the column a pattern error names when the value
+    /// is a TOML literal string (which holds the pattern verbatim).
+    pub(crate) fn column_span(
+        &self,
+        pattern: &Spanned<String>,
+        kind: &CompileErrorKind,
+    ) -> Range<usize> {
+        let span = pattern.span();
+        let col = match kind {
             CompileErrorKind::InvalidPattern { col, .. }
             | CompileErrorKind::UnsupportedPattern { col, .. } => *col,
-            _ => return rule.span(),
+            _ => return span,
         };
-        let span = pattern.span();
         if span.is_empty() {
-            return rule.span();
+            return span;
         }
         let text = &self.index_text()[span.clone()];
-        if text.starts_with('\'') && !text.starts_with("'''") {
-            // A literal string holds the pattern verbatim: column k is k characters in.
+        if text.starts_with('\'') && !text.starts_with("\'\'\'") {
             let offset: usize = pattern.get_ref().chars().take(col - 1).map(char::len_utf8).sum();
             return span.start + 1 + offset..span.end;
         }
         span
+    }
+
+    /// Checks a user's (or range's) policy references against the tenant.
+    fn policies(
+        &mut self,
+        r: RawPolicyRefs<'_>,
+        who: &str,
+        dr: &directrouting::DirectRouting,
+    ) -> UserPolicies {
+        let number_type = r.number_type.as_ref().and_then(|v| match v.get_ref().as_str() {
+            "direct_routing" => Some(NumberType::DirectRouting),
+            "calling_plan" => Some(NumberType::CallingPlan),
+            "operator_connect" => Some(NumberType::OperatorConnect),
+            other => {
+                self.error(v.span(), format!("{who}: number_type {other:?} is not direct_routing, calling_plan or operator_connect"));
+                None
+            }
+        });
+        let calling_plan = match r.calling_plan.as_ref() {
+            None => CallingPlan::None,
+            Some(v) => match v.get_ref().as_str() {
+                "none" => CallingPlan::None,
+                "domestic" => CallingPlan::Domestic,
+                "domestic_120" => CallingPlan::Domestic120,
+                "domestic_240" => CallingPlan::Domestic240,
+                "international" => CallingPlan::International,
+                "pay_as_you_go" => CallingPlan::PayAsYouGo,
+                other => {
+                    self.error(v.span(), format!("{who}: calling_plan {other:?} is not none, domestic, domestic_120, domestic_240, international or pay_as_you_go"));
+                    CallingPlan::None
+                }
+            },
+        };
+        let known = |l: &mut Loader,
+                     v: &Option<Spanned<String>>,
+                     exists: &dyn Fn(&str) -> bool,
+                     what: &str| {
+            let v = v.as_ref()?;
+            if !exists(v.get_ref()) {
+                l.error(v.span(), format!("{who}: {what} {:?} is not defined", v.get_ref()));
+            }
+            Some(v.get_ref().clone())
+        };
+        let operator = known(self, r.operator, &|n| dr.operator(n).is_some(), "operator");
+        let voice_routing_policy = known(
+            self,
+            r.voice_routing_policy,
+            &|n| n.eq_ignore_ascii_case("Global") || dr.voice_routing_policy(n).is_some(),
+            "voice routing policy",
+        );
+        let emergency_call_routing_policy = known(
+            self,
+            r.emergency_call_routing_policy,
+            &|n| dr.emergency_policy(n).is_some(),
+            "emergency call routing policy",
+        );
+        let dial_out_policy = r.dial_out_policy.as_ref().map(|v| {
+            if !DIAL_OUT_POLICIES.iter().any(|p| p.eq_ignore_ascii_case(v.get_ref())) {
+                self.error(
+                    v.span(),
+                    format!("{who}: dial-out policy {:?} is not one of Teams' 12 fixed policies (DialoutCPC...)", v.get_ref()),
+                );
+            }
+            v.get_ref().clone()
+        });
+        match (number_type, r.operator) {
+            (Some(NumberType::OperatorConnect), None) => {
+                let span = r.number_type.as_ref().map(|v| v.span()).unwrap_or(0..0);
+                self.error(span, format!("{who}: an operator_connect number needs its operator"));
+            }
+            (Some(t), Some(op)) if t != NumberType::OperatorConnect => {
+                self.error(
+                    op.span(),
+                    format!("{who}: operator is set, but number_type is not operator_connect"),
+                );
+            }
+            _ => {}
+        }
+        UserPolicies {
+            number_type,
+            calling_plan,
+            operator,
+            voice_routing_policy,
+            emergency_call_routing_policy,
+            dial_out_policy,
+        }
     }
 
     fn index_text(&self) -> &str {
@@ -265,7 +447,7 @@ impl Tenant {
             return Err(LoadErrors(l.errors));
         };
         let t = raw_tenant.get_ref();
-        let _ = (&t.domains, &t.communications_credits, &t.postpaid_overage);
+        let _ = (&t.communications_credits, &t.postpaid_overage);
         let country = l.region(&t.country, "tenant country");
 
         // Dial plans: names unique, each compiles on its own against the tenant country.
@@ -344,6 +526,21 @@ impl Tenant {
             service_overrides.push(plan);
         }
 
+        let domains = t.domains.clone();
+        let routing = directrouting::load(
+            &mut l,
+            RawSections {
+                gateways: &raw.gateways,
+                translation_rules: &raw.translation_rules,
+                pstn_usages: &[&raw.pstn_usages[..], &t.pstn_usages[..]].concat(),
+                voice_routes: &raw.voice_routes,
+                voice_routing_policies: &raw.voice_routing_policies,
+                emergency_call_routing_policies: &raw.emergency_call_routing_policies,
+                operators: &raw.operators,
+            },
+            &domains,
+        );
+
         // `Global` always exists in Teams, defined in the file or not: naming it is the same
         // as naming no plan.
         let check_plan_ref =
@@ -370,12 +567,15 @@ impl Tenant {
             if users.iter().any(|x: &User| x.id.eq_ignore_ascii_case(u.id.get_ref())) {
                 l.error(u.id.span(), format!("user {:?} is defined twice", u.id.get_ref()));
             }
+            let policies =
+                l.policies(policy_refs!(u), &format!("user {:?}", u.id.get_ref()), &routing);
             if let Some(usage_location) = usage_location {
                 users.push(User {
                     id: u.id.get_ref().clone(),
                     usage_location,
                     dial_plan,
                     number: u.number.clone(),
+                    policies,
                 });
             }
         }
@@ -401,6 +601,7 @@ impl Tenant {
                 None => country,
             };
             let dial_plan = check_plan_ref(&mut l, &r.dial_plan, &who);
+            let policies = l.policies(policy_refs!(r), &who, &routing);
             let range = UserRange {
                 name: r.name.clone(),
                 id_prefix: r.id_prefix.clone(),
@@ -409,6 +610,7 @@ impl Tenant {
                 usage_location: usage_location
                     .unwrap_or_else(|| Region::try_new("US").unwrap_or_else(|_| unreachable!())),
                 dial_plan,
+                policies,
             };
             if let Some(first) = &range.first_number
                 && range.user(range.count - 1).and_then(|u| u.number).is_none()
@@ -437,8 +639,13 @@ impl Tenant {
                 service_overrides,
                 users,
                 user_ranges,
+                routing,
             }),
-            _ => Err(LoadErrors(l.errors)),
+            _ => {
+                // In file order, whatever order the checks ran in.
+                l.errors.sort_by_key(|e| e.location.as_ref().map(|loc| (loc.line, loc.col)));
+                Err(LoadErrors(l.errors))
+            }
         }
     }
 }

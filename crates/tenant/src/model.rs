@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use tpr_dialplan::{CompileError, CompiledPlan, DialPlan, Limits, ServicePlan, service_plan};
 use tpr_types::Region;
 
+use crate::directrouting::DirectRouting;
+
 /// A tenant, loaded and checked.
 #[derive(Debug, Clone)]
 pub struct Tenant {
@@ -20,6 +22,54 @@ pub struct Tenant {
     pub users: Vec<User>,
     /// Users generated from a template.
     pub user_ranges: Vec<UserRange>,
+    /// Gateways, translation rules, usages, routes, policies, emergency policies, operators.
+    pub routing: DirectRouting,
+}
+
+/// How a number is provided (spec §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberType {
+    /// Through the tenant's own SBCs.
+    DirectRouting,
+    /// A Microsoft Calling Plan number.
+    CallingPlan,
+    /// An Operator Connect carrier's number.
+    OperatorConnect,
+}
+
+/// A Calling Plan licence (spec §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CallingPlan {
+    /// No Calling Plan.
+    #[default]
+    None,
+    /// MCOPSTN1.
+    Domestic,
+    /// MCOPSTN5: 120 minutes.
+    Domestic120,
+    /// MCOPSTN6: 240 minutes.
+    Domestic240,
+    /// MCOPSTN2.
+    International,
+    /// Pay as you go.
+    PayAsYouGo,
+}
+
+/// The licences and policies assigned to a user (`None`: the tenant's Global one).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UserPolicies {
+    /// How the user's number is provided.
+    pub number_type: Option<NumberType>,
+    /// Calling Plan licence.
+    pub calling_plan: CallingPlan,
+    /// Operator Connect carrier of the number.
+    pub operator: Option<String>,
+    /// Voice routing policy.
+    pub voice_routing_policy: Option<String>,
+    /// Emergency call routing policy.
+    pub emergency_call_routing_policy: Option<String>,
+    /// One of the 12 fixed dial-out policies.
+    pub dial_out_policy: Option<String>,
 }
 
 /// A user, with what normalization needs.
@@ -33,6 +83,8 @@ pub struct User {
     pub dial_plan: Option<String>,
     /// The user's phone number, if any.
     pub number: Option<String>,
+    /// Licences and policies.
+    pub policies: UserPolicies,
 }
 
 /// Many users from one template: ids `{id_prefix}{k}` for `k` in `0..count`, zero-padded to
@@ -51,6 +103,8 @@ pub struct UserRange {
     pub usage_location: Region,
     /// Dial plan of every user in the range.
     pub dial_plan: Option<String>,
+    /// Licences and policies of every user in the range.
+    pub policies: UserPolicies,
 }
 
 impl UserRange {
@@ -70,6 +124,7 @@ impl UserRange {
             usage_location: self.usage_location,
             dial_plan: self.dial_plan.clone(),
             number,
+            policies: self.policies.clone(),
         })
     }
 
@@ -163,6 +218,7 @@ mod tests {
             first_number: Some("+14255560000".into()),
             usage_location: Region::try_new("US").unwrap(),
             dial_plan: None,
+            policies: UserPolicies::default(),
         };
         assert_eq!(r.user(0).unwrap().id, "agent0000");
         let last = r.user(4999).unwrap();

@@ -163,3 +163,144 @@ fn global_always_exists() {
     assert_eq!(plan.tenant_len(), 0);
     assert_eq!(plan.explain("4255550100", Mode::Effective).unwrap().output, "+14255550100");
 }
+
+#[test]
+fn the_reference_example_has_its_direct_routing_objects() {
+    let t = Tenant::load(&example_path()).unwrap_or_else(|e| panic!("{e}"));
+    let r = &t.routing;
+    assert_eq!(r.gateways.len(), 7);
+    let sbc1 = r.gateway("SBC1.contoso.com").unwrap();
+    assert_eq!((sbc1.max_concurrent_sessions, sbc1.enforced_max_sessions), (Some(100), Some(120)));
+    // Teams defaults for what the file leaves out.
+    let sbc2 = r.gateway("sbc2.contoso.com").unwrap();
+    assert!(sbc2.enabled && sbc2.send_sip_options);
+    assert_eq!(
+        (sbc2.failover_time_seconds, sbc2.failover_response_codes.as_slice()),
+        (10, &[408, 503, 504][..])
+    );
+    // `pstn_usages` written after the last [[gateways]] table still means the tenant's usages.
+    assert_eq!(r.pstn_usages, ["US and Canada", "International", "US911"]);
+    let routes: Vec<(&str, i32)> =
+        r.voice_routes.iter().map(|v| (v.name.as_str(), v.priority)).collect();
+    assert_eq!(
+        routes,
+        [
+            ("Redmond 1", 1),
+            ("Redmond 2", 2),
+            ("Other +1", 3),
+            ("International", 4),
+            ("Emergency 911", 5)
+        ]
+    );
+    assert_eq!(
+        r.voice_routing_policy("no restrictions").unwrap().usages,
+        ["US and Canada", "International"]
+    );
+    let ecrp = r.emergency_policy("US Emergency").unwrap();
+    assert_eq!(
+        (ecrp.numbers[0].dial_string.as_str(), ecrp.numbers[0].dial_masks.as_slice()),
+        ("911", &["933".to_owned()][..])
+    );
+    assert_eq!(r.operator("Fabrikam Telecom").unwrap().trunks[0].max_sessions, Some(300));
+    let alex = t.user("alex.wilber").unwrap();
+    assert_eq!(alex.policies.number_type, Some(tpr_tenant::NumberType::OperatorConnect));
+    assert_eq!(alex.policies.operator.as_deref(), Some("Fabrikam Telecom"));
+    let agent = t.user("agent0042").unwrap();
+    assert_eq!(agent.policies.voice_routing_policy.as_deref(), Some("No Restrictions"));
+}
+
+#[test]
+fn a_gateway_without_enabled_is_disabled_as_in_teams() {
+    let text =
+        format!("{HEAD}[[gateways]]\nfqdn = \"sbc.contoso.com\"\nsip_signaling_port = 5061\n");
+    let t = Tenant::from_toml_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert!(!t.routing.gateways[0].enabled);
+}
+
+#[test]
+fn direct_routing_problems_are_all_reported() {
+    let text = format!(
+        "{HEAD}pstn_usages = [\"US\", \"US\"]
+
+[[translation_rules]]
+name = \"strip\"
+pattern = '^\\+1(\\d{{10}}$'
+translation = '$1'
+
+[[gateways]]
+fqdn = \"sbc1.contoso.onmicrosoft.com\"
+sip_signaling_port = 0
+failover_response_codes = [503, 302]
+max_concurrent_sessions = 100001
+outbound_pstn_number_translation_rules = [\"nope\"]
+
+[[voice_routes]]
+name = \"R1\"
+number_pattern = '^\\+1(425|206)(\\d{{7}})$'
+priority = 1
+gateways = [\"sbc9.contoso.com\"]
+usages = [\"US\", \"Canada\"]
+
+[[voice_routes]]
+name = \"R2\"
+priority = 1
+
+[[voice_routing_policies]]
+name = \"US Only\"
+usages = [\"US\", \"EU\"]
+
+[[emergency_call_routing_policies]]
+name = \"E\"
+numbers = [ {{ dial_string = \"911\", dial_masks = [\"911\", \"12345678901\"], usage = \"US\" }} ]
+
+[[users]]
+id = \"a\"
+number_type = \"operator_connect\"
+dial_out_policy = \"DialoutEverything\"
+voice_routing_policy = \"Nope\"
+"
+    );
+    let e = errors(&text);
+    assert_eq!(
+        e,
+        vec![
+            "t.toml:4:22: error: PSTN usage \"US\" is defined twice",
+            "t.toml:8:24: error: translation rule \"strip\": invalid pattern at column 13: unclosed group: missing closing parenthesis",
+            "t.toml:12:8: error: gateway \"sbc1.contoso.onmicrosoft.com\": the FQDN is in *.onmicrosoft.com, which Teams does not accept for an SBC",
+            "t.toml:13:22: error: gateway \"sbc1.contoso.onmicrosoft.com\": sip_signaling_port must be 1 to 65535, got 0",
+            "t.toml:14:33: error: gateway \"sbc1.contoso.onmicrosoft.com\": a failover response code must be 400 to 699, got 302",
+            "t.toml:15:27: error: gateway \"sbc1.contoso.onmicrosoft.com\": max_concurrent_sessions must be 1 to 100000, got 100001",
+            "t.toml:16:43: error: gateway \"sbc1.contoso.onmicrosoft.com\": translation rule \"nope\" is not defined",
+            "t.toml:22:13: error: voice route \"R1\": gateway \"sbc9.contoso.com\" is not defined",
+            "t.toml:23:17: error: voice route \"R1\": PSTN usage \"Canada\" is not defined",
+            "t.toml:27:12: error: voice route \"R2\": priority 1 is already used by voice route \"R1\"",
+            "t.toml:31:17: error: voice routing policy \"US Only\": PSTN usage \"EU\" is not defined",
+            "t.toml:35:50: error: emergency call routing policy \"E\": \"911\" is used twice as a dial string or mask",
+            "t.toml:35:57: error: emergency call routing policy \"E\": dial mask \"12345678901\" must be 1 to 10 digits",
+            "t.toml:39:15: error: user \"a\": an operator_connect number needs its operator",
+            "t.toml:40:19: error: user \"a\": dial-out policy \"DialoutEverything\" is not one of Teams' 12 fixed policies (DialoutCPC...)",
+            "t.toml:41:24: error: user \"a\": voice routing policy \"Nope\" is not defined",
+        ]
+    );
+}
+
+#[test]
+fn routes_without_priority_go_last_and_gateways_must_be_in_tenant_domains() {
+    let text = "[tenant]\nname = \"t\"\ncountry = \"US\"\ndomains = [\"contoso.com\"]\n\
+        pstn_usages = [\"U\"]\n\
+        [[gateways]]\nfqdn = \"sbc1.fabrikam.com\"\nsip_signaling_port = 5061\n\
+        [[voice_routes]]\nname = \"a\"\npriority = 7\n\
+        [[voice_routes]]\nname = \"b\"\n";
+    assert_eq!(
+        errors(text),
+        vec![
+            "t.toml:7:8: error: gateway \"sbc1.fabrikam.com\": not in a domain of the tenant (contoso.com)"
+        ]
+    );
+    let ok = text.replace("sbc1.fabrikam.com", "sbc1.contoso.com");
+    let t = Tenant::from_toml_str(&ok, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    let routes: Vec<(&str, i32)> =
+        t.routing.voice_routes.iter().map(|r| (r.name.as_str(), r.priority)).collect();
+    assert_eq!(routes, [("a", 7), ("b", 8)]);
+    assert_eq!(t.routing.voice_routes[1].number_pattern, "[0-9]{10}");
+}
