@@ -4,9 +4,9 @@
 //! `[[dial_plans.rules]]`), `[[service_dial_plans]]`, the Direct Routing objects (gateways,
 //! translation rules, PSTN usages, voice routes, voice routing policies, emergency call routing
 //! policies, operators), `[[users]]` and `[[user_ranges]]` with their licences and policy
-//! references. Sections not modelled yet (resource accounts, calling and caller ID policies,
-//! unassigned numbers, blocked numbers, calling plan allowances, capacity) are accepted and
-//! not read. Field names follow `docs/formats.md`.
+//! references, `[[resource_accounts]]` (auto attendants, call queues and their settings),
+//! `[calling_plans]` and `[capacity]`. Sections not modelled yet (calling and caller ID
+//! policies, unassigned numbers, blocked numbers, network sites) are accepted and not read. Field names follow `docs/formats.md`.
 //!
 //! Loading checks everything it reads and reports every problem at once, each with
 //! `file:line:col`; a tenant with any error is not returned at all.
@@ -27,10 +27,15 @@
 
 #![deny(missing_docs)]
 
+mod accounts;
 mod directrouting;
 mod load;
 mod model;
 
+pub use accounts::{
+    AccountKind, CallingPlans, CapacitySettings, Credits, OverflowAction, QueueSettings,
+    ResourceAccount, RoutingMethod, round_timeout,
+};
 pub use directrouting::{
     DirectRouting, EmergencyCallRoutingPolicy, EmergencyNumber, Gateway, Operator, OperatorTrunk,
     TranslationRuleDef, VoiceRoute, VoiceRoutingPolicy,

@@ -1,6 +1,7 @@
 //! Reading the tenant TOML: syntax, types, references and dial-plan compilation, with every
 //! problem located at `file:line:col`.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
@@ -13,6 +14,7 @@ use tpr_dialplan::{
 };
 use tpr_types::{LineIndex, Location, Region};
 
+use crate::accounts;
 use crate::directrouting::{self, RawSections};
 use crate::model::{CallingPlan, NumberType, Tenant, User, UserPolicies, UserRange};
 
@@ -77,6 +79,12 @@ struct RawFile {
     emergency_call_routing_policies: Vec<Spanned<directrouting::RawEmergencyPolicy>>,
     #[serde(default)]
     operators: Vec<Spanned<directrouting::RawOperator>>,
+    #[serde(default)]
+    resource_accounts: Vec<Spanned<accounts::RawAccount>>,
+    #[serde(default)]
+    calling_plans: Option<accounts::RawCallingPlans>,
+    #[serde(default)]
+    capacity: Option<accounts::RawCapacity>,
 }
 
 #[derive(Deserialize)]
@@ -87,7 +95,7 @@ struct RawTenant {
     #[serde(default)]
     domains: Vec<String>,
     #[serde(default)]
-    communications_credits: Option<toml::Value>,
+    communications_credits: Option<Spanned<toml::Value>>,
     #[serde(default)]
     postpaid_overage: Option<bool>,
     /// `pstn_usages = [...]` written under `[tenant]` (TOML puts a bare key in the table above
@@ -162,7 +170,7 @@ struct RawUser {
     #[serde(default)]
     dial_plan: Option<Spanned<String>>,
     #[serde(default)]
-    number: Option<String>,
+    number: Option<Spanned<String>>,
     #[serde(default)]
     number_type: Option<Spanned<String>>,
     #[serde(default)]
@@ -447,7 +455,15 @@ impl Tenant {
             return Err(LoadErrors(l.errors));
         };
         let t = raw_tenant.get_ref();
-        let _ = (&t.communications_credits, &t.postpaid_overage);
+        let mut calling_plans = accounts::calling_plans(
+            &mut l,
+            raw.calling_plans.as_ref(),
+            t.communications_credits.as_ref(),
+        );
+        if let Some(overage) = t.postpaid_overage {
+            calling_plans.postpaid_overage |= overage;
+        }
+        let capacity = accounts::capacity(&mut l, raw.capacity.as_ref());
         let country = l.region(&t.country, "tenant country");
 
         // Dial plans: names unique, each compiles on its own against the tenant country.
@@ -556,6 +572,7 @@ impl Tenant {
             };
 
         let mut users = Vec::new();
+        let mut user_ids = std::collections::HashSet::new();
         for raw_user in &raw.users {
             let u = raw_user.get_ref();
             let usage_location = match &u.usage_location {
@@ -564,7 +581,7 @@ impl Tenant {
             };
             let dial_plan =
                 check_plan_ref(&mut l, &u.dial_plan, &format!("user {:?}", u.id.get_ref()));
-            if users.iter().any(|x: &User| x.id.eq_ignore_ascii_case(u.id.get_ref())) {
+            if !user_ids.insert(u.id.get_ref().to_ascii_lowercase()) {
                 l.error(u.id.span(), format!("user {:?} is defined twice", u.id.get_ref()));
             }
             let policies =
@@ -574,7 +591,7 @@ impl Tenant {
                     id: u.id.get_ref().clone(),
                     usage_location,
                     dial_plan,
-                    number: u.number.clone(),
+                    number: u.number.as_ref().map(|n| n.get_ref().clone()),
                     policies,
                 });
             }
@@ -631,6 +648,92 @@ impl Tenant {
             user_ranges.push(range);
         }
 
+        let mut resource_accounts = Vec::new();
+        for raw_account in &raw.resource_accounts {
+            let a = raw_account.get_ref();
+            let who = format!("resource account {:?}", a.id.get_ref());
+            let policies = l.policies(policy_refs!(a), &who, &routing);
+            resource_accounts.push(accounts::account(&mut l, a, policies));
+        }
+
+        // Ids and numbers are unique across users and resource accounts, generated ones
+        // included (spec §2.1).
+        let mut ids: HashMap<String, &str> = HashMap::new();
+        let all_ids = raw
+            .users
+            .iter()
+            .map(|u| ("user", &u.get_ref().id))
+            .chain(raw.resource_accounts.iter().map(|a| ("resource account", &a.get_ref().id)));
+        for (kind, id) in all_ids {
+            let key = id.get_ref().to_ascii_lowercase();
+            match ids.get(&key) {
+                // Two users with one id are reported where users are read.
+                Some(&"user") if kind == "user" => {}
+                Some(other) => l.error(
+                    id.span(),
+                    format!("{kind} id {:?} is already used by a {other}", id.get_ref()),
+                ),
+                None => {
+                    ids.insert(key, kind);
+                }
+            }
+            if kind != "user"
+                && let Some(r) = user_ranges.iter().find(|r| r.index_of(id.get_ref()).is_some())
+            {
+                l.error(
+                    id.span(),
+                    format!(
+                        "{kind} id {:?} is also generated by user range {:?}",
+                        id.get_ref(),
+                        r.name
+                    ),
+                );
+            }
+        }
+        let mut numbers: HashMap<&str, String> = HashMap::new();
+        let listed = raw
+            .users
+            .iter()
+            .filter_map(|u| {
+                u.get_ref()
+                    .number
+                    .as_ref()
+                    .map(|n| (n, format!("user {:?}", u.get_ref().id.get_ref())))
+            })
+            .chain(raw.resource_accounts.iter().filter_map(|a| {
+                let a = a.get_ref();
+                a.number.as_ref().map(|n| (n, format!("resource account {:?}", a.id.get_ref())))
+            }));
+        for (number, owner) in listed {
+            let n = number.get_ref();
+            if let Some(first) = numbers.get(n.as_str()) {
+                l.error(
+                    number.span(),
+                    format!("{owner}: number {n} is already assigned to {first}"),
+                );
+                continue;
+            }
+            if let Some(r) = user_ranges.iter().find(|r| number_in_range(n, r)) {
+                l.error(
+                    number.span(),
+                    format!("{owner}: number {n} is also assigned by user range {:?}", r.name),
+                );
+            }
+            numbers.insert(n, owner);
+        }
+        for (i, a) in user_ranges.iter().enumerate() {
+            if let Some(b) = user_ranges[..i].iter().find(|b| ranges_overlap(a, b)) {
+                let span = raw.user_ranges.get(i).map_or(0..0, |r| r.span());
+                l.error(
+                    span,
+                    format!(
+                        "user range {:?}: assigns numbers that user range {:?} assigns too",
+                        a.name, b.name
+                    ),
+                );
+            }
+        }
+
         match (country, l.errors.is_empty()) {
             (Some(country), true) => Ok(Tenant {
                 name: t.name.clone(),
@@ -640,6 +743,9 @@ impl Tenant {
                 users,
                 user_ranges,
                 routing,
+                resource_accounts,
+                calling_plans,
+                capacity,
             }),
             _ => {
                 // In file order, whatever order the checks ran in.
@@ -648,4 +754,29 @@ impl Tenant {
             }
         }
     }
+}
+
+/// The numeric value of an E.164 string and its digit count.
+fn numeric(number: &str) -> Option<(u64, usize)> {
+    let d = number.strip_prefix('+').unwrap_or(number);
+    Some((d.parse().ok()?, d.len()))
+}
+
+/// Is `number` one of the numbers range `r` assigns?
+fn number_in_range(number: &str, r: &UserRange) -> bool {
+    let (Some((n, len)), Some((first, flen))) =
+        (numeric(number), r.first_number.as_deref().and_then(numeric))
+    else {
+        return false;
+    };
+    len == flen && n >= first && n - first < u64::from(r.count)
+}
+
+fn ranges_overlap(a: &UserRange, b: &UserRange) -> bool {
+    let (Some((x, xl)), Some((y, yl))) =
+        (a.first_number.as_deref().and_then(numeric), b.first_number.as_deref().and_then(numeric))
+    else {
+        return false;
+    };
+    xl == yl && x < y + u64::from(b.count) && y < x + u64::from(a.count)
 }

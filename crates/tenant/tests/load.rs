@@ -304,3 +304,103 @@ fn routes_without_priority_go_last_and_gateways_must_be_in_tenant_domains() {
     assert_eq!(routes, [("a", 7), ("b", 8)]);
     assert_eq!(t.routing.voice_routes[1].number_pattern, "[0-9]{10}");
 }
+
+#[test]
+fn resource_accounts_calling_plans_and_capacity() {
+    let t = Tenant::load(&example_path()).unwrap_or_else(|e| panic!("{e}"));
+    let main = t.resource_account("main-line").unwrap();
+    assert_eq!((main.kind, main.queue), (tpr_tenant::AccountKind::AutoAttendant, None));
+    let cq = t.resource_account("support-queue").unwrap();
+    assert!(cq.toll_free);
+    let q = cq.queue.unwrap();
+    assert_eq!((q.overflow_threshold, q.timeout_threshold_s, q.agent_alert_time_s), (50, 1200, 30));
+    assert_eq!(t.calling_plans.domestic_minutes["GB"], 1200);
+    assert_eq!(t.calling_plans.international_minutes, 600);
+    assert_eq!(t.calling_plans.communications_credits, tpr_tenant::Credits::Unlimited);
+    assert_eq!((t.capacity.user_number_max_calls, t.capacity.service_number_max_calls), (2, 500));
+
+    // Spec T56: a timeout of 47 s loads as 45 s.
+    let text = format!(
+        "{HEAD}[[resource_accounts]]\nid = \"cq\"\nkind = \"call_queue\"\ntimeout_threshold = 47\n"
+    );
+    let t = Tenant::from_toml_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.resource_account("cq").unwrap().queue.unwrap().timeout_threshold_s, 45);
+}
+
+#[test]
+fn accounts_and_numbers_problems() {
+    let text = format!(
+        "{HEAD}
+[[users]]
+id = \"a\"
+number = \"+14255550100\"
+
+[[resource_accounts]]
+id = \"A\"
+kind = \"call_queue\"
+number = \"+14255550100\"
+overflow_threshold = 201
+routing_method = \"random\"
+
+[[resource_accounts]]
+id = \"aa\"
+kind = \"auto_attendant\"
+agent_alert_time = 20
+
+[[user_ranges]]
+name = \"r1\"
+id_prefix = \"r\"
+count = 10
+first_number = \"+14255550095\"
+
+[calling_plans]
+communications_credits = -5
+
+[capacity]
+user_number_max_calls = 0
+"
+    );
+    assert_eq!(
+        errors(&text),
+        vec![
+            "t.toml:7:10: error: user \"a\": number +14255550100 is also assigned by user range \"r1\"",
+            "t.toml:10:6: error: resource account id \"A\" is already used by a user",
+            "t.toml:12:10: error: resource account \"A\": number +14255550100 is already assigned to user \"a\"",
+            "t.toml:13:22: error: resource account \"A\": overflow_threshold must be 0 to 200, got 201",
+            "t.toml:14:18: error: resource account \"A\": routing_method \"random\" is not one of attendant, serial, round_robin, longest_idle",
+            "t.toml:19:20: error: resource account \"aa\": queue settings belong to call queues, not auto attendants",
+            "t.toml:28:26: error: communications_credits must be true, false or a balance of at least 0, got -5",
+            "t.toml:31:25: error: capacity.user_number_max_calls must be 1 to 1000, got 0",
+        ]
+    );
+    // A listed number inside a range's numbers.
+    let text = format!(
+        "{HEAD}[[users]]\nid = \"a\"\nnumber = \"+14255550100\"\n[[user_ranges]]\nname = \"r1\"\nid_prefix = \"r\"\ncount = 10\nfirst_number = \"+14255550095\"\n"
+    );
+    assert_eq!(
+        errors(&text),
+        vec![
+            "t.toml:6:10: error: user \"a\": number +14255550100 is also assigned by user range \"r1\""
+        ]
+    );
+}
+
+#[test]
+fn twenty_thousand_listed_users_load() {
+    let mut text = HEAD.to_owned();
+    for i in 0..20_000 {
+        text.push_str(&format!("[[users]]\nid = \"u{i}\"\nnumber = \"+1312550{i:04}\"\n"));
+    }
+    let t = Tenant::from_toml_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.user_count(), 20_000);
+    text.push_str("[[users]]\nid = \"U7\"\nnumber = \"+13125500007\"\n");
+    let e = errors(&text);
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].ends_with("error: user \"U7\" is defined twice"), "{e:?}");
+    assert!(
+        e[1].ends_with(
+            "error: user \"U7\": number +13125500007 is already assigned to user \"u7\""
+        ),
+        "{e:?}"
+    );
+}
