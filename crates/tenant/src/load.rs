@@ -210,7 +210,9 @@ struct RawUserRange {
     dial_out_policy: Option<Spanned<String>>,
 }
 
-/// Policy references of a user or a user range.
+/// Policy references of a user or a user range. The six fields are spelled out in `RawUser`,
+/// `RawUserRange` and `RawAccount` rather than shared through `#[serde(flatten)]`: flattening
+/// buffers the values and loses the TOML spans that error locations come from.
 struct RawPolicyRefs<'a> {
     number_type: &'a Option<Spanned<String>>,
     calling_plan: &'a Option<Spanned<String>>,
