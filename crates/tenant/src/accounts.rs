@@ -211,45 +211,6 @@ pub(crate) struct RawCapacity {
     tenant_max_calls: Option<Spanned<i64>>,
 }
 
-fn ranged(
-    l: &mut Loader,
-    v: &Option<Spanned<i64>>,
-    what: &str,
-    min: i64,
-    max: i64,
-    default: u32,
-) -> u32 {
-    let Some(v) = v else { return default };
-    let x = *v.get_ref();
-    if (min..=max).contains(&x) {
-        x as u32
-    } else {
-        l.error(v.span(), format!("{what} must be {min} to {max}, got {x}"));
-        default
-    }
-}
-
-fn choice<T: Copy>(
-    l: &mut Loader,
-    v: &Option<Spanned<String>>,
-    what: &str,
-    options: &[(&str, T)],
-    default: T,
-) -> T {
-    let Some(v) = v else { return default };
-    match options.iter().find(|(name, _)| *name == v.get_ref()) {
-        Some((_, t)) => *t,
-        None => {
-            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-            l.error(
-                v.span(),
-                format!("{what} {:?} is not one of {}", v.get_ref(), names.join(", ")),
-            );
-            default
-        }
-    }
-}
-
 /// Teams rounds a queue timeout to the nearest 15 seconds (spec T56: 47 → 45).
 pub fn round_timeout(seconds: u32) -> u32 {
     (seconds + 7) / 15 * 15
@@ -257,29 +218,30 @@ pub fn round_timeout(seconds: u32) -> u32 {
 
 pub(crate) fn account(l: &mut Loader, a: &RawAccount, policies: UserPolicies) -> ResourceAccount {
     let who = format!("resource account {:?}", a.id.get_ref());
-    let kind = choice(
-        l,
-        &Some(a.kind.clone()),
-        &format!("{who}: kind"),
-        &[("auto_attendant", AccountKind::AutoAttendant), ("call_queue", AccountKind::CallQueue)],
-        AccountKind::AutoAttendant,
-    );
+    let kind = l
+        .choice(
+            &a.kind,
+            &format!("{who}: kind"),
+            &[
+                ("auto_attendant", AccountKind::AutoAttendant),
+                ("call_queue", AccountKind::CallQueue),
+            ],
+        )
+        .unwrap_or(AccountKind::AutoAttendant);
     let queue_fields =
         [&a.overflow_threshold, &a.timeout_threshold, &a.agent_alert_time, &a.agents];
     let queue = match kind {
         AccountKind::CallQueue => {
             let d = QueueSettings::default();
             Some(QueueSettings {
-                overflow_threshold: ranged(
-                    l,
+                overflow_threshold: l.int_or(
                     &a.overflow_threshold,
                     &format!("{who}: overflow_threshold"),
                     0,
                     200,
                     d.overflow_threshold,
                 ),
-                overflow_action: choice(
-                    l,
+                overflow_action: l.choice_or(
                     &a.overflow_action,
                     &format!("{who}: overflow_action"),
                     &[
@@ -290,24 +252,21 @@ pub(crate) fn account(l: &mut Loader, a: &RawAccount, policies: UserPolicies) ->
                     ],
                     d.overflow_action,
                 ),
-                timeout_threshold_s: round_timeout(ranged(
-                    l,
+                timeout_threshold_s: round_timeout(l.int_or(
                     &a.timeout_threshold,
                     &format!("{who}: timeout_threshold"),
                     0,
                     2700,
                     d.timeout_threshold_s,
                 )),
-                agent_alert_time_s: ranged(
-                    l,
+                agent_alert_time_s: l.int_or(
                     &a.agent_alert_time,
                     &format!("{who}: agent_alert_time"),
                     15,
                     180,
                     d.agent_alert_time_s,
                 ),
-                routing_method: choice(
-                    l,
+                routing_method: l.choice_or(
                     &a.routing_method,
                     &format!("{who}: routing_method"),
                     &[
@@ -319,7 +278,7 @@ pub(crate) fn account(l: &mut Loader, a: &RawAccount, policies: UserPolicies) ->
                     d.routing_method,
                 ),
                 // Teams: up to 20 agents directly, 200 through groups or a channel.
-                agents: ranged(l, &a.agents, &format!("{who}: agents"), 0, 200, d.agents),
+                agents: l.int_or(&a.agents, &format!("{who}: agents"), 0, 200, d.agents),
             })
         }
         AccountKind::AutoAttendant => {
@@ -363,18 +322,13 @@ pub(crate) fn calling_plans(
             l.error(minutes.span(), format!("calling_plans.domestic_minutes: {country:?} is not a region code or \"default\""));
             continue;
         }
-        let m = ranged(
-            l,
-            &Some(minutes.clone()),
-            &format!("calling_plans.domestic_minutes.{country}"),
-            0,
-            1_000_000,
-            0,
-        );
-        plans.domestic_minutes.insert(country.clone(), m);
+        if let Some(m) =
+            l.int(minutes, &format!("calling_plans.domestic_minutes.{country}"), 0, 1_000_000)
+        {
+            plans.domestic_minutes.insert(country.clone(), m as u32);
+        }
     }
-    plans.international_minutes = ranged(
-        l,
+    plans.international_minutes = l.int_or(
         &raw.international_minutes,
         "calling_plans.international_minutes",
         0,
@@ -406,16 +360,14 @@ pub(crate) fn capacity(l: &mut Loader, raw: Option<&RawCapacity>) -> CapacitySet
     let d = CapacitySettings::default();
     let Some(raw) = raw else { return d };
     CapacitySettings {
-        user_number_max_calls: ranged(
-            l,
+        user_number_max_calls: l.int_or(
             &raw.user_number_max_calls,
             "capacity.user_number_max_calls",
             1,
             1000,
             d.user_number_max_calls,
         ),
-        service_number_max_calls: ranged(
-            l,
+        service_number_max_calls: l.int_or(
             &raw.service_number_max_calls,
             "capacity.service_number_max_calls",
             1,
@@ -425,7 +377,8 @@ pub(crate) fn capacity(l: &mut Loader, raw: Option<&RawCapacity>) -> CapacitySet
         tenant_max_calls: raw
             .tenant_max_calls
             .as_ref()
-            .map(|v| ranged(l, &Some(v.clone()), "capacity.tenant_max_calls", 1, 10_000_000, 0)),
+            .and_then(|v| l.int(v, "capacity.tenant_max_calls", 1, 10_000_000))
+            .map(|v| v as u32),
     }
 }
 

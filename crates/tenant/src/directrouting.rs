@@ -326,16 +326,6 @@ pub(crate) struct RawSections<'a> {
 /// Teams: at most 400 translation rules per tenant.
 const MAX_TRANSLATION_RULES: usize = 400;
 
-fn in_range(l: &mut Loader, v: &Spanned<i64>, what: &str, min: i64, max: i64) -> Option<i64> {
-    let x = *v.get_ref();
-    if (min..=max).contains(&x) {
-        Some(x)
-    } else {
-        l.error(v.span(), format!("{what} must be {min} to {max}, got {x}"));
-        None
-    }
-}
-
 fn too_long(l: &mut Loader, v: &Spanned<String>, what: &str, max: usize) -> bool {
     let n = v.get_ref().chars().count();
     if n > max {
@@ -470,25 +460,24 @@ pub(crate) fn load(l: &mut Loader, raw: RawSections<'_>, domains: &[String]) -> 
                 format!("{who}: not in a domain of the tenant ({})", domains.join(", ")),
             );
         }
-        let port =
-            in_range(l, &g.sip_signaling_port, &format!("{who}: sip_signaling_port"), 1, 65535);
+        let port = l.int(&g.sip_signaling_port, &format!("{who}: sip_signaling_port"), 1, 65535);
         if g.failover_time_seconds == 0 {
             l.error(g.fqdn.span(), format!("{who}: failover_time_seconds must be at least 1"));
         }
         let codes = g
             .failover_response_codes
             .iter()
-            .filter_map(|c| in_range(l, c, &format!("{who}: a failover response code"), 400, 699))
+            .filter_map(|c| l.int(c, &format!("{who}: a failover response code"), 400, 699))
             .map(|c| c as u16)
             .collect();
         let max_sessions = g
             .max_concurrent_sessions
             .as_ref()
-            .and_then(|m| in_range(l, m, &format!("{who}: max_concurrent_sessions"), 1, 100_000));
+            .and_then(|m| l.int(m, &format!("{who}: max_concurrent_sessions"), 1, 100_000));
         let enforced = g
             .enforced_max_sessions
             .as_ref()
-            .and_then(|m| in_range(l, m, &format!("{who}: enforced_max_sessions"), 1, 1_000_000));
+            .and_then(|m| l.int(m, &format!("{who}: enforced_max_sessions"), 1, 1_000_000));
         for list in [
             &g.inbound_teams_number_translation_rules,
             &g.inbound_pstn_number_translation_rules,
@@ -539,14 +528,9 @@ pub(crate) fn load(l: &mut Loader, raw: RawSections<'_>, domains: &[String]) -> 
         let who = format!("voice route {:?}", r.name.get_ref());
         check_pattern(l, &r.number_pattern, &who, &limits);
         let priority = match &r.priority {
-            Some(p) => in_range(
-                l,
-                p,
-                &format!("{who}: priority"),
-                i64::from(i32::MIN),
-                i64::from(i32::MAX),
-            )
-            .map(|p| p as i32),
+            Some(p) => l
+                .int(p, &format!("{who}: priority"), i64::from(i32::MIN), i64::from(i32::MAX))
+                .map(|p| p as i32),
             // Teams puts a route without a priority after all others.
             None => Some(taken.iter().map(|(p, _)| p.saturating_add(1)).max().unwrap_or(0)),
         };
@@ -660,8 +644,7 @@ pub(crate) fn load(l: &mut Loader, raw: RawSections<'_>, domains: &[String]) -> 
             .map(|t| {
                 let t = t.get_ref();
                 let max = t.max_sessions.as_ref().and_then(|m| {
-                    in_range(
-                        l,
+                    l.int(
                         m,
                         &format!("{who}: trunk {:?}: max_sessions", t.name.get_ref()),
                         1,

@@ -265,6 +265,57 @@ impl Loader {
         self.errors.push(LoadError { location, message: message.into() });
     }
 
+    /// An integer in `min..=max`; otherwise an error at its place and `None`.
+    pub(crate) fn int(&mut self, v: &Spanned<i64>, what: &str, min: i64, max: i64) -> Option<i64> {
+        let x = *v.get_ref();
+        if (min..=max).contains(&x) {
+            return Some(x);
+        }
+        self.error(v.span(), format!("{what} must be {min} to {max}, got {x}"));
+        None
+    }
+
+    /// An optional integer setting in `min..=max` (at most `u32`), `default` when absent.
+    pub(crate) fn int_or(
+        &mut self,
+        v: &Option<Spanned<i64>>,
+        what: &str,
+        min: i64,
+        max: i64,
+        default: u32,
+    ) -> u32 {
+        v.as_ref().and_then(|v| self.int(v, what, min, max)).map_or(default, |x| x as u32)
+    }
+
+    /// One of fixed names; otherwise an error listing them and `None`.
+    pub(crate) fn choice<T: Copy>(
+        &mut self,
+        v: &Spanned<String>,
+        what: &str,
+        options: &[(&str, T)],
+    ) -> Option<T> {
+        if let Some((_, t)) = options.iter().find(|(name, _)| *name == v.get_ref()) {
+            return Some(*t);
+        }
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        self.error(
+            v.span(),
+            format!("{what} {:?} is not one of {}", v.get_ref(), names.join(", ")),
+        );
+        None
+    }
+
+    /// An optional choice, `default` when absent.
+    pub(crate) fn choice_or<T: Copy>(
+        &mut self,
+        v: &Option<Spanned<String>>,
+        what: &str,
+        options: &[(&str, T)],
+        default: T,
+    ) -> T {
+        v.as_ref().and_then(|v| self.choice(v, what, options)).unwrap_or(default)
+    }
+
     fn region(&mut self, value: &Spanned<String>, what: &str) -> Option<Region> {
         match Region::try_new(value.get_ref()) {
             Ok(r) if service_plan(r).is_some() => Some(r),
@@ -344,30 +395,30 @@ impl Loader {
         who: &str,
         dr: &directrouting::DirectRouting,
     ) -> UserPolicies {
-        let number_type = r.number_type.as_ref().and_then(|v| match v.get_ref().as_str() {
-            "direct_routing" => Some(NumberType::DirectRouting),
-            "calling_plan" => Some(NumberType::CallingPlan),
-            "operator_connect" => Some(NumberType::OperatorConnect),
-            other => {
-                self.error(v.span(), format!("{who}: number_type {other:?} is not direct_routing, calling_plan or operator_connect"));
-                None
-            }
+        let number_type = r.number_type.as_ref().and_then(|v| {
+            self.choice(
+                v,
+                &format!("{who}: number_type"),
+                &[
+                    ("direct_routing", NumberType::DirectRouting),
+                    ("calling_plan", NumberType::CallingPlan),
+                    ("operator_connect", NumberType::OperatorConnect),
+                ],
+            )
         });
-        let calling_plan = match r.calling_plan.as_ref() {
-            None => CallingPlan::None,
-            Some(v) => match v.get_ref().as_str() {
-                "none" => CallingPlan::None,
-                "domestic" => CallingPlan::Domestic,
-                "domestic_120" => CallingPlan::Domestic120,
-                "domestic_240" => CallingPlan::Domestic240,
-                "international" => CallingPlan::International,
-                "pay_as_you_go" => CallingPlan::PayAsYouGo,
-                other => {
-                    self.error(v.span(), format!("{who}: calling_plan {other:?} is not none, domestic, domestic_120, domestic_240, international or pay_as_you_go"));
-                    CallingPlan::None
-                }
-            },
-        };
+        let calling_plan = self.choice_or(
+            r.calling_plan,
+            &format!("{who}: calling_plan"),
+            &[
+                ("none", CallingPlan::None),
+                ("domestic", CallingPlan::Domestic),
+                ("domestic_120", CallingPlan::Domestic120),
+                ("domestic_240", CallingPlan::Domestic240),
+                ("international", CallingPlan::International),
+                ("pay_as_you_go", CallingPlan::PayAsYouGo),
+            ],
+            CallingPlan::None,
+        );
         let known = |l: &mut Loader,
                      v: &Option<Spanned<String>>,
                      exists: &dyn Fn(&str) -> bool,

@@ -404,3 +404,16 @@ fn twenty_thousand_listed_users_load() {
         "{e:?}"
     );
 }
+
+#[test]
+fn licence_fields_must_be_known_values() {
+    let text =
+        format!("{HEAD}[[users]]\nid = \"a\"\nnumber_type = \"sip\"\ncalling_plan = \"gold\"\n");
+    assert_eq!(
+        errors(&text),
+        vec![
+            "t.toml:6:15: error: user \"a\": number_type \"sip\" is not one of direct_routing, calling_plan, operator_connect",
+            "t.toml:7:16: error: user \"a\": calling_plan \"gold\" is not one of none, domestic, domestic_120, domestic_240, international, pay_as_you_go",
+        ]
+    );
+}
