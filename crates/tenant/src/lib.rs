@@ -5,8 +5,9 @@
 //! translation rules, PSTN usages, voice routes, voice routing policies, emergency call routing
 //! policies, operators), `[[users]]` and `[[user_ranges]]` with their licences and policy
 //! references, `[[resource_accounts]]` (auto attendants, call queues and their settings),
-//! `[calling_plans]` and `[capacity]`. Sections not modelled yet (calling and caller ID
-//! policies, unassigned numbers, blocked numbers, network sites) are accepted and not read. Field names follow `docs/formats.md`.
+//! `[calling_plans]`, `[capacity]`, `[[calling_policies]]`, `[[caller_id_policies]]`,
+//! `[[unassigned_number_treatments]]`, `[blocked_calling_numbers]` and `[[network_sites]]`.
+//! Field names follow `docs/formats.md`; an unknown field anywhere is an error.
 //!
 //! Loading checks everything it reads and reports every problem at once, each with
 //! `file:line:col`; a tenant with any error is not returned at all.
@@ -31,6 +32,7 @@ mod accounts;
 mod directrouting;
 mod load;
 mod model;
+mod policies;
 
 pub use accounts::{
     AccountKind, CallingPlans, CapacitySettings, Credits, OverflowAction, QueueSettings,
@@ -43,4 +45,9 @@ pub use directrouting::{
 pub use load::{DIAL_OUT_POLICIES, LoadError, LoadErrors};
 pub use model::{
     CallingPlan, EffectivePlanError, NumberType, Tenant, User, UserPolicies, UserRange,
+};
+pub use policies::{
+    BlockedNumbers, BusyOnBusy, CallerIdPolicy, CallerIdSubstitute, CallingPolicy,
+    InboundTreatment, NetworkSite, NumberPattern, Policies, TreatmentTarget, UnassignedTreatment,
+    Voicemail,
 };

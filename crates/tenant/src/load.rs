@@ -17,6 +17,7 @@ use tpr_types::{LineIndex, Location, Region};
 use crate::accounts;
 use crate::directrouting::{self, RawSections};
 use crate::model::{CallingPlan, NumberType, Tenant, User, UserPolicies, UserRange};
+use crate::policies;
 
 /// One problem in a tenant file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +56,7 @@ impl fmt::Display for LoadErrors {
 impl std::error::Error for LoadErrors {}
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawFile {
     tenant: Option<Spanned<RawTenant>>,
     #[serde(default)]
@@ -85,6 +87,16 @@ struct RawFile {
     calling_plans: Option<accounts::RawCallingPlans>,
     #[serde(default)]
     capacity: Option<accounts::RawCapacity>,
+    #[serde(default)]
+    calling_policies: Vec<Spanned<policies::RawCallingPolicy>>,
+    #[serde(default)]
+    caller_id_policies: Vec<Spanned<policies::RawCallerIdPolicy>>,
+    #[serde(default)]
+    unassigned_number_treatments: Vec<Spanned<policies::RawTreatment>>,
+    #[serde(default)]
+    blocked_calling_numbers: Option<policies::RawBlocked>,
+    #[serde(default)]
+    network_sites: Vec<Spanned<policies::RawSite>>,
 }
 
 #[derive(Deserialize)]
@@ -161,10 +173,18 @@ struct RawServicePlan {
     rules: Vec<Spanned<RawRule>>,
 }
 
-/// Users carry many more fields (policies, numbers ...); those are read in a later version.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawUser {
     id: Spanned<String>,
+    #[serde(default)]
+    private_number: Option<Spanned<String>>,
+    #[serde(default)]
+    calling_policy: Option<Spanned<String>>,
+    #[serde(default)]
+    caller_id_policy: Option<Spanned<String>>,
+    #[serde(default)]
+    network_site: Option<Spanned<String>>,
     #[serde(default)]
     usage_location: Option<Spanned<String>>,
     #[serde(default)]
@@ -186,8 +206,15 @@ struct RawUser {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawUserRange {
     name: String,
+    #[serde(default)]
+    calling_policy: Option<Spanned<String>>,
+    #[serde(default)]
+    caller_id_policy: Option<Spanned<String>>,
+    #[serde(default)]
+    network_site: Option<Spanned<String>>,
     id_prefix: String,
     count: Spanned<i64>,
     #[serde(default)]
@@ -471,6 +498,7 @@ impl Loader {
             voice_routing_policy,
             emergency_call_routing_policy,
             dial_out_policy,
+            ..UserPolicies::default()
         }
     }
 
@@ -624,6 +652,8 @@ impl Tenant {
                 Some(plan.get_ref().clone())
             };
 
+        // Policy references of users and ranges, checked once the policies are read.
+        let mut deferred: Vec<(String, [&Option<Spanned<String>>; 3])> = Vec::new();
         let mut users = Vec::new();
         let mut user_ids = std::collections::HashSet::new();
         for raw_user in &raw.users {
@@ -637,14 +667,25 @@ impl Tenant {
             if !user_ids.insert(u.id.get_ref().to_ascii_lowercase()) {
                 l.error(u.id.span(), format!("user {:?} is defined twice", u.id.get_ref()));
             }
-            let policies =
-                l.policies(policy_refs!(u), &format!("user {:?}", u.id.get_ref()), &routing);
+            let who = format!("user {:?}", u.id.get_ref());
+            let mut policies = l.policies(policy_refs!(u), &who, &routing);
+            deferred.push((who.clone(), [&u.calling_policy, &u.caller_id_policy, &u.network_site]));
+            policies.calling_policy = name_of(&u.calling_policy);
+            policies.caller_id_policy = name_of(&u.caller_id_policy);
+            policies.network_site = name_of(&u.network_site);
+            let number_type = policies.number_type;
+            for n in [&u.number, &u.private_number].into_iter().flatten() {
+                if let Err(why) = check_number(n.get_ref(), number_type) {
+                    l.error(n.span(), format!("{who}: number {:?} {why}", n.get_ref()));
+                }
+            }
             if let Some(usage_location) = usage_location {
                 users.push(User {
                     id: u.id.get_ref().clone(),
                     usage_location,
                     dial_plan,
-                    number: u.number.as_ref().map(|n| n.get_ref().clone()),
+                    number: name_of(&u.number),
+                    private_number: name_of(&u.private_number),
                     policies,
                 });
             }
@@ -671,7 +712,11 @@ impl Tenant {
                 None => country,
             };
             let dial_plan = check_plan_ref(&mut l, &r.dial_plan, &who);
-            let policies = l.policies(policy_refs!(r), &who, &routing);
+            let mut policies = l.policies(policy_refs!(r), &who, &routing);
+            deferred.push((who.clone(), [&r.calling_policy, &r.caller_id_policy, &r.network_site]));
+            policies.calling_policy = name_of(&r.calling_policy);
+            policies.caller_id_policy = name_of(&r.caller_id_policy);
+            policies.network_site = name_of(&r.network_site);
             let range = UserRange {
                 name: r.name.clone(),
                 id_prefix: r.id_prefix.clone(),
@@ -706,7 +751,63 @@ impl Tenant {
             let a = raw_account.get_ref();
             let who = format!("resource account {:?}", a.id.get_ref());
             let policies = l.policies(policy_refs!(a), &who, &routing);
+            if let Some(n) = &a.number
+                && let Err(why) = check_number(n.get_ref(), policies.number_type)
+            {
+                l.error(n.span(), format!("{who}: number {:?} {why}", n.get_ref()));
+            }
             resource_accounts.push(accounts::account(&mut l, a, policies));
+        }
+
+        let policies = policies::load(
+            &mut l,
+            policies::RawPolicySections {
+                calling: &raw.calling_policies,
+                caller_id: &raw.caller_id_policies,
+                unassigned: &raw.unassigned_number_treatments,
+                blocked: raw.blocked_calling_numbers.as_ref(),
+                network_sites: &raw.network_sites,
+            },
+            &policies::Known {
+                resource_account: &|id| {
+                    resource_accounts
+                        .iter()
+                        .any(|a: &accounts::ResourceAccount| a.id.eq_ignore_ascii_case(id))
+                },
+                user: &|id| {
+                    users.iter().any(|u: &User| u.id.eq_ignore_ascii_case(id))
+                        || user_ranges.iter().any(|r| r.index_of(id).is_some())
+                },
+                emergency_policy: &|name| routing.emergency_policy(name).is_some(),
+            },
+        );
+        for (who, [calling, caller_id, site]) in deferred {
+            let checks: [(&Option<Spanned<String>>, &str, bool); 3] = [
+                (
+                    calling,
+                    "calling policy",
+                    calling
+                        .as_ref()
+                        .is_some_and(|p| policies.calling_policy(p.get_ref()).is_none()),
+                ),
+                (
+                    caller_id,
+                    "caller ID policy",
+                    caller_id
+                        .as_ref()
+                        .is_some_and(|p| policies.caller_id_policy(p.get_ref()).is_none()),
+                ),
+                (
+                    site,
+                    "network site",
+                    site.as_ref().is_some_and(|p| policies.network_site(p.get_ref()).is_none()),
+                ),
+            ];
+            for (v, what, missing) in checks {
+                if let (Some(v), true) = (v, missing) {
+                    l.error(v.span(), format!("{who}: {what} {:?} is not defined", v.get_ref()));
+                }
+            }
         }
 
         // Ids and numbers are unique across users and resource accounts, generated ones
@@ -799,6 +900,7 @@ impl Tenant {
                 resource_accounts,
                 calling_plans,
                 capacity,
+                policies,
             }),
             _ => {
                 // In file order, whatever order the checks ran in.
@@ -806,6 +908,39 @@ impl Tenant {
                 Err(LoadErrors(l.errors))
             }
         }
+    }
+}
+
+fn name_of(v: &Option<Spanned<String>>) -> Option<String> {
+    v.as_ref().map(|v| v.get_ref().clone())
+}
+
+/// A phone number as Teams accepts it (spec §2.1): E.164 (`+`, at most 15 digits), or for
+/// Direct Routing 3 to 38 digits; either with an optional `;ext=` of 1 to 12 digits.
+pub(crate) fn check_number(n: &str, number_type: Option<NumberType>) -> Result<(), String> {
+    let (main, ext) = match n.split_once(";ext=") {
+        Some((main, ext)) => (main, Some(ext)),
+        None => (n, None),
+    };
+    if let Some(ext) = ext
+        && (ext.is_empty() || ext.len() > 12 || !ext.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err("has an extension that is not 1 to 12 digits".into());
+    }
+    let (plus, digits) = match main.strip_prefix('+') {
+        Some(d) => (true, d),
+        None => (false, main),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("is not a phone number: + and digits, optionally ;ext=digits".into());
+    }
+    let dr = matches!(number_type, None | Some(NumberType::DirectRouting));
+    match (plus, dr) {
+        (true, _) if (1..=15).contains(&digits.len()) => Ok(()),
+        (_, true) if (3..=38).contains(&digits.len()) => Ok(()),
+        (true, false) => Err("has more than the 15 digits E.164 allows".into()),
+        (false, false) => Err("must be E.164 (+ and country code) for this number type".into()),
+        (_, true) => Err("must have 3 to 38 digits".into()),
     }
 }
 

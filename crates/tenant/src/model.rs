@@ -7,6 +7,7 @@ use tpr_types::Region;
 
 use crate::accounts::{CallingPlans, CapacitySettings, ResourceAccount};
 use crate::directrouting::DirectRouting;
+use crate::policies::Policies;
 
 /// A tenant, loaded and checked.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct Tenant {
     pub calling_plans: CallingPlans,
     /// Concurrent-call defaults.
     pub capacity: CapacitySettings,
+    /// Calling and caller ID policies, unassigned numbers, blocking, network sites.
+    pub policies: Policies,
 }
 
 /// How a number is provided (spec §2.1).
@@ -77,6 +80,12 @@ pub struct UserPolicies {
     pub emergency_call_routing_policy: Option<String>,
     /// One of the 12 fixed dial-out policies.
     pub dial_out_policy: Option<String>,
+    /// Calling policy.
+    pub calling_policy: Option<String>,
+    /// Caller ID policy.
+    pub caller_id_policy: Option<String>,
+    /// Network site the user works at (Location-Based Routing); `None`: an unknown network.
+    pub network_site: Option<String>,
 }
 
 /// A user, with what normalization needs.
@@ -90,6 +99,8 @@ pub struct User {
     pub dial_plan: Option<String>,
     /// The user's phone number, if any.
     pub number: Option<String>,
+    /// A private number: inbound only, never shown as caller ID.
+    pub private_number: Option<String>,
     /// Licences and policies.
     pub policies: UserPolicies,
 }
@@ -131,6 +142,7 @@ impl UserRange {
             usage_location: self.usage_location,
             dial_plan: self.dial_plan.clone(),
             number,
+            private_number: None,
             policies: self.policies.clone(),
         })
     }

@@ -64,9 +64,18 @@ fn syntax_and_type_errors_have_line_and_column() {
         vec!["t.toml:1:1: error: missing field `country`"]
     );
     assert_eq!(
-        errors("x = 1\n"),
+        errors("[capacity]\n"),
         vec!["t.toml:1:1: error: missing [tenant] section (name and country)"]
     );
+    let e = errors(&format!("{HEAD}[[calling_policy]]\nname = \"x\"\n"));
+    assert!(
+        e[0].starts_with(
+            "t.toml:4:3: error: unknown field `calling_policy`, expected one of `tenant`"
+        ),
+        "{e:?}"
+    );
+    let e = errors(&format!("{HEAD}[[users]]\nid = \"a\"\nvoice_policy = \"x\"\n"));
+    assert!(e[0].starts_with("t.toml:6:1: error: unknown field `voice_policy`"), "{e:?}");
 }
 
 #[test]
@@ -414,6 +423,151 @@ fn licence_fields_must_be_known_values() {
         vec![
             "t.toml:6:15: error: user \"a\": number_type \"sip\" is not one of direct_routing, calling_plan, operator_connect",
             "t.toml:7:16: error: user \"a\": calling_plan \"gold\" is not one of none, domestic, domestic_120, domestic_240, international, pay_as_you_go",
+        ]
+    );
+}
+
+#[test]
+fn calling_and_caller_id_policies_unassigned_numbers_blocking_and_sites() {
+    let text = format!(
+        r#"{HEAD}
+[[resource_accounts]]
+id = "main"
+kind = "auto_attendant"
+number = "+14255550000"
+
+[[calling_policies]]
+name = "NoWeb"
+allow_web_pstn_calling = false
+busy_on_busy_enabled_type = "unanswered"
+
+[[caller_id_policies]]
+name = "Main"
+calling_id_substitute = "resource"
+resource_account = "main"
+company_name = "Contoso"
+
+[[unassigned_number_treatments]]
+name = "late"
+pattern = '^\+1425555\d{{4}}$'
+target_type = "announcement"
+target = "not-in-service.wav"
+treatment_priority = 2
+
+[[unassigned_number_treatments]]
+name = "early"
+pattern = '^\+14255550\d{{3}}$'
+target_type = "resource_account"
+target = "main"
+treatment_priority = 1
+
+[blocked_calling_numbers]
+patterns = [ {{ name = "spam", pattern = '^\+?1312555\d{{4}}$' }} ]
+exempt = [ {{ name = "ok", pattern = '^\+?1312555888[2|3]$' }} ]
+
+[[network_sites]]
+name = "S1"
+lbr_enabled = true
+subnets = ["10.1.0.0/16"]
+
+[[users]]
+id = "a"
+number = "+14255550101;ext=12"
+private_number = "+14255550199"
+calling_policy = "NoWeb"
+caller_id_policy = "Main"
+network_site = "S1"
+"#
+    );
+    let t = Tenant::from_toml_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    let p = &t.policies;
+    assert_eq!(p.calling.len(), 2, "Global is implicit");
+    let global = p.calling_policy("global").unwrap();
+    assert!(global.allow_web_pstn_calling && global.allow_private_calling);
+    let noweb = p.calling_policy("NoWeb").unwrap();
+    assert!(!noweb.allow_web_pstn_calling);
+    assert_eq!(noweb.busy_on_busy, tpr_tenant::BusyOnBusy::Unanswered);
+    assert_eq!(
+        p.caller_id_policy("Main").unwrap().calling_id_substitute,
+        tpr_tenant::CallerIdSubstitute::Resource
+    );
+    let names: Vec<&str> = p.unassigned.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["early", "late"], "lowest priority first");
+    assert!(p.blocked.enabled);
+    assert_eq!((p.blocked.patterns.len(), p.blocked.exempt.len()), (1, 1));
+    assert!(p.network_site("s1").unwrap().lbr_enabled);
+    let a = t.user("a").unwrap();
+    assert_eq!(a.policies.network_site.as_deref(), Some("S1"));
+    assert_eq!(a.private_number.as_deref(), Some("+14255550199"));
+}
+
+#[test]
+fn policy_errors_name_the_object() {
+    let text = format!(
+        r#"{HEAD}
+[[caller_id_policies]]
+name = "Res"
+calling_id_substitute = "resource"
+
+[[caller_id_policies]]
+name = "Ghost"
+calling_id_substitute = "resource"
+resource_account = "nobody"
+
+[[calling_policies]]
+name = "X"
+allow_voicemail = "sometimes"
+
+[[unassigned_number_treatments]]
+name = "a"
+pattern = '^(\d+$'
+target_type = "user"
+target = "ghost"
+treatment_priority = 1
+
+[[unassigned_number_treatments]]
+name = "b"
+pattern = '^1$'
+target_type = "announcement"
+target = "x.wav"
+treatment_priority = 1
+
+[blocked_calling_numbers]
+exempt = [ {{ name = "e", pattern = '^1$', resource_account = "x" }} ]
+
+[[network_sites]]
+name = "S"
+subnets = ["10.0.0.0/33", "10.0.0.0"]
+
+[[users]]
+id = "u"
+number = "4255550101"
+number_type = "calling_plan"
+calling_plan = "domestic"
+calling_policy = "Nope"
+network_site = "Elsewhere"
+
+[[users]]
+id = "v"
+number = "+1425;ext=1234567890123"
+"#
+    );
+    assert_eq!(
+        errors(&text),
+        vec![
+            "t.toml:5:1: error: caller ID policy \"Res\": calling_id_substitute = \"resource\" needs resource_account",
+            "t.toml:12:20: error: caller ID policy \"Ghost\": resource account \"nobody\" is not defined",
+            "t.toml:16:19: error: calling policy \"X\": allow_voicemail \"sometimes\" is not one of always_enabled, always_disabled, user_override",
+            "t.toml:20:18: error: unassigned number treatment \"a\": invalid pattern at column 7: unclosed group: missing closing parenthesis",
+            "t.toml:22:10: error: unassigned number treatment \"a\": user \"ghost\" is not defined",
+            "t.toml:30:22: error: unassigned number treatment \"b\": treatment_priority 1 is already used by \"a\"",
+            "t.toml:33:62: error: exempt number pattern \"e\": only blocked patterns take a resource_account",
+            "t.toml:37:12: error: network site \"S\": subnet \"10.0.0.0/33\" has a prefix length longer than the address",
+            "t.toml:37:27: error: network site \"S\": subnet \"10.0.0.0\" needs a prefix length: address/bits",
+            "t.toml:41:10: error: user \"u\": number \"4255550101\" must be E.164 (+ and country code) for this number type",
+            "t.toml:44:18: error: user \"u\": calling policy \"Nope\" is not defined",
+            "t.toml:45:16: error: user \"u\": network site \"Elsewhere\" is not defined",
+            "t.toml:49:10: error: user \"v\": number \"+1425;ext=1234567890123\" has an extension that is not 1 to 12 digits",
         ]
     );
 }
