@@ -522,7 +522,9 @@ pub(crate) fn load(l: &mut Loader, raw: RawSections<'_>, domains: &[String]) -> 
 
     unique(l, raw.voice_routes.iter().map(|r| &r.get_ref().name), "voice route");
     let mut voice_routes: Vec<VoiceRoute> = Vec::new();
-    let mut taken: Vec<(i32, String)> = Vec::new();
+    // Two routes may share a priority unless they share a usage: within a usage the order
+    // must be defined.
+    let mut taken: Vec<(i32, String, Vec<String>)> = Vec::new();
     for r in raw.voice_routes {
         let r = r.get_ref();
         let who = format!("voice route {:?}", r.name.get_ref());
@@ -532,17 +534,23 @@ pub(crate) fn load(l: &mut Loader, raw: RawSections<'_>, domains: &[String]) -> 
                 .int(p, &format!("{who}: priority"), i64::from(i32::MIN), i64::from(i32::MAX))
                 .map(|p| p as i32),
             // Teams puts a route without a priority after all others.
-            None => Some(taken.iter().map(|(p, _)| p.saturating_add(1)).max().unwrap_or(0)),
+            None => Some(taken.iter().map(|(p, _, _)| p.saturating_add(1)).max().unwrap_or(0)),
         };
+        let usages = strings(&r.usages);
         if let Some(p) = priority {
-            if let Some((_, other)) = taken.iter().find(|(q, _)| *q == p) {
+            let clash = taken.iter().find(|(q, _, u)| {
+                *q == p && u.iter().any(|a| usages.iter().any(|b| a.eq_ignore_ascii_case(b)))
+            });
+            if let Some((_, other, _)) = clash {
                 let span = r.priority.as_ref().map_or(r.name.span(), |p| p.span());
                 l.error(
                     span,
-                    format!("{who}: priority {p} is already used by voice route {other:?}"),
+                    format!(
+                        "{who}: priority {p} is already used by voice route {other:?}, which shares a PSTN usage with it"
+                    ),
                 );
             }
-            taken.push((p, r.name.get_ref().clone()));
+            taken.push((p, r.name.get_ref().clone(), usages));
         }
         for g in &r.gateways {
             check_ref(l, g, &fqdns, &who, "gateway");

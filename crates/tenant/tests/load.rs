@@ -253,6 +253,7 @@ usages = [\"US\", \"Canada\"]
 [[voice_routes]]
 name = \"R2\"
 priority = 1
+usages = [\"US\"]
 
 [[voice_routing_policies]]
 name = \"US Only\"
@@ -282,13 +283,13 @@ voice_routing_policy = \"Nope\"
             "t.toml:16:43: error: gateway \"sbc1.contoso.onmicrosoft.com\": translation rule \"nope\" is not defined",
             "t.toml:22:13: error: voice route \"R1\": gateway \"sbc9.contoso.com\" is not defined",
             "t.toml:23:17: error: voice route \"R1\": PSTN usage \"Canada\" is not defined",
-            "t.toml:27:12: error: voice route \"R2\": priority 1 is already used by voice route \"R1\"",
-            "t.toml:31:17: error: voice routing policy \"US Only\": PSTN usage \"EU\" is not defined",
-            "t.toml:35:50: error: emergency call routing policy \"E\": \"911\" is used twice as a dial string or mask",
-            "t.toml:35:57: error: emergency call routing policy \"E\": dial mask \"12345678901\" must be 1 to 10 digits",
-            "t.toml:39:15: error: user \"a\": an operator_connect number needs its operator",
-            "t.toml:40:19: error: user \"a\": dial-out policy \"DialoutEverything\" is not one of Teams' 12 fixed policies (DialoutCPC...)",
-            "t.toml:41:24: error: user \"a\": voice routing policy \"Nope\" is not defined",
+            "t.toml:27:12: error: voice route \"R2\": priority 1 is already used by voice route \"R1\", which shares a PSTN usage with it",
+            "t.toml:32:17: error: voice routing policy \"US Only\": PSTN usage \"EU\" is not defined",
+            "t.toml:36:50: error: emergency call routing policy \"E\": \"911\" is used twice as a dial string or mask",
+            "t.toml:36:57: error: emergency call routing policy \"E\": dial mask \"12345678901\" must be 1 to 10 digits",
+            "t.toml:40:15: error: user \"a\": an operator_connect number needs its operator",
+            "t.toml:41:19: error: user \"a\": dial-out policy \"DialoutEverything\" is not one of Teams' 12 fixed policies (DialoutCPC...)",
+            "t.toml:42:24: error: user \"a\": voice routing policy \"Nope\" is not defined",
         ]
     );
 }
