@@ -33,6 +33,7 @@ mod directrouting;
 mod load;
 mod model;
 mod policies;
+mod powershell;
 
 pub use accounts::{
     AccountKind, CallingPlans, CapacitySettings, Credits, OverflowAction, QueueSettings,
@@ -51,3 +52,4 @@ pub use policies::{
     InboundTreatment, NetworkSite, NumberPattern, Policies, TreatmentTarget, UnassignedTreatment,
     Voicemail,
 };
+pub use powershell::{ImportOptions, Imported, Warning, import_file, import_str};
