@@ -29,8 +29,11 @@ fn strs(v: &toml::Value) -> Vec<String> {
     v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect()
 }
 
-/// Dial plan → [(rule name, pattern, translation)] from the import.
-fn imported_rules(t: &toml::Table) -> BTreeMap<String, Vec<(String, String, String)>> {
+/// (rule name, pattern, translation)
+type RuleRow = (String, String, String);
+
+/// Dial plan → rules from the import.
+fn imported_rules(t: &toml::Table) -> BTreeMap<String, Vec<RuleRow>> {
     let mut out = BTreeMap::new();
     for p in t.get("dial_plans").and_then(|v| v.as_array()).into_iter().flatten() {
         let rules = p["rules"]
@@ -48,10 +51,10 @@ fn imported_rules(t: &toml::Table) -> BTreeMap<String, Vec<(String, String, Stri
 }
 
 /// Dial plan → rules, from the corpus rule CSV, for one source file.
-fn corpus_rules(source_file: &str) -> BTreeMap<String, Vec<(String, String, String)>> {
+fn corpus_rules(source_file: &str) -> BTreeMap<String, Vec<RuleRow>> {
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dialplan/testdata/corpus/ALL_RULES.csv");
-    let mut out: BTreeMap<String, Vec<(usize, (String, String, String))>> = BTreeMap::new();
+    let mut out: BTreeMap<String, Vec<(usize, RuleRow)>> = BTreeMap::new();
     for row in csv_rows(path).into_iter().filter(|r| r["source_file"] == source_file) {
         out.entry(row["dial_plan"].clone()).or_default().push((
             row["rule_order"].parse().unwrap(),
@@ -187,4 +190,307 @@ fn sbcconnect_australian_dial_plans_import_as_the_corpus_lists_them() {
     }
     expected.push("871:1: skipped the command `Show-ScriptExit`".into());
     assert_eq!(warnings(&imported), expected);
+}
+
+#[test]
+fn telesmart_tenant_dial_plans_import_as_the_corpus_lists_them() {
+    let script = data("Telesmart-nz_anz-dialplan_patch-TenantDialPlans.ps1");
+    let e = import_file(&script, &ImportOptions::default()).unwrap_err().to_string();
+    assert!(e.ends_with(":270:16: error: a pipeline into `Where-Object` is not supported: tpr imports straight-line scripts (--skip-unsupported passes over such statements)"), "{e}");
+    let opts = ImportOptions {
+        skip_unsupported: true,
+        country: Some("NZ".into()),
+        ..ImportOptions::default()
+    };
+    let imported = import_file(&script, &opts).unwrap_or_else(|e| panic!("{e}"));
+    // Each `If (Get-CsTenantDialPlan …)` finds no plan in a new tenant and takes its `else`.
+    assert_eq!(
+        imported_rules(&table(&imported)),
+        corpus_rules("Telesmart-nz_anz-dialplan_patch-TenantDialPlans.ps1")
+    );
+    let tenant = imported.load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(tenant.dial_plans.len(), 9);
+    assert_eq!(
+        warnings(&imported),
+        [
+            "270:16: skipped a pipeline into `Where-Object`",
+            "278:1: skipped `switch` statement",
+            "287:1: skipped `foreach` loop (its list is unknown: the value of a pipeline into `Where-Object` that was skipped)",
+            "344:1: skipped `switch` statement",
+            "354:1: skipped dot-sourcing another script",
+        ]
+    );
+}
+
+#[test]
+fn teamstools_create_script_imports_as_the_corpus_lists_it() {
+    let script = data("shanehoey_TeamsTools_scripts_create.ps1");
+    let url = "https://gist.githubusercontent.com/shanehoey/68c3f24ea4301d84220891f830b73b63/raw/6b61c95566b42a6a842ab6f815a705380521e281/defaults.xml";
+    let e = import_file(&script, &ImportOptions::default()).unwrap_err().to_string();
+    assert!(e.contains(&format!("error: `invoke-webrequest` downloads {url}: give a local copy with --resource '{url}=FILE'")), "{e}");
+    let opts = ImportOptions {
+        resources: vec![(url.into(), data("shanehoey_TeamsTools_TeamsToolsConfig_default.xml"))],
+        ..ImportOptions::default()
+    };
+    let imported = import_file(&script, &opts).unwrap_or_else(|e| panic!("{e}"));
+    let t = table(&imported);
+
+    let mut expected: BTreeMap<String, Vec<RuleRow>> = BTreeMap::new();
+    for r in csv_rows(data("csv/shanehoey-TeamsTools__dialplan_rules.csv")) {
+        expected.entry(r["dial_plan"].clone()).or_default().push((
+            r["rule_name"].clone(),
+            r["pattern"].clone(),
+            r["translation"].clone(),
+        ));
+    }
+    assert_eq!(imported_rules(&t), expected);
+
+    let usages: Vec<String> = csv_rows(data("csv/shanehoey-TeamsTools__usages.csv"))
+        .into_iter()
+        .map(|r| r["usage"].clone())
+        .collect();
+    assert_eq!(strs(&t["pstn_usages"]), usages);
+
+    let routes = t["voice_routes"].as_array().unwrap();
+    let expected = csv_rows(data("csv/shanehoey-TeamsTools__routes.csv"));
+    assert_eq!(routes.len(), expected.len());
+    for (r, e) in routes.iter().zip(&expected) {
+        assert_eq!(r["name"].as_str().unwrap(), e["route_name"]);
+        assert_eq!(r["priority"].as_integer().unwrap().to_string(), e["priority"]);
+        assert_eq!(r["number_pattern"].as_str().unwrap(), e["number_pattern"]);
+        assert_eq!(strs(&r["usages"]).join(";"), e["pstn_usages"]);
+        assert_eq!(strs(&r["gateways"]).join(";"), e["gateways"]);
+    }
+
+    let mut policies: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in csv_rows(data("csv/shanehoey-TeamsTools__policies.csv")) {
+        policies.entry(row["policy"].clone()).or_default().push(row["pstn_usage"].clone());
+    }
+    let imported_policies: BTreeMap<String, Vec<String>> = t["voice_routing_policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap().to_owned(), strs(&p["usages"])))
+        .collect();
+    assert_eq!(imported_policies, policies);
+
+    let gateways = t["gateways"].as_array().unwrap();
+    let expected = csv_rows(data("csv/shanehoey-TeamsTools__gateways.csv"));
+    assert_eq!(gateways.len(), expected.len());
+    for (g, e) in gateways.iter().zip(&expected) {
+        assert_eq!(g["fqdn"].as_str().unwrap(), e["gateway_fqdn"]);
+        assert_eq!(
+            g["sip_signaling_port"].as_integer().unwrap().to_string(),
+            e["sip_signaling_port"]
+        );
+        assert_eq!(
+            g["max_concurrent_sessions"].as_integer().unwrap().to_string(),
+            e["max_concurrent_sessions"]
+        );
+        let codes: Vec<String> = g["failover_response_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_integer().unwrap().to_string())
+            .collect();
+        assert_eq!(codes.join(","), e["failover_response_codes"]);
+        assert_eq!(
+            g.get("gateway_site_id").and_then(|v| v.as_str()).unwrap_or(""),
+            e["gateway_site_id"]
+        );
+        assert_eq!(g.get("proxy_sbc").and_then(|v| v.as_str()).unwrap_or(""), e["proxy_sbc"]);
+    }
+
+    let users = t["users"].as_array().unwrap();
+    let expected = csv_rows(data("csv/shanehoey-TeamsTools__users.csv"));
+    assert_eq!(users.len(), expected.len());
+    for (u, e) in users.iter().zip(&expected) {
+        assert_eq!(u["id"].as_str().unwrap(), e["upn"]);
+        assert_eq!(u["number"].as_str().unwrap(), e["telephone_number"]);
+        assert_eq!(u["number_type"].as_str().unwrap(), "direct_routing");
+        assert_eq!(u["usage_location"].as_str().unwrap(), e["usage_location"]);
+        assert_eq!(u["voice_routing_policy"].as_str().unwrap(), e["voice_routing_policy"]);
+        assert_eq!(u["dial_plan"].as_str().unwrap(), e["tenant_dial_plan"]);
+    }
+    let tenant = imported.load().unwrap_or_else(|e| panic!("{e}\n{}", imported.toml));
+    assert_eq!(tenant.country.as_str(), "AU");
+    assert_eq!(tenant.policies.network_sites.len(), 4);
+    assert_eq!(
+        tenant.policies.network_site("AUBNE").unwrap().subnets,
+        ["172.16.8.0/24", "172.16.9.0/24"]
+    );
+    let w = warnings(&imported);
+    assert_eq!(w.len(), 16, "{w:#?}");
+    assert_eq!(
+        w[0],
+        "37:1: `Add-TeamsVirtualTrustedIPAddress` configures something tpr does not model; passed over"
+    );
+    assert_eq!(
+        w[5],
+        "145:245: survivable branch appliance policies are not modelled by tpr; passed over"
+    );
+}
+
+fn import(script: &str) -> Result<Imported, String> {
+    import_str(
+        script,
+        "s.ps1",
+        ".",
+        &ImportOptions { country: Some("US".into()), ..ImportOptions::default() },
+    )
+    .map_err(|e| e.to_string())
+}
+
+#[test]
+fn the_language_admins_use() {
+    let script = r#"
+<# A block comment
+   over lines #>
+Connect-MicrosoftTeams   # session set-up: passed over
+$plan = "HQ"
+$ext = '^(\d{4})$'
+$rules = @()
+$rules += New-CsVoiceNormalizationRule -Parent $plan -Name 'Ext' -Pattern $ext `
+    -Translation '+1425555$1' -InMemory
+$rules += New-CsVoiceNormalizationRule -Identity "$plan/Operator" -Pattern '^0$' -Translation "+14255550100" -InMemory
+New-CsTenantDialPlan -Identity $plan -NormalizationRules @{Add = $rules}; Write-Host "done $plan"
+Set-CsTenantDialPlan $plan -NormalizationRules @{Remove = $rules[1]}
+Set-CsOnlinePstnUsage -Identity Global -Usage @{Add = "US", "Intl"}
+Set-CsOnlinePstnUsage Global -Usage @{Remove = 'Intl'}
+New-CsOnlinePSTNGateway -Fqdn sbc1.contoso.com -SipSignalingPort 5061 -Enabled:$true -FailoverResponseCodes "408,503" -MaxConcurrentSessions 20
+New-CsOnlineVoiceRoute -Identity "US" -NumberPattern '^\+1\d{10}$' -OnlinePstnGatewayList sbc1.contoso.com -OnlinePstnUsages "US" -Priority 1
+$gws = "sbc1.contoso.com"
+foreach ($g in @($gws)) { Set-CsOnlinePSTNGateway -Identity $g -SendSipOptions $false }
+New-CsOnlineVoiceRoutingPolicy "US Only" -OnlinePstnUsages @{Add="US"}
+$n = New-CsTeamsEmergencyNumber -EmergencyDialString "911" -EmergencyDialMask "933;112" -OnlinePSTNUsage "US"
+New-CsTeamsEmergencyCallRoutingPolicy -Identity "E911" -EmergencyNumbers @{add=$n} -AllowEnhancedEmergencyServices:$true
+if (Get-CsTenantDialPlan -Identity "Nope") { New-CsTenantDialPlan -Identity "Never" } elseif ($plan -eq 'hq') { $chosen = 'yes' } else { $chosen = 'no' }
+Set-CsPhoneNumberAssignment -Identity alice@contoso.com -PhoneNumber "+14255550101" -PhoneNumberType DirectRouting
+Grant-CsOnlineVoiceRoutingPolicy -Identity alice@contoso.com -PolicyName "Tag:US Only"
+Grant-CsTenantDialPlan alice@contoso.com $plan
+Grant-CsTeamsEmergencyCallRoutingPolicy -Identity alice@contoso.com -PolicyName E911
+New-CsTeamsCallingPolicy -Identity NoWeb -AllowWebPSTNCalling $false -BusyOnBusyEnabledType Unanswered
+Grant-CsTeamsCallingPolicy -Identity alice@contoso.com -PolicyName NoWeb
+New-CsInboundBlockedNumberPattern -Name "spam" -Pattern '^\+?1312555\d{4}$'
+New-CsTeamsTranslationRule -Identity 'StripPlus' -Pattern '^\+(\d+)$' -Translation '$1'
+Set-CsOnlinePSTNGateway sbc1.contoso.com -OutboundPstnNumberTranslationRules @{Add='StripPlus'}
+"#;
+    let imported = import(script).unwrap_or_else(|e| panic!("{e}"));
+    let t = table(&imported);
+    assert_eq!(
+        imported_rules(&t)["HQ"],
+        [("Ext".to_owned(), r"^(\d{4})$".to_owned(), "+1425555$1".to_owned())]
+    );
+    assert_eq!(strs(&t["pstn_usages"]), ["US"]);
+    let g = &t["gateways"][0];
+    assert_eq!(g["enabled"].as_bool(), Some(true));
+    assert_eq!(g["send_sip_options"].as_bool(), Some(false));
+    assert_eq!(g["failover_response_codes"].as_array().unwrap().len(), 2);
+    assert_eq!(strs(&g["outbound_pstn_number_translation_rules"]), ["StripPlus"]);
+    assert_eq!(
+        strs(&t["emergency_call_routing_policies"][0]["numbers"][0]["dial_masks"]),
+        ["933", "112"]
+    );
+    let alice = &t["users"][0];
+    assert_eq!(alice["voice_routing_policy"].as_str(), Some("US Only"));
+    assert_eq!(alice["dial_plan"].as_str(), Some("HQ"));
+    assert!(
+        t["dial_plans"].as_array().unwrap().iter().all(|p| p["name"].as_str() != Some("Never"))
+    );
+    let tenant = imported.load().unwrap_or_else(|e| panic!("{e}\n{}", imported.toml));
+    let alice = tenant.user("alice@contoso.com").unwrap();
+    assert_eq!(alice.policies.calling_policy.as_deref(), Some("NoWeb"));
+    assert_eq!(alice.number.as_deref(), Some("+14255550101"));
+    assert_eq!(tenant.policies.blocked.patterns.len(), 1);
+    assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
+}
+
+#[test]
+fn a_group_reference_in_double_quotes_is_a_powershell_variable() {
+    let imported = import(
+        "New-CsTenantDialPlan -Identity P -NormalizationRules @{Add=(New-CsVoiceNormalizationRule -Parent P -Name R -Pattern '^(\\d{4})$' -Translation \"+1425555$1\" -InMemory)}",
+    )
+    .unwrap();
+    assert_eq!(imported_rules(&table(&imported))["P"][0].2, "+1425555");
+    assert_eq!(
+        warnings(&imported),
+        [
+            "1:142: $1 in a double-quoted string is a PowerShell variable that is not set, so it becomes empty: to keep a regex group reference like $1, use single quotes"
+        ]
+    );
+}
+
+#[test]
+fn refusals_name_the_line_and_the_construct_and_import_nothing() {
+    let cases = [
+        (
+            "$x = 1\nwhile ($x) { New-CsOnlineVoiceRoutingPolicy P }",
+            "s.ps1:2:1: error: `while` statement is not supported: tpr imports straight-line scripts (--skip-unsupported passes over such statements)",
+        ),
+        (
+            "Get-CsOnlineUser | ForEach-Object { Grant-CsTenantDialPlan $_ -PolicyName P }",
+            "s.ps1:1:1: error: a pipeline into `ForEach-Object` is not supported: tpr imports straight-line scripts (--skip-unsupported passes over such statements)",
+        ),
+        (
+            "$gw = Read-Host 'SBC?'",
+            "s.ps1:1:7: error: what the user types at Read-Host; tpr imports what a script does without running it against Teams",
+        ),
+        (
+            "New-CsOnlineVoiceRoute -Identity R -NumberPatern '^1$'",
+            "s.ps1:1:36: error: New-CsOnlineVoiceRoute: no parameter -NumberPatern",
+        ),
+        (
+            "New-CsOnlineVoiceRoute -Identity R -Pri 1 -P x",
+            "s.ps1:1:43: error: New-CsOnlineVoiceRoute: -P is ambiguous: -pstnusagelist, -pstngatewaylist, -priority, -pipelinevariable, -passthru",
+        ),
+        (
+            "Set-CsOnlineVoiceRoute -Identity R -Priority 2",
+            "s.ps1:1:1: error: Set-CsOnlineVoiceRoute: \"R\" does not exist (no New-… made it earlier in the script)",
+        ),
+        (
+            "New-CsOnlineVoiceRoutingPolicy P\nNew-CsOnlineVoiceRoutingPolicy P",
+            "s.ps1:2:1: error: New-CsOnlineVoiceRoutingPolicy: \"P\" already exists",
+        ),
+        ("New-CsTenantDialPlan -Identity 'P", "s.ps1:1:32: error: string is never closed"),
+        (
+            "New-CsTenantDialPlan -Identity P -NormalizationRules @{Add=$r",
+            "s.ps1:1:54: error: hashtable `@{` is never closed",
+        ),
+        (
+            "Set-CsOnlinePstnUsage -Identity Global -Usage @{Append='x'}",
+            "s.ps1:1:40: error: -Usage: @{Append=…} is not one of Add, Remove, Replace",
+        ),
+        (
+            "New-CsOnlinePSTNGateway -Fqdn a.b.c -SipSignalingPort five",
+            "s.ps1:1:37: error: -SipSignalingPort must be a whole number, got \"five\"",
+        ),
+        (
+            "Grant-CsOnlineVoiceRoutingPolicy -PolicyName P -Global",
+            "s.ps1:1:1: error: Grant-CsOnlineVoiceRoutingPolicy -Global/-Group is not supported: tpr assigns policies to users; define the policy named Global instead",
+        ),
+        (
+            "Do-Something -Now",
+            "s.ps1:1:1: error: the command `Do-Something` is not supported: tpr imports straight-line scripts (--skip-unsupported passes over such statements)",
+        ),
+    ];
+    for (script, expected) in cases {
+        assert_eq!(import(script).map(|i| i.toml), Err(expected.to_owned()), "{script}");
+    }
+}
+
+#[test]
+fn a_tenant_error_points_at_the_cmdlet_that_made_the_object() {
+    let imported = import(
+        "Set-CsOnlinePstnUsage -Identity Global -Usage @{Add='US'}\n\
+         New-CsOnlineVoiceRoute -Identity R -NumberPattern '^(1$' -OnlinePstnUsages US",
+    )
+    .unwrap();
+    let e = imported.load().unwrap_err().to_string();
+    assert!(
+        e.starts_with(
+            "s.ps1:2:1: error: voice route \"R\": invalid pattern at column 5: unclosed group"
+        ),
+        "{e}"
+    );
+    assert!(e.ends_with("(imported TOML line 10)"), "{e}");
 }

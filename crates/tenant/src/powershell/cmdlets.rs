@@ -339,8 +339,7 @@ impl Interp<'_> {
                     Some((_, v, at)) => self.text(v, *at, "fqdn")?,
                     None => self.identity(&b)?,
                 };
-                let g = self.object(&b, "gateways", &name, mode_of(lname), &GATEWAY)?;
-                let _ = g;
+                self.object(&b, "gateways", &name, mode_of(lname), &GATEWAY)?;
                 Value::Null
             }
             "remove-csonlinepstngateway" => self.remove(c, "gateways")?,
@@ -737,7 +736,10 @@ impl Interp<'_> {
                             format!("{}: -{name} has no effect in tpr; passed over", c.name),
                         ),
                         None => {
-                            return Err(Fail::new(*at, format!("{}: no parameter -{name}", c.name)));
+                            return Err(Fail::new(
+                                *at,
+                                format!("{}: no parameter -{name}", c.name),
+                            ));
                         }
                     }
                 }
@@ -875,7 +877,7 @@ impl Interp<'_> {
         v: &Value,
         at: usize,
         param: &str,
-        convert: &mut dyn FnMut(&mut Self, &Value, usize) -> Result<Vec<Val>, Fail>,
+        convert: &mut Convert<'_, Self>,
     ) -> Result<Ops, Fail> {
         let mut ops = Ops::default();
         match v {
@@ -886,12 +888,12 @@ impl Interp<'_> {
                         "add" => ops.add.extend(items),
                         "remove" => ops.remove.extend(items),
                         "replace" => ops.replace = Some(items),
-                        other => {
+                        _ => {
                             let shown = self.shown(param);
                             return Err(Fail::new(
                                 at,
                                 format!(
-                                    "{shown}: @{{{other}=…}} is not one of Add, Remove, Replace"
+                                    "{shown}: @{{{k}=…}} is not one of Add, Remove, Replace"
                                 ),
                             ));
                         }
@@ -1177,6 +1179,9 @@ impl Interp<'_> {
         Ok(())
     }
 }
+
+/// Turns one side of a list change into items.
+type Convert<'f, I> = dyn FnMut(&mut I, &Value, usize) -> Result<Vec<Val>, Fail> + 'f;
 
 /// List changes from `@{Add=…; Remove=…; Replace=…}`.
 #[derive(Default)]

@@ -184,8 +184,9 @@ impl Doc {
             }
             let _ = writeln!(out, "pstn_usages = {}", inline(&Val::List(usages)));
         }
-        out.push_str("\n[tenant]\n");
+        out.push('\n');
         origins.push((line_of(&out), None));
+        out.push_str("[tenant]\n");
         fields(&mut out, &self.tenant);
         for (section, objects) in &self.sections {
             for o in objects {

@@ -334,10 +334,12 @@ impl<'a> Interp<'a> {
                     return Ok(Value::Null);
                 }
                 // `Get-X | Select-Object …` as a statement only displays.
-                let reads = matches!(first, Stage::Command(c) if c.name.to_ascii_lowercase().starts_with("get-"))
-                    && rest_names.iter().all(|n| {
-                        n.as_deref().is_some_and(|n| SHAPING.contains(&n) || PASSIVE.contains(&n))
-                    });
+                let reads = match first {
+                    Stage::Command(c) => c.name.to_ascii_lowercase().starts_with("get-"),
+                    Stage::Expr(_) => true,
+                } && rest_names.iter().all(|n| {
+                    n.as_deref().is_some_and(|n| SHAPING.contains(&n) || PASSIVE.contains(&n))
+                });
                 if reads && discard {
                     return Ok(Value::Null);
                 }

@@ -584,7 +584,7 @@ mod tests {
                     Part::Var("c d".into()),
                     Part::Sub(vec![Token {
                         tok: Tok::Word("1".into()),
-                        at: 16,
+                        at: 37,
                         space_before: true
                     }]),
                     Part::Lit("$".into()),

@@ -500,10 +500,10 @@ impl Parser<'_> {
                 Tok::Var(v) => {
                     let next = self.t.get(self.i + 1).map(|t| &t.tok);
                     let in_foreach = matches!(self.t.get(self.i + 2).map(|t| &t.tok), Some(Tok::Word(w)) if w.eq_ignore_ascii_case("in"));
-                    if matches!(next, Some(Tok::Op("=" | "+=" | "-="))) || in_foreach {
-                        if !assigns.iter().any(|a| a.eq_ignore_ascii_case(v)) {
-                            assigns.push(v.clone());
-                        }
+                    if (matches!(next, Some(Tok::Op("=" | "+=" | "-="))) || in_foreach)
+                        && !assigns.iter().any(|a| a.eq_ignore_ascii_case(v))
+                    {
+                        assigns.push(v.clone());
                     }
                 }
                 _ => {}
@@ -884,7 +884,7 @@ impl Parser<'_> {
                 self.expect_op(")")?;
                 ExprKind::ArrayExpr(body)
             }
-            Tok::Op("@{") => ExprKind::Hash(self.hash_body()?),
+            Tok::Op("@{") => ExprKind::Hash(self.hash_body(at)?),
             Tok::Op("{") => {
                 self.i -= 1;
                 self.skip_balanced();
@@ -897,7 +897,7 @@ impl Parser<'_> {
         Ok(Expr { kind, at })
     }
 
-    fn hash_body(&mut self) -> PResult<Vec<(String, Expr)>> {
+    fn hash_body(&mut self, open: usize) -> PResult<Vec<(String, Expr)>> {
         let mut entries = Vec::new();
         loop {
             self.skip_newlines();
@@ -915,7 +915,10 @@ impl Parser<'_> {
                     });
                 }
                 None => {
-                    return Err(ParseError { at, message: "hashtable `@{` is never closed".into() });
+                    return Err(ParseError {
+                        at: open,
+                        message: "hashtable `@{` is never closed".into(),
+                    });
                 }
             };
             self.i += 1;
