@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod import;
 mod normalize;
 mod tenant_file;
 
@@ -24,6 +25,8 @@ enum Command {
     /// Normalize dialed numbers with a user's effective dial plan (like
     /// Test-CsEffectiveTenantDialPlan).
     Normalize(normalize::Args),
+    /// Read a Teams PowerShell script and write the tenant it builds as TOML.
+    Import(import::Args),
 }
 
 /// An error the user can fix: bad config, bad input, bad arguments. Exit code 1.
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
     };
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Normalize(args) => normalize::run(args),
+        Command::Import(args) => import::run(args),
     });
     match result {
         Ok(Ok(Finish::Ok)) => ExitCode::SUCCESS,

@@ -1,24 +1,35 @@
-//! Reading the `--tenant FILE` every command takes.
+//! Reading the `--tenant FILE` every command takes: tenant TOML, or a Teams PowerShell script
+//! imported on the fly.
 
 use std::path::Path;
 
-use tpr_tenant::Tenant;
+use tpr_tenant::{ImportOptions, LoadErrors, Tenant, import_file};
 
 use crate::UserError;
 
-/// Loads a tenant from TOML. Every problem in the file is reported, one per line.
+/// Is `path` a PowerShell script?
+pub fn is_script(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("ps1"))
+}
+
+/// Every problem, one per line, with a count when there are several.
+pub fn diagnostics(path: &Path, errors: &LoadErrors) -> UserError {
+    let n = errors.0.len();
+    let summary =
+        if n == 1 { String::new() } else { format!("\n{n} errors in {}", path.display()) };
+    UserError::Diagnostics(format!("{errors}{summary}"))
+}
+
+/// Loads a tenant from TOML or from a script (imported with default options: anything the
+/// importer does not run is an error; `tpr import` has the options to get past it).
 pub fn load(path: &Path) -> anyhow::Result<Tenant> {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some(ext) if ext.eq_ignore_ascii_case("ps1") => Err(UserError::Message(format!(
-            "{}: reading Teams PowerShell scripts is not implemented yet (it comes with `tpr import`); \
-             write the tenant as TOML (see docs/formats.md)",
-            path.display()
-        ))
-        .into()),
-        _ => Tenant::load(path).map_err(|errors| {
-            let n = errors.0.len();
-            let summary = if n == 1 { String::new() } else { format!("\n{n} errors in {}", path.display()) };
-            UserError::Diagnostics(format!("{errors}{summary}")).into()
-        }),
+    if is_script(path) {
+        let imported =
+            import_file(path, &ImportOptions::default()).map_err(|e| diagnostics(path, &e))?;
+        for w in &imported.warnings {
+            eprintln!("{w}");
+        }
+        return imported.load().map_err(|e| diagnostics(path, &e).into());
     }
+    Tenant::load(path).map_err(|errors| diagnostics(path, &errors).into())
 }

@@ -153,7 +153,7 @@ fn bad_tenant_files_give_located_errors_and_exit_1() {
 
     let out = tpr(&["normalize", "--tenant", "x.ps1", "--user", "a", "1"], None);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("PowerShell scripts is not implemented yet"));
+    assert!(text(&out.stderr).starts_with("error: x.ps1: "), "{}", text(&out.stderr));
 }
 
 #[test]
@@ -167,4 +167,61 @@ fn usage_errors_exit_1_and_help_exits_0() {
     let out = tpr(&["--help"], None);
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("normalize"));
+}
+
+const TELESMART: &str =
+    "crates/tenant/testdata/powershell/Telesmart-nz_anz-dialplan_patch-TenantDialPlans.ps1";
+
+#[test]
+fn import_writes_toml_that_normalize_reads() {
+    // As written the script reads the live tenant's users: refused, with the place.
+    let out = tpr(&["import", TELESMART], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "{TELESMART}:270:16: error: a pipeline into `Where-Object` is not supported: tpr imports straight-line scripts (--skip-unsupported passes over such statements)\n"
+        )
+    );
+    assert!(out.stdout.is_empty());
+
+    let dir = std::env::temp_dir().join(format!("tpr-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = dir.join("telesmart.toml");
+    let out = tpr(
+        &[
+            "import",
+            TELESMART,
+            "--skip-unsupported",
+            "--country",
+            "NZ",
+            "-o",
+            toml.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr).lines().count(), 5, "one warning per skipped statement");
+    // The README's observed Teams outputs (corpus golden cases NZ01, NZ02, NZ04).
+    let out = tpr(
+        &[
+            "normalize",
+            "--tenant",
+            toml.to_str().unwrap(),
+            "--dial-plan",
+            "TS-NZ-TDP-04",
+            "--country",
+            "NZ",
+        ],
+        Some("8014640\n048014640\n111\n"),
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "8014640\t+6448014640\tTS-NZ-NR-04\n048014640\t+6448014640\tNZ Long Distance\n111\t+64111\tNZ Emergency Number\n"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let out = tpr(&["import", TELESMART, "--var", "novalue"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "tpr: --var \"novalue\": expected NAME=VALUE\n");
 }

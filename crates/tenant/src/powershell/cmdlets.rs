@@ -892,9 +892,7 @@ impl Interp<'_> {
                             let shown = self.shown(param);
                             return Err(Fail::new(
                                 at,
-                                format!(
-                                    "{shown}: @{{{k}=…}} is not one of Add, Remove, Replace"
-                                ),
+                                format!("{shown}: @{{{k}=…}} is not one of Add, Remove, Replace"),
                             ));
                         }
                     }

@@ -202,15 +202,18 @@ pub fn import_str(
             })
         }
     };
-    interp.doc.tenant.set("country", Val::Str(country));
-    if let Some(name) = &opts.name
-        && (opts.base.is_none() || interp.doc.tenant.get("name").is_none())
-    {
-        interp.doc.tenant.set("name", Val::Str(name.clone()));
-    }
-    if interp.doc.tenant.get("name").is_none() {
-        interp.doc.tenant.set("name", Val::Str("imported".into()));
-    }
+    let name = match (&opts.name, interp.doc.tenant.str("name")) {
+        (_, Some(base)) if opts.base.is_some() => base.to_owned(),
+        (Some(n), _) => n.clone(),
+        (None, Some(n)) => n.to_owned(),
+        (None, None) => "imported".to_owned(),
+    };
+    interp.doc.tenant.remove("name");
+    interp.doc.tenant.remove("country");
+    interp.doc.tenant.fields.splice(
+        0..0,
+        [("name".to_owned(), Val::Str(name)), ("country".to_owned(), Val::Str(country))],
+    );
 
     let header = format!("# Imported by tpr from {file}.\n");
     let (toml, origins) = interp.doc.to_toml(&header);
