@@ -25,6 +25,7 @@ mod dotnet;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod language;
 mod layout;
 mod pattern;
 mod plan;

@@ -30,6 +30,8 @@
 
 mod accounts;
 mod directrouting;
+#[doc(hidden)]
+pub mod fuzzing;
 mod load;
 mod model;
 mod policies;

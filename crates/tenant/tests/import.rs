@@ -494,3 +494,24 @@ fn a_tenant_error_points_at_the_cmdlet_that_made_the_object() {
     );
     assert!(e.ends_with("(imported TOML line 10)"), "{e}");
 }
+
+#[test]
+fn no_script_exhausts_the_stack_memory_or_time() {
+    let deep = format!("$x = {}1{}", "(".repeat(10_000), ")".repeat(10_000));
+    assert_eq!(
+        import(&deep).map(|i| i.toml),
+        Err("s.ps1:1:38: error: nested more than 64 levels deep".into())
+    );
+    let doubling = format!("$x = 'ab'\n{}", "$x += $x\n".repeat(40));
+    assert_eq!(
+        import(&doubling).map(|i| i.toml),
+        Err("s.ps1:21:1: error: $x grows past 1048576 characters or items".into())
+    );
+    let loops = "$l = @(1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20)\n\
+                 foreach ($a in $l) { foreach ($b in $l) { foreach ($c in $l) { foreach ($d in $l) { foreach ($e in $l) { $z = 1 } } } } }";
+    assert!(
+        import(loops).unwrap_err().ends_with("error: the script runs more than 1000000 statements")
+    );
+    let like = format!("if ('{}' -like '{}b') {{ }}", "a".repeat(3000), "*a".repeat(200));
+    assert!(import(&like).is_ok());
+}

@@ -85,6 +85,20 @@ impl Value {
     }
 }
 
+/// Most statements an import runs.
+const MAX_STEPS: u64 = 1_000_000;
+/// Largest string (characters) or list (items) a variable may hold.
+const MAX_VALUE: usize = 1 << 20;
+
+fn size(v: &Value) -> usize {
+    match v {
+        Value::Str(s) => s.len(),
+        Value::List(l) => l.len() + l.iter().map(size).sum::<usize>(),
+        Value::Hash(h) => h.len() + h.iter().map(|(_, v)| size(v)).sum::<usize>(),
+        _ => 1,
+    }
+}
+
 /// Commands that only display, wait or set up the session: they change no tenant object.
 const PASSIVE: [&str; 30] = [
     "write-host",
@@ -142,6 +156,8 @@ pub(crate) struct Interp<'a> {
     pub warnings: Vec<(usize, String)>,
     /// Where `--var` pinned variables were set by the script, already reported.
     pub pinned_reported: Vec<String>,
+    /// Statements run so far (a budget: nested loops cannot make an import hang).
+    pub steps: u64,
     /// Parameter names as the script spells them, by canonical name (for messages).
     pub spelled: Vec<(String, String)>,
 }
@@ -170,6 +186,7 @@ impl<'a> Interp<'a> {
             warnings: Vec::new(),
             pinned_reported: Vec::new(),
             spelled: Vec::new(),
+            steps: 0,
         }
     }
 
@@ -234,6 +251,13 @@ impl<'a> Interp<'a> {
     }
 
     fn statement(&mut self, s: &Stmt) -> Result<(), Fail> {
+        self.steps += 1;
+        if self.steps > MAX_STEPS {
+            return Err(Fail::new(
+                s.at,
+                format!("the script runs more than {MAX_STEPS} statements"),
+            ));
+        }
         match &s.kind {
             StmtKind::Assign { var, add, value } => {
                 let v = self.pipeline(value, false)?;
@@ -254,6 +278,12 @@ impl<'a> Interp<'a> {
                 } else {
                     v
                 };
+                if size(&v) > MAX_VALUE {
+                    return Err(Fail::new(
+                        s.at,
+                        format!("${var} grows past {MAX_VALUE} characters or items"),
+                    ));
+                }
                 self.vars.insert(key, v);
                 Ok(())
             }
@@ -815,22 +845,29 @@ fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
     }
 }
 
+/// PowerShell `-like`: `*` any run, `?` one character, case-insensitive. Quadratic, never
+/// exponential.
 fn like(s: &str, pat: &str) -> bool {
-    fn go(s: &[char], p: &[char]) -> bool {
-        match (p.first(), s.first()) {
-            (None, _) => s.is_empty(),
-            (Some('*'), _) => go(s, &p[1..]) || (!s.is_empty() && go(&s[1..], p)),
-            (Some('?'), Some(_)) => go(&s[1..], &p[1..]),
-            (Some(pc), Some(sc)) => pc.eq_ignore_ascii_case(sc) && go(&s[1..], &p[1..]),
-            (Some(_), None) => false,
+    let s: Vec<char> = s.chars().flat_map(char::to_lowercase).collect();
+    let p: Vec<char> = pat.chars().flat_map(char::to_lowercase).collect();
+    // reach[j]: the first i characters of s can be matched by the first j of p.
+    let mut reach = vec![false; p.len() + 1];
+    reach[0] = true;
+    for j in 1..=p.len() {
+        reach[j] = reach[j - 1] && p[j - 1] == '*';
+    }
+    for c in &s {
+        let mut next = vec![false; p.len() + 1];
+        for j in 1..=p.len() {
+            next[j] = match p[j - 1] {
+                '*' => next[j - 1] || reach[j],
+                '?' => reach[j - 1],
+                pc => reach[j - 1] && pc == *c,
+            };
         }
+        reach = next;
     }
-    let s: Vec<char> = s.chars().collect();
-    let p: Vec<char> = pat.chars().collect();
-    if s.len() * p.len() > 1 << 20 {
-        return false;
-    }
-    go(&s, &p)
+    reach[p.len()]
 }
 
 fn binary(op: &str, a: Value, b: Value) -> Result<Value, String> {

@@ -73,6 +73,7 @@ fn ends_word(c: char) -> bool {
 }
 
 struct Lexer<'a> {
+    depth: usize,
     src: &'a str,
     pos: usize,
     base: usize,
@@ -82,7 +83,17 @@ struct Lexer<'a> {
 
 /// Tokens of `src`; offsets are relative to `base` (the start of `src` in the script).
 pub(crate) fn lex(src: &str, base: usize) -> Result<Vec<Token>, LexError> {
-    let mut l = Lexer { src, pos: 0, base, out: Vec::new(), space: true };
+    lex_nested(src, base, 0)
+}
+
+fn lex_nested(src: &str, base: usize, depth: usize) -> Result<Vec<Token>, LexError> {
+    if depth > 32 {
+        return Err(LexError {
+            at: base,
+            message: "strings nest `$( … )` more than 32 levels deep".into(),
+        });
+    }
+    let mut l = Lexer { depth, src, pos: 0, base, out: Vec::new(), space: true };
     l.run()?;
     Ok(l.out)
 }
@@ -380,6 +391,7 @@ impl Lexer<'_> {
         self.pos = line_start + 2;
         if expandable {
             let mut sub = Lexer {
+                depth: self.depth,
                 src: body,
                 pos: 0,
                 base: self.base + body_start,
@@ -451,7 +463,11 @@ impl Lexer<'_> {
                         self.bump();
                         let inner_start = self.pos;
                         let end = self.matching_paren(start)?;
-                        let tokens = lex(&self.src[inner_start..end], self.base + inner_start)?;
+                        let tokens = lex_nested(
+                            &self.src[inner_start..end],
+                            self.base + inner_start,
+                            self.depth + 1,
+                        )?;
                         self.pos = end + 1;
                         flush(&mut parts, &mut lit);
                         parts.push(Part::Sub(tokens));

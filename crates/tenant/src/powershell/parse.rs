@@ -175,7 +175,7 @@ const UNSUPPORTED: [&str; 22] = [
 const CONTINUATIONS: [&str; 6] = ["else", "elseif", "catch", "finally", "while", "until"];
 
 pub(crate) fn parse(tokens: &[Token]) -> PResult<Vec<Stmt>> {
-    let mut p = Parser { t: tokens, i: 0 };
+    let mut p = Parser { t: tokens, i: 0, depth: 0 };
     let stmts = p.block_body(false)?;
     if let Some(t) = p.t.get(p.i) {
         return Err(ParseError { at: t.at, message: format!("unexpected {}", describe(&t.tok)) });
@@ -186,7 +186,12 @@ pub(crate) fn parse(tokens: &[Token]) -> PResult<Vec<Stmt>> {
 struct Parser<'a> {
     t: &'a [Token],
     i: usize,
+    /// Nesting of pipelines inside expressions, bounded so that no input exhausts the stack.
+    depth: usize,
 }
+
+/// Deepest nesting of `( … )`, `@( … )`, `{ … }` … a script may have.
+const MAX_DEPTH: usize = 64;
 
 fn describe(t: &Tok) -> String {
     match t {
@@ -281,7 +286,16 @@ impl Parser<'_> {
     fn block(&mut self) -> PResult<Vec<Stmt>> {
         self.skip_newlines_only();
         self.expect_op("{")?;
-        self.block_body(true)
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ParseError {
+                at: self.at(),
+                message: format!("nested more than {MAX_DEPTH} levels deep"),
+            });
+        }
+        let r = self.block_body(true);
+        self.depth -= 1;
+        r
     }
 
     fn statement(&mut self) -> PResult<Stmt> {
@@ -522,7 +536,20 @@ impl Parser<'_> {
     }
 
     fn pipeline(&mut self) -> PResult<Pipeline> {
+        self.depth += 1;
+        let r = self.pipeline_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn pipeline_inner(&mut self) -> PResult<Pipeline> {
         let at = self.at();
+        if self.depth > MAX_DEPTH {
+            return Err(ParseError {
+                at,
+                message: format!("nested more than {MAX_DEPTH} levels deep"),
+            });
+        }
         let mut stages = vec![self.stage(true)?];
         loop {
             self.redirections()?;
@@ -716,7 +743,20 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> PResult<Expr> {
+        self.depth += 1;
+        let r = self.unary_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn unary_inner(&mut self) -> PResult<Expr> {
         let at = self.at();
+        if self.depth > MAX_DEPTH {
+            return Err(ParseError {
+                at,
+                message: format!("nested more than {MAX_DEPTH} levels deep"),
+            });
+        }
         if self.is_op("!") {
             self.i += 1;
             return Ok(Expr { kind: ExprKind::Not(Box::new(self.unary()?)), at });

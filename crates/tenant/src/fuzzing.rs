@@ -1,0 +1,38 @@
+//! Entry points for the fuzz targets (`fuzz/`), also called by `cargo test` on saved inputs so
+//! that a crash once found stays fixed on stable Rust.
+
+use crate::{ImportOptions, Tenant, import_str};
+
+/// Any text either loads or gives located errors; neither panics.
+pub fn toml_target(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Err(errors) = Tenant::from_toml_str(text, "fuzz.toml") {
+        assert!(!errors.0.is_empty(), "an error result carries at least one error");
+    }
+}
+
+/// Any script either imports or is refused with a location; what imports is valid TOML
+/// that then loads or gives located errors. The first byte picks `--skip-unsupported`.
+pub fn powershell_target(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else { return };
+    let Ok(text) = std::str::from_utf8(rest) else { return };
+    let opts = ImportOptions {
+        skip_unsupported: flags & 1 == 1,
+        country: Some("US".into()),
+        ..ImportOptions::default()
+    };
+    match import_str(text, "fuzz.ps1", ".", &opts) {
+        Ok(imported) => {
+            if let Err(e) = toml::from_str::<toml::Table>(&imported.toml) {
+                panic!("the importer wrote TOML that does not parse: {e}\n{}", imported.toml);
+            }
+            let _ = imported.load();
+        }
+        Err(errors) => {
+            assert!(
+                errors.0.iter().all(|e| e.location.is_some()),
+                "refusals are located: {errors}"
+            );
+        }
+    }
+}
