@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check;
 mod import;
 mod normalize;
 mod tenant_file;
@@ -25,6 +26,10 @@ enum Command {
     /// Normalize dialed numbers with a user's effective dial plan (like
     /// Test-CsEffectiveTenantDialPlan).
     Normalize(normalize::Args),
+    /// Validate a tenant (TOML or PowerShell) and lint it: shadowed rules, unreachable
+    /// routes, unused gateways and usages, the Global-policy pitfall, emergency numbers
+    /// without a route.
+    Check(check::Args),
     /// Read a Teams PowerShell script and write the tenant it builds as TOML.
     Import(import::Args),
 }
@@ -72,6 +77,7 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Normalize(args) => normalize::run(args),
         Command::Import(args) => import::run(args),
+        Command::Check(args) => check::run(args),
     });
     match result {
         Ok(Ok(Finish::Ok)) => ExitCode::SUCCESS,

@@ -225,3 +225,41 @@ fn import_writes_toml_that_normalize_reads() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stderr), "tpr: --var \"novalue\": expected NAME=VALUE\n");
 }
+
+#[test]
+fn check_prints_located_warnings_and_fails_only_on_errors() {
+    let dir = std::env::temp_dir().join(format!("tpr-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = dir.join("t.toml");
+    std::fs::write(
+        &t,
+        "[tenant]\nname = \"t\"\ncountry = \"US\"\n[[dial_plans]]\nname = \"P\"\nrules = [\n  { name = \"A\", pattern = '^(\\d+)$' },\n  { name = \"B\", pattern = '^(\\d{4})$' },\n]\n",
+    )
+    .unwrap();
+    let out = tpr(&["check", t.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "{}:8:3: warning: dial plan \"P\", rule 2 \"B\" is shadowed: every dial string it matches is taken by an earlier rule (\"A\")\n",
+            t.display()
+        )
+    );
+    std::fs::write(&t, "[tenant]\nname = \"t\"\ncountry = \"XX\"\n").unwrap();
+    let out = tpr(&["check", t.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!("{}:3:11: error: tenant country: unknown region XX\n", t.display())
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let out = tpr(
+        &[
+            "check",
+            "crates/tenant/testdata/powershell/Telesmart-nz_anz-dialplan_patch-AuVoiceroute.ps1",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "the patch script reads live routes");
+}

@@ -69,7 +69,8 @@ pub struct VoiceRoute {
     pub name: String,
     /// .NET pattern searched in the normalized number (default `[0-9]{10}`).
     pub number_pattern: String,
-    /// Lower first; unique. Omitted in the file: the highest so far plus one.
+    /// Lower first; routes sharing a usage have distinct priorities. Omitted in the file: the
+    /// highest so far plus one.
     pub priority: i32,
     /// SBC FQDNs.
     pub gateways: Vec<String>,

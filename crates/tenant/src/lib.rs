@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 mod accounts;
+mod check;
 mod directrouting;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -41,6 +42,7 @@ pub use accounts::{
     AccountKind, CallingPlans, CapacitySettings, Credits, OverflowAction, QueueSettings,
     ResourceAccount, RoutingMethod, round_timeout,
 };
+pub use check::lint;
 pub use directrouting::{
     DirectRouting, EmergencyCallRoutingPolicy, EmergencyNumber, Gateway, Operator, OperatorTrunk,
     TranslationRuleDef, VoiceRoute, VoiceRoutingPolicy,

@@ -96,6 +96,25 @@ impl Imported {
             .map_err(|e| LoadErrors(e.0.into_iter().map(|err| self.map_error(err)).collect()))
     }
 
+    /// `tpr check` lints of the imported tenant, located in the script.
+    pub fn lint(&self, tenant: &Tenant) -> Vec<Warning> {
+        let label = format!("{} (imported)", self.file);
+        let mut out: Vec<Warning> = crate::check::lint(tenant, &self.toml, &label)
+            .into_iter()
+            .map(|w| {
+                let origin = self.origins.iter().rev().find(|(line, _)| *line <= w.location.line);
+                match origin {
+                    Some((_, Some(script))) => {
+                        Warning { location: script.clone(), message: w.message }
+                    }
+                    _ => w,
+                }
+            })
+            .collect();
+        out.sort_by_key(|w| (w.location.line, w.location.col));
+        out
+    }
+
     fn map_error(&self, err: LoadError) -> LoadError {
         let Some(loc) = &err.location else { return err };
         let origin = self.origins.iter().rev().find(|(line, _)| *line <= loc.line);

@@ -1,0 +1,36 @@
+//! `tpr check F`: validate a tenant (TOML or script) and lint it.
+
+use std::path::PathBuf;
+
+use tpr_tenant::{ImportOptions, Tenant, import_file, lint};
+
+use crate::tenant_file::{diagnostics, is_script};
+use crate::{Finish, UserError};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The tenant: TOML, or a Teams PowerShell script.
+    file: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Finish> {
+    let path = &args.file;
+    let warnings = if is_script(path) {
+        let imported =
+            import_file(path, &ImportOptions::default()).map_err(|e| diagnostics(path, &e))?;
+        let tenant = imported.load().map_err(|e| diagnostics(path, &e))?;
+        let mut w = imported.warnings.clone();
+        w.extend(imported.lint(&tenant));
+        w
+    } else {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UserError::Message(format!("{}: {e}", path.display())))?;
+        let file = path.display().to_string();
+        let tenant = Tenant::from_toml_str(&text, &file).map_err(|e| diagnostics(path, &e))?;
+        lint(&tenant, &text, &file)
+    };
+    for w in &warnings {
+        println!("{w}");
+    }
+    Ok(Finish::Ok)
+}
