@@ -74,3 +74,18 @@ pub fn normalize_diff_target(data: &[u8]) {
         }
     }
 }
+
+/// Runs `run` on every saved input in `dir` (a `tests/fuzz_regressions/<target>/` folder),
+/// panicking with the file's name if one fails again, or if the folder is empty.
+pub fn replay(dir: &std::path::Path, run: fn(&[u8])) {
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap_or_else(|e| panic!("{}: {e}", dir.display())).path();
+        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if std::panic::catch_unwind(|| run(&data)).is_err() {
+            panic!("{} fails again", path.display());
+        }
+        n += 1;
+    }
+    assert!(n > 0, "no inputs in {}", dir.display());
+}

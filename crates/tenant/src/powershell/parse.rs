@@ -286,16 +286,7 @@ impl Parser<'_> {
     fn block(&mut self) -> PResult<Vec<Stmt>> {
         self.skip_newlines_only();
         self.expect_op("{")?;
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(ParseError {
-                at: self.at(),
-                message: format!("nested more than {MAX_DEPTH} levels deep"),
-            });
-        }
-        let r = self.block_body(true);
-        self.depth -= 1;
-        r
+        self.nested(|p| p.block_body(true))
     }
 
     fn statement(&mut self) -> PResult<Stmt> {
@@ -535,21 +526,27 @@ impl Parser<'_> {
         Stmt { kind: StmtKind::Unsupported { construct, assigns }, at }
     }
 
-    fn pipeline(&mut self) -> PResult<Pipeline> {
+    /// Runs `f` one nesting level deeper, refusing input nested past `MAX_DEPTH`.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
         self.depth += 1;
-        let r = self.pipeline_inner();
+        let r = if self.depth > MAX_DEPTH {
+            Err(ParseError {
+                at: self.at(),
+                message: format!("nested more than {MAX_DEPTH} levels deep"),
+            })
+        } else {
+            f(self)
+        };
         self.depth -= 1;
         r
     }
 
+    fn pipeline(&mut self) -> PResult<Pipeline> {
+        self.nested(Parser::pipeline_inner)
+    }
+
     fn pipeline_inner(&mut self) -> PResult<Pipeline> {
         let at = self.at();
-        if self.depth > MAX_DEPTH {
-            return Err(ParseError {
-                at,
-                message: format!("nested more than {MAX_DEPTH} levels deep"),
-            });
-        }
         let mut stages = vec![self.stage(true)?];
         loop {
             self.redirections()?;
@@ -616,7 +613,12 @@ impl Parser<'_> {
 
     /// One argument in argument mode: a value, tokens written together, or a comma list.
     fn arg_value(&mut self) -> PResult<Expr> {
-        let first = self.arg_single()?;
+        self.list_of(Parser::arg_single)
+    }
+
+    /// `item`, or `item, item, …` as a list (a newline may follow each comma).
+    fn list_of(&mut self, item: fn(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
+        let first = item(self)?;
         if !self.is_op(",") {
             return Ok(first);
         }
@@ -625,7 +627,7 @@ impl Parser<'_> {
         while self.is_op(",") {
             self.i += 1;
             self.skip_newlines_only();
-            items.push(self.arg_single()?);
+            items.push(item(self)?);
         }
         Ok(Expr { kind: ExprKind::List(items), at })
     }
@@ -728,35 +730,15 @@ impl Parser<'_> {
     }
 
     fn comma(&mut self) -> PResult<Expr> {
-        let first = self.unary()?;
-        if !self.is_op(",") {
-            return Ok(first);
-        }
-        let at = first.at;
-        let mut items = vec![first];
-        while self.is_op(",") {
-            self.i += 1;
-            self.skip_newlines_only();
-            items.push(self.unary()?);
-        }
-        Ok(Expr { kind: ExprKind::List(items), at })
+        self.list_of(Parser::unary)
     }
 
     fn unary(&mut self) -> PResult<Expr> {
-        self.depth += 1;
-        let r = self.unary_inner();
-        self.depth -= 1;
-        r
+        self.nested(Parser::unary_inner)
     }
 
     fn unary_inner(&mut self) -> PResult<Expr> {
         let at = self.at();
-        if self.depth > MAX_DEPTH {
-            return Err(ParseError {
-                at,
-                message: format!("nested more than {MAX_DEPTH} levels deep"),
-            });
-        }
         if self.is_op("!") {
             self.i += 1;
             return Ok(Expr { kind: ExprKind::Not(Box::new(self.unary()?)), at });
