@@ -241,7 +241,7 @@ fn check_prints_located_warnings_and_fails_only_on_errors() {
     assert_eq!(
         text(&out.stdout),
         format!(
-            "{}:8:3: warning: dial plan \"P\", rule 2 \"B\" is shadowed: every dial string it matches is taken by an earlier rule (\"A\")\n",
+            "{}:8:3: warning: dial plan \"P\", rule 2 \"B\" is shadowed: every dial string it matches is taken earlier, by \"A\"\n",
             t.display()
         )
     );

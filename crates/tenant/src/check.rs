@@ -101,12 +101,23 @@ pub fn lint(tenant: &Tenant, text: &str, file: &str) -> Vec<Warning> {
             if j > 0
                 && let Ok(Coverage::Covered) = covered_by(&rule.pattern, &earlier)
             {
-                let by: Vec<&str> = plan.rules[..j]
-                    .iter()
-                    .filter(|r| !matches!(matches_nothing(&r.pattern), Ok(Coverage::Covered)))
-                    .map(|r| r.name.as_str())
-                    .collect();
-                out.warn(at, format!("{who} is shadowed: every dial string it matches is taken by an earlier rule ({})", names(&by)));
+                // Name a minimal set of earlier rules that still covers it.
+                let mut keep: Vec<usize> = (0..j).collect();
+                for i in 0..j {
+                    let without: Vec<&str> =
+                        keep.iter().filter(|&&k| k != i).map(|&k| earlier[k]).collect();
+                    if let Ok(Coverage::Covered) = covered_by(&rule.pattern, &without) {
+                        keep.retain(|&k| k != i);
+                    }
+                }
+                let by: Vec<&str> = keep.iter().map(|&k| plan.rules[k].name.as_str()).collect();
+                out.warn(
+                    at,
+                    format!(
+                        "{who} is shadowed: every dial string it matches is taken earlier, by {}",
+                        names(&by)
+                    ),
+                );
             }
         }
     }

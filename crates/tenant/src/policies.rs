@@ -242,8 +242,8 @@ impl Policies {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCallingPolicy {
     name: Spanned<String>,
-    #[serde(default)]
-    description: Option<String>,
+    #[serde(default, rename = "description")]
+    _description: Option<String>,
     allow_private_calling: Option<bool>,
     allow_web_pstn_calling: Option<bool>,
     allow_call_forwarding_to_phone: Option<bool>,
@@ -260,8 +260,8 @@ pub(crate) struct RawCallingPolicy {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCallerIdPolicy {
     name: Spanned<String>,
-    #[serde(default)]
-    description: Option<String>,
+    #[serde(default, rename = "description")]
+    _description: Option<String>,
     calling_id_substitute: Option<Spanned<String>>,
     resource_account: Option<Spanned<String>>,
     company_name: Option<Spanned<String>>,
@@ -277,8 +277,8 @@ pub(crate) struct RawTreatment {
     target_type: Spanned<String>,
     target: Spanned<String>,
     treatment_priority: Spanned<i64>,
-    #[serde(default)]
-    description: Option<String>,
+    #[serde(default, rename = "description")]
+    _description: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -290,8 +290,8 @@ pub(crate) struct RawNumberPattern {
     enabled: bool,
     #[serde(default)]
     resource_account: Option<Spanned<String>>,
-    #[serde(default)]
-    description: Option<String>,
+    #[serde(default, rename = "description")]
+    _description: Option<String>,
 }
 
 fn yes() -> bool {
@@ -313,8 +313,8 @@ pub(crate) struct RawBlocked {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSite {
     name: Spanned<String>,
-    #[serde(default)]
-    description: Option<String>,
+    #[serde(default, rename = "description")]
+    _description: Option<String>,
     #[serde(default)]
     network_region: Option<String>,
     #[serde(default)]
@@ -423,7 +423,6 @@ pub(crate) fn load(l: &mut Loader, raw: RawPolicySections<'_>, known: &Known<'_>
             calling_spend_user_limit: limit.map(|x| x as u32),
             name: d.name,
         });
-        let _ = &p.description;
     }
     if policies.calling_policy("Global").is_none() {
         policies.calling.insert(0, CallingPolicy::with_defaults("Global"));
@@ -474,7 +473,6 @@ pub(crate) fn load(l: &mut Loader, raw: RawPolicySections<'_>, known: &Known<'_>
             }
             c.get_ref().clone()
         });
-        let _ = &p.description;
         policies.caller_id.push(CallerIdPolicy {
             calling_id_substitute: substitute,
             resource_account,
@@ -535,7 +533,6 @@ pub(crate) fn load(l: &mut Loader, raw: RawPolicySections<'_>, known: &Known<'_>
             continue;
         };
         priorities.push((priority, t.name.get_ref().clone()));
-        let _ = &t.description;
         if let Some(target_type) = target_type {
             policies.unassigned.push(UnassignedTreatment {
                 name: t.name.get_ref().clone(),
@@ -575,7 +572,6 @@ pub(crate) fn load(l: &mut Loader, raw: RawPolicySections<'_>, known: &Known<'_>
                         );
                     }
                 }
-                let _ = &p.description;
                 out.push(NumberPattern {
                     name: p.name.get_ref().clone(),
                     pattern: p.pattern.get_ref().clone(),
@@ -606,7 +602,6 @@ pub(crate) fn load(l: &mut Loader, raw: RawPolicySections<'_>, known: &Known<'_>
                 l.error(subnet.span(), format!("{who}: subnet {:?} {why}", subnet.get_ref()));
             }
         }
-        let _ = &s.description;
         policies.network_sites.push(NetworkSite {
             name: s.name.get_ref().clone(),
             network_region: s.network_region.clone(),

@@ -28,10 +28,10 @@ rules = [
     assert_eq!(
         lints(text),
         [
-            "t.toml:10:3: warning: dial plan \"P\", rule 2 \"Ext\" is shadowed: every dial string it matches is taken by an earlier rule (\"Any\")",
+            "t.toml:10:3: warning: dial plan \"P\", rule 2 \"Ext\" is shadowed: every dial string it matches is taken earlier, by \"Any\"",
             "t.toml:12:3: warning: dial plan \"P\", rule 4 \"Empty\" matches no dial string (digits, * and #, with an optional leading +)",
             "t.toml:13:3: warning: dial plan \"P\", rule 5 \"Letters\" matches no dial string (digits, * and #, with an optional leading +)",
-            "t.toml:14:3: warning: dial plan \"P\", rule 6 \"Op\" is shadowed: every dial string it matches is taken by an earlier rule (\"Any\", \"Ext\", \"Star\")",
+            "t.toml:14:3: warning: dial plan \"P\", rule 6 \"Op\" is shadowed: every dial string it matches is taken earlier, by \"Any\"",
         ]
     );
 }
@@ -114,4 +114,15 @@ fn the_reference_example_has_only_what_is_really_there() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scenarios/tenants/contoso.toml");
     let text = std::fs::read_to_string(path).unwrap();
     assert_eq!(lints(&text), Vec::<String>::new());
+}
+
+#[test]
+fn a_rule_covered_only_by_several_rules_names_all_of_them() {
+    let text = "[tenant]\nname = \"t\"\ncountry = \"US\"\n[[dial_plans]]\nname = \"P\"\nrules = [\n  { name = \"Ones\", pattern = '^1\\d$' },\n  { name = \"Star\", pattern = '^\\*$' },\n  { name = \"Twos\", pattern = '^2\\d$' },\n  { name = \"Both\", pattern = '^[12]\\d$' },\n]\n";
+    assert_eq!(
+        lints(text),
+        [
+            "t.toml:10:3: warning: dial plan \"P\", rule 4 \"Both\" is shadowed: every dial string it matches is taken earlier, by \"Ones\", \"Twos\""
+        ]
+    );
 }

@@ -180,7 +180,6 @@ fn strip_tag(s: &str) -> &str {
 impl Interp<'_> {
     /// Runs `c` if it is a cmdlet on tenant objects: `Some(output)`, else `None`.
     pub fn teams_cmdlet(&mut self, c: &Command, lname: &str) -> Result<Option<Value>, Fail> {
-        use Kind::*;
         let v = match lname {
             "new-csvoicenormalizationrule" | "add-teamsvirtualvoicenormalisation" => {
                 let b = self.bind(
@@ -219,7 +218,6 @@ impl Interp<'_> {
                 )?;
                 let mode = mode_of(lname);
                 let name = self.identity(&b)?;
-                let at = b.at;
                 self.object(&b, "dial_plans", &name, mode, &DIAL_PLAN)?;
                 if let Some((_, v, at)) = b.get("normalizationrules").cloned() {
                     let new = self.objects_of(&v, at, "normalizationrules")?;
@@ -227,7 +225,6 @@ impl Interp<'_> {
                     let rules = plan.list_mut("rules");
                     apply_ops(rules, new, |v| table_name(v, "name"));
                 }
-                let _ = at;
                 Value::Null
             }
             "remove-cstenantdialplan" => self.remove(c, "dial_plans")?,
@@ -661,7 +658,6 @@ impl Interp<'_> {
             }
             _ => return Ok(None),
         };
-        let _ = (Str, Bool, Int);
         Ok(Some(v))
     }
 

@@ -346,7 +346,7 @@ impl<'a> Interp<'a> {
         match p.stages.as_slice() {
             [Stage::Expr(e)] => self.expr(e),
             [Stage::Command(c)] => self.command(c, discard),
-            [first, rest @ ..] => {
+            [first, ..] => {
                 let rest_names = &names[1..];
                 // `… | Out-Null`: run the rest, drop the output.
                 if names.last().is_some_and(|n| n.as_deref() == Some("out-null")) {
@@ -373,7 +373,6 @@ impl<'a> Interp<'a> {
                 if reads && discard {
                     return Ok(Value::Null);
                 }
-                let _ = rest;
                 let stage = match &p.stages[1] {
                     Stage::Command(c) => c.name.clone(),
                     Stage::Expr(_) => String::new(),

@@ -101,29 +101,29 @@ impl Imported {
         let label = format!("{} (imported)", self.file);
         let mut out: Vec<Warning> = crate::check::lint(tenant, &self.toml, &label)
             .into_iter()
-            .map(|w| {
-                let origin = self.origins.iter().rev().find(|(line, _)| *line <= w.location.line);
-                match origin {
-                    Some((_, Some(script))) => {
-                        Warning { location: script.clone(), message: w.message }
-                    }
-                    _ => w,
-                }
+            .map(|w| match self.script_location(w.location.line) {
+                Some(location) => Warning { location, message: w.message },
+                None => w,
             })
             .collect();
         out.sort_by_key(|w| (w.location.line, w.location.col));
         out
     }
 
+    /// Where the script made the object that TOML line `line` belongs to.
+    fn script_location(&self, line: u32) -> Option<Location> {
+        let (_, origin) = self.origins.iter().rev().find(|(first, _)| *first <= line)?;
+        origin.clone()
+    }
+
     fn map_error(&self, err: LoadError) -> LoadError {
         let Some(loc) = &err.location else { return err };
-        let origin = self.origins.iter().rev().find(|(line, _)| *line <= loc.line);
-        match origin {
-            Some((_, Some(script_loc))) => LoadError {
-                location: Some(script_loc.clone()),
+        match self.script_location(loc.line) {
+            Some(location) => LoadError {
+                location: Some(location),
                 message: format!("{} (imported TOML line {})", err.message, loc.line),
             },
-            _ => err,
+            None => err,
         }
     }
 }
