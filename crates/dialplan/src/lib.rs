@@ -13,6 +13,7 @@
 //! - [`CompiledPlan::explain`]: which pass and which rule produced a result, with captures;
 //! - [`service_plan`]: built-in service-country plans for every libphonenumber region;
 //! - [`ReferencePlan`]: a naive one-regex-per-rule evaluator to test and benchmark against;
+//! - [`PatternSet`]: many patterns searched in one scan (voice routes, blocked numbers);
 //! - [`Pattern`] and [`Translation`]: one .NET pattern (and template) on its own, for voice
 //!   routes, trunk translation rules and number patterns.
 //!
@@ -32,6 +33,7 @@ mod plan;
 mod reference;
 mod rule;
 mod service;
+mod set;
 mod template;
 
 pub use cleanup::{DialString, InvalidDialString, MAX_DIALED_CHARS};
@@ -45,3 +47,4 @@ pub use plan::{
 pub use reference::{ReferencePlan, ReferenceResult};
 pub use rule::{DialPlan, Limits, Rule};
 pub use service::{SERVICE_TABLE_TSV, ServicePlan, service_plan, service_regions};
+pub use set::{PatternSet, SetCache, TranslationScratch};

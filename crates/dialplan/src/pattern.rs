@@ -10,6 +10,7 @@ use regex_syntax::hir::Hir;
 use crate::dotnet::{PatternNote, Translated, translate};
 use crate::error::CompileErrorKind;
 use crate::rule::Limits;
+use crate::set::{SlotSpans, TranslationScratch};
 use crate::template::{Spans, Template};
 
 /// A pattern rewritten into Rust syntax, checked, and parsed (the automaton form).
@@ -189,6 +190,33 @@ impl Translation {
     }
 }
 
+impl Translation {
+    /// Like [`Translation::apply`], into `out` (cleared first): `false` if the pattern does not
+    /// match. Allocates nothing once `scratch` and `out` have grown to size, except for a
+    /// pattern with lookaround or backreferences.
+    pub fn apply_into(&self, s: &str, scratch: &mut TranslationScratch, out: &mut String) -> bool {
+        out.clear();
+        match &self.pattern.engine {
+            Engine::Automaton(re) => {
+                let slots = &mut scratch.slots;
+                let len = 2 * re.captures_len();
+                if slots.len() < len {
+                    slots.resize(len, None);
+                }
+                if re.search_slots(&regex_automata::Input::new(s), &mut slots[..len]).is_none() {
+                    return false;
+                }
+                self.template.expand(s, &SlotSpans(&slots[..len]), out);
+            }
+            Engine::Backtracking(re) => {
+                let Some(caps) = re.captures(s).ok().flatten() else { return false };
+                self.template.expand(s, &FancySpans(&caps), out);
+            }
+        }
+        true
+    }
+}
+
 struct CapSpans<'a>(&'a regex_automata::util::captures::Captures);
 
 impl Spans for CapSpans<'_> {
@@ -232,6 +260,15 @@ mod tests {
         let look = Translation::new(r"^0011((?!61)(\d{10,15}))$", "+$1", &limits).unwrap();
         assert_eq!(look.apply("001144207123456").as_deref(), Some("+44207123456"));
         assert_eq!(look.apply("00116121234567"), None);
+        // The allocation-free form agrees, with one scratch across translations.
+        let (mut scratch, mut out) = (TranslationScratch::default(), String::new());
+        for (t, s) in
+            [(&inbound, "2065550100"), (&strip, "+14255550100"), (&look, "0011442071234567")]
+        {
+            assert!(t.apply_into(s, &mut scratch, &mut out));
+            assert_eq!(Some(out.as_str()), t.apply(s).as_deref());
+        }
+        assert!(!inbound.apply_into("0100", &mut scratch, &mut out) && out.is_empty());
     }
 
     #[test]

@@ -1,0 +1,298 @@
+//! Many .NET patterns searched at once: which of them match a string, in one scan.
+//!
+//! Voice routes are the case in point. A routing decision needs every route of a policy's
+//! usages whose pattern matches the number (then the first usage that has any); blocked,
+//! exempt and unassigned-number patterns ask the same question. A [`PatternSet`] compiles all
+//! the patterns into one dense DFA with `MatchKind::All`, searched unanchored (Teams searches
+//! route patterns), so one forward scan reports every pattern that matches. Patterns with
+//! lookaround or backreferences enter the automaton as a regular superset of themselves and a
+//! backtracker with a step budget confirms them, as in a dial plan. A set whose DFA would pass
+//! the size limit falls back to a lazy DFA (regex-automata's meta engine), which needs a
+//! per-thread [`SetCache`].
+//!
+//! ```
+//! use tpr_dialplan::{Limits, PatternSet};
+//!
+//! let set = PatternSet::new(&[r"^\+1(425|206)(\d{7})$", r"^\+1(\d{10})$", r"\d+"], &Limits::default())
+//!     .unwrap();
+//! let mut cache = set.create_cache();
+//! let hits: Vec<usize> = set.matches(&mut cache, "+14255550100").collect();
+//! assert_eq!(hits, [0, 1, 2]);
+//! assert_eq!(set.matches(&mut cache, "+442071234567").collect::<Vec<_>>(), [2]);
+//! ```
+
+use std::fmt;
+
+use regex_automata::dfa::{Automaton, StartKind, dense};
+use regex_automata::meta::{self, Regex};
+use regex_automata::nfa::thompson;
+use regex_automata::util::primitives::NonMaxUsize;
+use regex_automata::util::syntax;
+use regex_automata::{Input, MatchKind};
+
+use crate::error::CompileErrorKind;
+use crate::pattern::{Checked, Pattern, build_backtracking, check};
+use crate::rule::Limits;
+use crate::template::Spans;
+
+enum Scanner {
+    Dense(dense::DFA<Vec<u32>>),
+    Lazy(Regex),
+    Empty,
+}
+
+/// A set of .NET patterns, compiled together. Immutable; share it between threads.
+pub struct PatternSet {
+    scanner: Scanner,
+    /// The backtracker of each pattern that has lookaround or backreferences.
+    confirm: Vec<Option<fancy_regex::Regex>>,
+    any_confirm: bool,
+}
+
+impl fmt::Debug for PatternSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PatternSet").field("len", &self.confirm.len()).finish_non_exhaustive()
+    }
+}
+
+/// Per-thread scratch of one [`PatternSet`].
+pub struct SetCache {
+    lazy: Option<meta::Cache>,
+    hits: regex_automata::PatternSet,
+    /// The hits that survived confirmation (sets with backtracking patterns only).
+    confirmed: regex_automata::PatternSet,
+}
+
+impl fmt::Debug for SetCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SetCache").finish_non_exhaustive()
+    }
+}
+
+fn syntax_config() -> syntax::Config {
+    syntax::Config::new().unicode(false).utf8(false)
+}
+
+impl PatternSet {
+    /// Compiles `patterns` (.NET syntax). An error names the index of the pattern at fault.
+    pub fn new<S: AsRef<str>>(
+        patterns: &[S],
+        limits: &Limits,
+    ) -> Result<PatternSet, (usize, CompileErrorKind)> {
+        let mut automaton = Vec::with_capacity(patterns.len());
+        let mut confirm = Vec::with_capacity(patterns.len());
+        for (i, p) in patterns.iter().enumerate() {
+            let p = p.as_ref();
+            if p.chars().count() > limits.max_pattern_len {
+                let len = p.chars().count();
+                return Err((
+                    i,
+                    CompileErrorKind::TooLong { what: "pattern", len, max: limits.max_pattern_len },
+                ));
+            }
+            let Checked { t, .. } = check(p).map_err(|e| (i, e))?;
+            confirm.push(if t.needs_backtracker {
+                Some(build_backtracking(&t.exact, limits).map_err(|e| (i, e))?)
+            } else {
+                None
+            });
+            automaton.push(t.automaton_pattern().to_owned());
+        }
+        let any_confirm = confirm.iter().any(Option::is_some);
+        if automaton.is_empty() {
+            return Ok(PatternSet { scanner: Scanner::Empty, confirm, any_confirm });
+        }
+        let dense = dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .match_kind(MatchKind::All)
+                    .start_kind(StartKind::Unanchored)
+                    .dfa_size_limit(Some(limits.max_plan_bytes / 4))
+                    .determinize_size_limit(Some(limits.max_plan_bytes / 4)),
+            )
+            .syntax(syntax_config())
+            .thompson(
+                thompson::Config::new().utf8(false).nfa_size_limit(Some(limits.max_plan_bytes)),
+            )
+            .build_many(&automaton);
+        let scanner = match dense {
+            Ok(dfa) => Scanner::Dense(dfa),
+            Err(_) => {
+                let lazy = Regex::builder()
+                    .configure(
+                        meta::Config::new()
+                            .match_kind(MatchKind::All)
+                            .utf8_empty(false)
+                            .nfa_size_limit(Some(limits.max_plan_bytes))
+                            .dfa_size_limit(Some(limits.max_plan_bytes)),
+                    )
+                    .syntax(syntax_config())
+                    .build_many(&automaton)
+                    .map_err(|_| (0, CompileErrorKind::TooBig { limit: limits.max_plan_bytes }))?;
+                Scanner::Lazy(lazy)
+            }
+        };
+        Ok(PatternSet { scanner, confirm, any_confirm })
+    }
+
+    /// Number of patterns.
+    pub fn len(&self) -> usize {
+        self.confirm.len()
+    }
+
+    /// Has the set no patterns?
+    pub fn is_empty(&self) -> bool {
+        self.confirm.is_empty()
+    }
+
+    /// Heap bytes of the automaton.
+    pub fn memory_usage(&self) -> usize {
+        match &self.scanner {
+            Scanner::Dense(d) => d.memory_usage(),
+            Scanner::Lazy(r) => r.memory_usage(),
+            Scanner::Empty => 0,
+        }
+    }
+
+    /// Scratch for one thread.
+    pub fn create_cache(&self) -> SetCache {
+        SetCache {
+            lazy: match &self.scanner {
+                Scanner::Lazy(r) => Some(r.create_cache()),
+                _ => None,
+            },
+            hits: regex_automata::PatternSet::new(self.confirm.len()),
+            confirmed: regex_automata::PatternSet::new(self.confirm.len()),
+        }
+    }
+
+    /// The indexes of the patterns that match somewhere in `s`, ascending. Allocates nothing.
+    /// A backtracking pattern that runs out of steps counts as not matching.
+    pub fn matches<'c>(
+        &self,
+        cache: &'c mut SetCache,
+        s: &str,
+    ) -> impl Iterator<Item = usize> + use<'c> {
+        self.scan(cache, s).iter().map(|id| id.as_usize())
+    }
+
+    /// Does any pattern match `s`?
+    pub fn is_match(&self, cache: &mut SetCache, s: &str) -> bool {
+        !self.scan(cache, s).is_empty()
+    }
+
+    /// The lowest index that matches `s`.
+    pub fn first(&self, cache: &mut SetCache, s: &str) -> Option<usize> {
+        self.matches(cache, s).next()
+    }
+
+    fn scan<'c>(&self, cache: &'c mut SetCache, s: &str) -> &'c regex_automata::PatternSet {
+        assert_eq!(cache.hits.capacity(), self.confirm.len(), "cache of another pattern set");
+        cache.hits.clear();
+        let input = Input::new(s);
+        match &self.scanner {
+            Scanner::Dense(dfa) => {
+                // A dense DFA built without quit bytes cannot fail.
+                let _ = dfa.try_which_overlapping_matches(&input, &mut cache.hits);
+            }
+            Scanner::Lazy(re) => {
+                let c = cache.lazy.as_mut().expect("lazy cache");
+                re.which_overlapping_matches_with(c, &input, &mut cache.hits);
+            }
+            Scanner::Empty => {}
+        }
+        if !self.any_confirm {
+            return &cache.hits;
+        }
+        cache.confirmed.clear();
+        for id in cache.hits.iter() {
+            let ok = match &self.confirm[id.as_usize()] {
+                Some(re) => re.is_match(s).unwrap_or(false),
+                None => true,
+            };
+            if ok {
+                cache.confirmed.insert(id);
+            }
+        }
+        &cache.confirmed
+    }
+}
+
+/// Scratch for [`crate::Translation::apply_into`]: capture slots, reused between calls.
+#[derive(Debug, Default)]
+pub struct TranslationScratch {
+    pub(crate) slots: Vec<Option<NonMaxUsize>>,
+}
+
+pub(crate) struct SlotSpans<'a>(pub &'a [Option<NonMaxUsize>]);
+
+impl Spans for SlotSpans<'_> {
+    fn span(&self, index: usize) -> Option<(usize, usize)> {
+        match (self.0.get(2 * index), self.0.get(2 * index + 1)) {
+            (Some(Some(start)), Some(Some(end))) => Some((start.get(), end.get())),
+            _ => None,
+        }
+    }
+}
+
+impl Pattern {
+    /// Compiles each pattern on its own, for callers that want them one by one.
+    pub fn many<S: AsRef<str>>(
+        patterns: &[S],
+        limits: &Limits,
+    ) -> Result<Vec<Pattern>, (usize, CompileErrorKind)> {
+        patterns
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Pattern::new(p.as_ref(), limits).map_err(|e| (i, e)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hits(set: &PatternSet, s: &str) -> Vec<usize> {
+        let mut c = set.create_cache();
+        set.matches(&mut c, s).collect()
+    }
+
+    #[test]
+    fn reports_every_matching_pattern() {
+        let l = Limits::default();
+        let set =
+            PatternSet::new(&[r"^\+1(425|206)(\d{7})$", r"^\+1(\d{10})$", r"\d+", "^911$"], &l)
+                .unwrap();
+        assert_eq!(hits(&set, "+12065550100"), [0, 1, 2]);
+        assert_eq!(hits(&set, "+13125550100"), [1, 2]);
+        assert_eq!(hits(&set, "911"), [2, 3]);
+        assert_eq!(hits(&set, "+"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn lookaround_patterns_are_confirmed() {
+        let l = Limits::default();
+        let set = PatternSet::new(&[r"^\+((?!61)(\d{10,15}))$", r"^\+61"], &l).unwrap();
+        assert_eq!(hits(&set, "+442071234567"), [0]);
+        assert_eq!(hits(&set, "+61212345678"), [1]);
+    }
+
+    #[test]
+    fn agrees_with_single_patterns() {
+        let l = Limits::default();
+        let pats = [r"^\+1", r"5550", r"(\d)\1", r"^$", r"^\+44(\d{10})$", r"[0-9]{10}"];
+        let set = PatternSet::new(&pats, &l).unwrap();
+        let single = Pattern::many(&pats, &l).unwrap();
+        for s in ["+14255550100", "", "11", "+442071234567", "1234567890", "+", "12"] {
+            let expect: Vec<usize> = (0..pats.len()).filter(|&i| single[i].is_match(s)).collect();
+            assert_eq!(hits(&set, s), expect, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_pattern() {
+        let err = PatternSet::new(&[r"^\d+$", r"^(\d+$"], &Limits::default()).unwrap_err();
+        assert_eq!(err.0, 1);
+    }
+}
