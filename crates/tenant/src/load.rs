@@ -180,6 +180,8 @@ struct RawUser {
     #[serde(default)]
     private_number: Option<Spanned<String>>,
     #[serde(default)]
+    reverse_number_lookup: Option<Spanned<String>>,
+    #[serde(default)]
     calling_policy: Option<Spanned<String>>,
     #[serde(default)]
     caller_id_policy: Option<Spanned<String>>,
@@ -679,8 +681,23 @@ impl Tenant {
                     l.error(n.span(), format!("{who}: number {:?} {why}", n.get_ref()));
                 }
             }
+            let skip_internal_voip = match u
+                .reverse_number_lookup
+                .as_ref()
+                .map(|r| r.get_ref().as_str())
+            {
+                None | Some("default") => false,
+                Some("skip_internal_voip") => true,
+                Some(other) => {
+                    let span =
+                        u.reverse_number_lookup.as_ref().map(Spanned::span).unwrap_or_default();
+                    l.error(span, format!("{who}: reverse_number_lookup must be default or skip_internal_voip, got {other:?}"));
+                    false
+                }
+            };
             if let Some(usage_location) = usage_location {
                 users.push(User {
+                    skip_internal_voip,
                     id: u.id.get_ref().clone(),
                     usage_location,
                     dial_plan,

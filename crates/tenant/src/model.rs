@@ -101,6 +101,9 @@ pub struct User {
     pub number: Option<String>,
     /// A private number: inbound only, never shown as caller ID.
     pub private_number: Option<String>,
+    /// `reverse_number_lookup = "skip_internal_voip"`: calls to the number from inside the
+    /// tenant go out over the PSTN instead of becoming internal VoIP calls.
+    pub skip_internal_voip: bool,
     /// Licences and policies.
     pub policies: UserPolicies,
 }
@@ -143,6 +146,7 @@ impl UserRange {
             dial_plan: self.dial_plan.clone(),
             number,
             private_number: None,
+            skip_internal_voip: false,
             policies: self.policies.clone(),
         })
     }
