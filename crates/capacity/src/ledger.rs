@@ -50,8 +50,9 @@ struct KeyConfig {
     alert_at: Option<u32>,
 }
 
-/// Collects keys and their limits, then builds a [`Ledger`].
-#[derive(Debug)]
+/// Collects keys and their limits, then builds a [`Ledger`]. Cloning it is how one key layout
+/// makes several independent ledgers (one per simulation shard, say).
+#[derive(Debug, Clone)]
 pub struct LedgerBuilder {
     defaults: Defaults,
     keys: Vec<KeyConfig>,
@@ -153,6 +154,21 @@ impl LedgerBuilder {
             });
         }
         self.key(name, LimitClass::Queue, Some(t), None)
+    }
+
+    /// The id `name` got, if it was added.
+    pub fn id(&self, name: &str) -> Option<KeyId> {
+        self.names.get(name).copied()
+    }
+
+    /// Number of keys so far.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// No keys yet?
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
     }
 
     /// Builds the ledger, all counters at zero.

@@ -342,6 +342,11 @@ impl CompiledPlan {
         &self.region
     }
 
+    /// The tenant plan's legacy external access prefix, if it has one (spec §3.5).
+    pub fn access_prefix(&self) -> Option<&str> {
+        self.access_prefix.as_deref()
+    }
+
     /// The country calling code of the `+CC` fallback, without `+`.
     pub fn country_code(&self) -> &str {
         &self.country_code

@@ -1,0 +1,130 @@
+//! Which country a number is in, as far as "domestic" needs it (spec §2.7, §5.1).
+//!
+//! Domestic means the destination is in the caller's usage-location country. Outside the North
+//! American Numbering Plan the country calling code decides: `+44…` is domestic for a GB user.
+//! Inside it (`+1`), 25 countries share the code and the area code decides: `+1 416` is Canada,
+//! `+1 787` Puerto Rico. The United States and Puerto Rico form one domestic group by default
+//! (tpr's choice, [O] in the spec), so US → PR is domestic and US → CA is international.
+//! Dialed strings without `+` (extensions sent over Direct Routing) count as domestic.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use tpr_dialplan::{service_plan, service_regions};
+use tpr_types::Region;
+
+/// NANP area codes outside the United States, by region (from the NANPA assignments).
+const NANP: &[(&str, &[u16])] = &[
+    (
+        "CA",
+        &[
+            204, 226, 236, 249, 250, 257, 263, 289, 306, 343, 354, 365, 367, 368, 382, 387, 403,
+            416, 418, 428, 431, 437, 438, 450, 460, 468, 474, 506, 514, 519, 548, 579, 581, 584,
+            587, 600, 604, 613, 622, 639, 647, 672, 683, 705, 709, 742, 753, 778, 780, 782, 807,
+            819, 825, 867, 873, 879, 902, 905, 942,
+        ],
+    ),
+    ("PR", &[787, 939]),
+    ("AG", &[268]),
+    ("AI", &[264]),
+    ("AS", &[684]),
+    ("BB", &[246]),
+    ("BM", &[441]),
+    ("BS", &[242]),
+    ("DM", &[767]),
+    ("DO", &[809, 829, 849]),
+    ("GD", &[473]),
+    ("GU", &[671]),
+    ("JM", &[658, 876]),
+    ("KN", &[869]),
+    ("KY", &[345]),
+    ("LC", &[758]),
+    ("MP", &[670]),
+    ("MS", &[664]),
+    ("SX", &[721]),
+    ("TC", &[649]),
+    ("TT", &[868]),
+    ("VC", &[784]),
+    ("VG", &[284]),
+    ("VI", &[340]),
+];
+
+/// Regions that count as one country for "domestic" (spec: `domestic_groups`, default
+/// {US, PR}).
+const DOMESTIC_GROUPS: &[&[&str]] = &[&["US", "PR"]];
+
+fn calling_codes() -> &'static HashSet<u32> {
+    static CODES: OnceLock<HashSet<u32>> = OnceLock::new();
+    CODES.get_or_init(|| {
+        service_regions()
+            .filter_map(|r| service_plan(r)?.country_code.parse().ok())
+            .collect::<HashSet<u32>>()
+    })
+}
+
+/// The NANP region of a 3-digit area code (the United States for any not listed).
+fn nanp_region(area: u16) -> &'static str {
+    NANP.iter().find(|(_, codes)| codes.contains(&area)).map_or("US", |(r, _)| r)
+}
+
+/// The country calling code of `number` (`+` and digits) and the digits after it.
+fn split_code(number: &str) -> Option<(u32, &str)> {
+    let digits = number.strip_prefix('+')?;
+    let codes = calling_codes();
+    (1..=3).filter(|&n| digits.len() > n).find_map(|n| {
+        let cc: u32 = digits[..n].parse().ok()?;
+        codes.contains(&cc).then(|| (cc, &digits[n..]))
+    })
+}
+
+fn same_group(a: &str, b: &str) -> bool {
+    a == b || DOMESTIC_GROUPS.iter().any(|g| g.contains(&a) && g.contains(&b))
+}
+
+/// Is a call from a user in `region` to `number` domestic?
+pub fn is_domestic(region: Region, number: &str) -> bool {
+    if !number.starts_with('+') {
+        return true;
+    }
+    let Some(home) = service_plan(region) else { return false };
+    let Ok(home_code) = home.country_code.parse::<u32>() else { return false };
+    let Some((cc, rest)) = split_code(number) else { return false };
+    if cc != home_code {
+        return false;
+    }
+    if cc != 1 {
+        return true;
+    }
+    let area = rest.get(..3).and_then(|a| a.parse::<u16>().ok()).unwrap_or(0);
+    same_group(region.as_str(), nanp_region(area))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> Region {
+        Region::try_new(s).unwrap()
+    }
+
+    #[test]
+    fn nanp_splits_by_area_code() {
+        assert!(is_domestic(r("US"), "+14255550100"));
+        assert!(is_domestic(r("US"), "+17875550100"), "PR is grouped with the US");
+        assert!(!is_domestic(r("US"), "+14165550100"), "Toronto is Canada");
+        assert!(is_domestic(r("CA"), "+14165550100"));
+        assert!(!is_domestic(r("CA"), "+14255550100"));
+        assert!(!is_domestic(r("US"), "+18765550100"), "Jamaica");
+    }
+
+    #[test]
+    fn other_codes_decide_alone() {
+        assert!(is_domestic(r("GB"), "+442079460123"));
+        assert!(!is_domestic(r("US"), "+442079460123"));
+        assert!(is_domestic(r("NZ"), "+6448014640"));
+        assert!(!is_domestic(r("AU"), "+6448014640"));
+        assert!(is_domestic(r("IE"), "+353123456789"), "three-digit code");
+        assert!(is_domestic(r("US"), "911"), "no + : an extension or a dial string");
+        assert!(!is_domestic(r("US"), "+"));
+    }
+}

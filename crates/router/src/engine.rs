@@ -1,0 +1,924 @@
+//! A tenant compiled for routing: dense ids, automata, and the capacity key layout.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use smallvec::SmallVec;
+use tpr_capacity::{BuildError, Defaults, KeyId, LedgerBuilder};
+use tpr_dialplan::{CompiledPlan, Limits, PatternSet, Translation};
+use tpr_tenant::{
+    AccountKind, CallerIdSubstitute, CallingPlan, CallingPolicy, Credits, NumberType,
+    QueueSettings, Tenant, TreatmentTarget, User, UserPolicies,
+};
+use tpr_types::Region;
+
+use crate::ids::{GatewayId, PoolId, RouteId, TrunkId, UserId};
+
+/// Why a tenant could not be compiled for routing. Each names the object at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{object}: {message}")]
+pub struct CompileError {
+    /// The object (`voice route "Redmond 1"`, `user "alice"`).
+    pub object: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+fn err(object: impl Into<String>, message: impl fmt::Display) -> CompileError {
+    CompileError { object: object.into(), message: message.to_string() }
+}
+
+/// The user PSTN part of one of Teams' 12 fixed dial-out policies (spec §2.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialOut {
+    /// International and domestic.
+    International,
+    /// Domestic only.
+    Domestic,
+    /// Emergency calls only.
+    Disabled,
+}
+
+impl DialOut {
+    fn of(policy: Option<&str>) -> DialOut {
+        match policy.and_then(|p| p.split_once("PSTN")).map(|(_, pstn)| pstn) {
+            Some("Domestic") => DialOut::Domestic,
+            Some("Disabled") => DialOut::Disabled,
+            _ => DialOut::International,
+        }
+    }
+}
+
+/// Who a party is: a user or a resource account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartyKind {
+    /// A person.
+    User,
+    /// An auto attendant.
+    AutoAttendant,
+    /// A call queue.
+    CallQueue,
+}
+
+/// A user or resource account, compiled. Resource accounts follow the users in the id space.
+#[derive(Debug, Clone)]
+pub(crate) struct Party {
+    pub kind: PartyKind,
+    pub region: Region,
+    pub plan: u16,
+    pub number: Option<Box<str>>,
+    pub number_key: Option<KeyId>,
+    pub queue_key: Option<KeyId>,
+    pub queue: Option<QueueSettings>,
+    pub toll_free: bool,
+    pub number_type: Option<NumberType>,
+    pub calling_plan: CallingPlan,
+    pub trunk: Option<TrunkId>,
+    pub vrp: Option<u16>,
+    pub ecrp: Option<u16>,
+    pub dial_out: DialOut,
+    pub calling: u16,
+    pub caller_id: u16,
+    pub site: Option<u16>,
+    pub pools: [Option<PoolId>; 2],
+}
+
+pub(crate) struct GatewayRec {
+    pub fqdn: String,
+    pub enabled: bool,
+    pub send_options: bool,
+    pub failover_ms: u64,
+    pub failover_codes: SmallVec<[u16; 4]>,
+    pub key: KeyId,
+    pub site: Option<u16>,
+    pub lbr: bool,
+    pub lbr_user_override: bool,
+    pub inbound_teams: Vec<Translation>,
+    pub inbound_pstn: Vec<Translation>,
+    pub outbound_teams: Vec<Translation>,
+    pub outbound_pstn: Vec<Translation>,
+}
+
+pub(crate) struct RouteRec {
+    pub name: String,
+    pub gateways: SmallVec<[GatewayId; 4]>,
+}
+
+/// The routes of a policy's usages, flattened in decision order: usage by usage, each usage's
+/// routes by priority. One scan of `set` gives every entry whose pattern matches; the lowest
+/// entry's usage is the one used, and its matching entries are contiguous and in order.
+pub(crate) struct RouteTable {
+    pub set: PatternSet,
+    /// (usage index in the tenant's `pstn_usages`, route).
+    pub entries: Vec<(u16, RouteId)>,
+}
+
+pub(crate) struct VrpRec {
+    pub name: String,
+    pub table: RouteTable,
+}
+
+pub(crate) struct EcrpNumber {
+    pub dial_string: String,
+    pub masks: Vec<String>,
+    pub table: RouteTable,
+}
+
+pub(crate) struct EcrpRec {
+    pub numbers: Vec<EcrpNumber>,
+}
+
+pub(crate) struct SiteRec {
+    pub name: String,
+    pub lbr: bool,
+    pub ecrp: Option<u16>,
+}
+
+pub(crate) struct CallerIdRec {
+    pub substitute: CallerIdSubstitute,
+    pub resource: Option<UserId>,
+    pub user_override: bool,
+    pub block_incoming: bool,
+}
+
+/// Where an unassigned number's calls go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreatmentTo {
+    /// A user or resource account.
+    Party(UserId),
+    /// An announcement, played once.
+    Announcement,
+}
+
+pub(crate) struct TreatmentRec {
+    pub name: String,
+    pub target_name: String,
+    pub to: TreatmentTo,
+}
+
+pub(crate) struct Blocking {
+    pub blocked: PatternSet,
+    pub redirect: Vec<Option<UserId>>,
+    pub exempt: PatternSet,
+}
+
+/// A Calling Plan minute pool: licence country, plan, and domestic or international.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolInfo {
+    /// `US domestic (domestic)`, `US international (international)`: a readable name.
+    pub name: String,
+    /// Licence country.
+    pub region: Region,
+    /// The plan whose users share it.
+    pub plan: CallingPlan,
+    /// International minutes (else domestic).
+    pub international: bool,
+    /// Monthly minutes: allowance × licensed users.
+    pub minutes: u64,
+}
+
+pub(crate) struct TrunkRec {
+    pub name: String,
+    pub key: KeyId,
+}
+
+/// Numbers of the tenant, for reverse number lookup (spec §7): base number → (extension,
+/// holder).
+type NumberIndex = HashMap<Box<str>, SmallVec<[(Option<Box<str>>, UserId); 1]>>;
+
+/// A tenant compiled for routing. Immutable: share it between threads (`Arc<Engine>`); each
+/// thread makes its own [`crate::Scratch`].
+pub struct Engine {
+    pub(crate) name: String,
+    pub(crate) plans: Vec<CompiledPlan>,
+    pub(crate) parties: Vec<Party>,
+    pub(crate) listed_ids: HashMap<String, UserId>,
+    /// (first id, range) for users generated by ranges.
+    pub(crate) ranges: Vec<(u32, tpr_tenant::UserRange)>,
+    pub(crate) account_ids: Vec<String>,
+    pub(crate) gateways: Vec<GatewayRec>,
+    pub(crate) routes: Vec<RouteRec>,
+    pub(crate) usages: Vec<String>,
+    pub(crate) vrps: Vec<VrpRec>,
+    pub(crate) ecrps: Vec<EcrpRec>,
+    pub(crate) sites: Vec<SiteRec>,
+    pub(crate) calling: Vec<CallingPolicy>,
+    pub(crate) caller_id: Vec<CallerIdRec>,
+    pub(crate) numbers: NumberIndex,
+    pub(crate) unassigned: PatternSet,
+    pub(crate) treatments: Vec<TreatmentRec>,
+    pub(crate) blocking: Option<Blocking>,
+    pub(crate) pools: Vec<PoolInfo>,
+    pub(crate) trunks: Vec<TrunkRec>,
+    pub(crate) credits: Credits,
+    pub(crate) postpaid_overage: bool,
+    pub(crate) ledger: LedgerBuilder,
+    pub(crate) tenant_key: KeyId,
+    pub(crate) spend_limits: bool,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("tenant", &self.name)
+            .field("parties", &self.parties.len())
+            .field("gateways", &self.gateways.len())
+            .field("routes", &self.routes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn find(names: &[String], name: &str) -> Option<usize> {
+    names.iter().position(|n| n.eq_ignore_ascii_case(name))
+}
+
+fn id16(i: usize, what: &str) -> Result<u16, CompileError> {
+    u16::try_from(i).map_err(|_| err(what, "more than 65,535 of them"))
+}
+
+fn key_err(e: BuildError) -> CompileError {
+    err("capacity", e)
+}
+
+/// Splits `+14255388701;ext=1001` into base and extension.
+pub(crate) fn split_ext(number: &str) -> (&str, Option<&str>) {
+    match number.split_once(";ext=") {
+        Some((base, ext)) => (base, Some(ext)),
+        None => (number, None),
+    }
+}
+
+/// Monthly minutes of one licence (spec §5.1).
+fn allowance(tenant: &Tenant, region: Region, plan: CallingPlan, international: bool) -> u64 {
+    let cp = &tenant.calling_plans;
+    let domestic = || {
+        u64::from(
+            cp.domestic_minutes
+                .get(region.as_str())
+                .or_else(|| cp.domestic_minutes.get("default"))
+                .copied()
+                .unwrap_or(1200),
+        )
+    };
+    match (plan, international) {
+        (CallingPlan::Domestic | CallingPlan::International, false) => domestic(),
+        (CallingPlan::Domestic120, false) => 120,
+        (CallingPlan::Domestic240, false) => 240,
+        (CallingPlan::International, true) => u64::from(cp.international_minutes),
+        _ => 0,
+    }
+}
+
+fn plan_name(plan: CallingPlan) -> &'static str {
+    match plan {
+        CallingPlan::None => "none",
+        CallingPlan::Domestic => "domestic",
+        CallingPlan::Domestic120 => "domestic_120",
+        CallingPlan::Domestic240 => "domestic_240",
+        CallingPlan::International => "international",
+        CallingPlan::PayAsYouGo => "pay_as_you_go",
+    }
+}
+
+struct Builder<'t> {
+    tenant: &'t Tenant,
+    limits: Limits,
+    plans: Vec<CompiledPlan>,
+    plan_index: HashMap<(Option<String>, Region), u16>,
+    ledger: LedgerBuilder,
+    pool_index: HashMap<(Region, &'static str, bool), PoolId>,
+    pools: Vec<PoolInfo>,
+}
+
+impl Builder<'_> {
+    fn plan(&mut self, dial_plan: Option<&str>, region: Region) -> Result<u16, CompileError> {
+        let key = (dial_plan.map(str::to_ascii_lowercase), region);
+        if let Some(&i) = self.plan_index.get(&key) {
+            return Ok(i);
+        }
+        let plan = self
+            .tenant
+            .compile_effective(dial_plan, region, &self.limits)
+            .map_err(|e| err(format!("dial plan {:?}", dial_plan.unwrap_or("Global")), e))?;
+        let i = id16(self.plans.len(), "effective dial plans")?;
+        self.plans.push(plan);
+        self.plan_index.insert(key, i);
+        Ok(i)
+    }
+
+    fn pool(&mut self, region: Region, plan: CallingPlan, international: bool) -> Option<PoolId> {
+        let minutes = allowance(self.tenant, region, plan, international);
+        if minutes == 0 {
+            return None;
+        }
+        let key = (region, plan_name(plan), international);
+        let id = *self.pool_index.entry(key).or_insert_with(|| {
+            let id = PoolId(self.pools.len() as u16);
+            self.pools.push(PoolInfo {
+                name: format!(
+                    "{region} {} ({})",
+                    plan_name(plan),
+                    if international { "international" } else { "domestic" }
+                ),
+                region,
+                plan,
+                international,
+                minutes: 0,
+            });
+            id
+        });
+        self.pools[id.index()].minutes += minutes;
+        Some(id)
+    }
+}
+
+impl Engine {
+    /// Compiles `tenant` with the default pattern limits.
+    pub fn compile(tenant: &Tenant) -> Result<Engine, CompileError> {
+        Engine::compile_with(tenant, &Limits::default())
+    }
+
+    /// Compiles `tenant`. Everything is checked before anything is returned: a tenant that
+    /// fails here leaves no engine behind.
+    pub fn compile_with(tenant: &Tenant, limits: &Limits) -> Result<Engine, CompileError> {
+        let c = &tenant.capacity;
+        let defaults = Defaults {
+            user_number_max_calls: c.user_number_max_calls,
+            service_number_max_calls: c.service_number_max_calls,
+            ..Defaults::default()
+        };
+        let mut b = Builder {
+            tenant,
+            limits: limits.clone(),
+            plans: Vec::new(),
+            plan_index: HashMap::new(),
+            ledger: LedgerBuilder::new(defaults),
+            pool_index: HashMap::new(),
+            pools: Vec::new(),
+        };
+        let r = &tenant.routing;
+
+        // Gateways and their translation rules.
+        let rule_of = |name: &str, owner: &str| -> Result<Translation, CompileError> {
+            let def =
+                r.translation_rules.iter().find(|t| t.name.eq_ignore_ascii_case(name)).ok_or_else(
+                    || err(owner, format!("translation rule {name:?} is not defined")),
+                )?;
+            Translation::new(&def.pattern, &def.translation, limits)
+                .map_err(|e| err(format!("translation rule {:?}", def.name), e))
+        };
+        let site_names: Vec<String> =
+            tenant.policies.network_sites.iter().map(|s| s.name.clone()).collect();
+        let mut gateways = Vec::with_capacity(r.gateways.len());
+        for g in &r.gateways {
+            let owner = format!("gateway {:?}", g.fqdn);
+            let list = |names: &[String]| -> Result<Vec<Translation>, CompileError> {
+                names.iter().map(|n| rule_of(n, &owner)).collect()
+            };
+            let key = b
+                .ledger
+                .gateway(&g.fqdn, g.enforced_max_sessions, g.max_concurrent_sessions)
+                .map_err(key_err)?;
+            gateways.push(GatewayRec {
+                fqdn: g.fqdn.clone(),
+                enabled: g.enabled,
+                send_options: g.send_sip_options,
+                failover_ms: u64::from(g.failover_time_seconds) * 1000,
+                failover_codes: g.failover_response_codes.iter().copied().collect(),
+                key,
+                site: g
+                    .gateway_site_id
+                    .as_deref()
+                    .and_then(|s| find(&site_names, s))
+                    .map(|i| i as u16),
+                lbr: g.gateway_site_lbr_enabled,
+                lbr_user_override: g.gateway_lbr_enabled_user_override,
+                inbound_teams: list(&g.inbound_teams_number_translation_rules)?,
+                inbound_pstn: list(&g.inbound_pstn_number_translation_rules)?,
+                outbound_teams: list(&g.outbound_teams_number_translation_rules)?,
+                outbound_pstn: list(&g.outbound_pstn_number_translation_rules)?,
+            });
+        }
+        id16(gateways.len(), "gateways")?;
+        let gateway_names: Vec<String> = gateways.iter().map(|g| g.fqdn.clone()).collect();
+
+        // Routes, in the tenant's order (already sorted by priority).
+        let mut routes = Vec::with_capacity(r.voice_routes.len());
+        for route in &r.voice_routes {
+            let owner = format!("voice route {:?}", route.name);
+            let gateways = route
+                .gateways
+                .iter()
+                .map(|g| {
+                    find(&gateway_names, g)
+                        .map(|i| GatewayId(i as u16))
+                        .ok_or_else(|| err(&owner, format!("gateway {g:?} is not defined")))
+                })
+                .collect::<Result<_, _>>()?;
+            routes.push(RouteRec { name: route.name.clone(), gateways });
+        }
+        id16(routes.len(), "voice routes")?;
+        let usages = r.pstn_usages.clone();
+        let route_table =
+            |usage_list: &[String], owner: &str| -> Result<RouteTable, CompileError> {
+                let mut entries = Vec::new();
+                let mut patterns = Vec::new();
+                for u in usage_list {
+                    let ui = find(&usages, u)
+                        .ok_or_else(|| err(owner, format!("PSTN usage {u:?} is not defined")))?;
+                    for (ri, route) in r.voice_routes.iter().enumerate() {
+                        if route.usages.iter().any(|x| x.eq_ignore_ascii_case(u)) {
+                            entries.push((ui as u16, RouteId(ri as u16)));
+                            patterns.push(route.number_pattern.as_str());
+                        }
+                    }
+                }
+                let set = PatternSet::new(&patterns, limits).map_err(|(i, e)| {
+                    err(format!("voice route {:?}", routes[entries[i].1.index()].name), e)
+                })?;
+                Ok(RouteTable { set, entries })
+            };
+        let mut vrps = Vec::with_capacity(r.voice_routing_policies.len());
+        for p in &r.voice_routing_policies {
+            let table = route_table(&p.usages, &format!("voice routing policy {:?}", p.name))?;
+            vrps.push(VrpRec { name: p.name.clone(), table });
+        }
+        let vrp_names: Vec<String> = vrps.iter().map(|v| v.name.clone()).collect();
+        let global_vrp = find(&vrp_names, "Global").map(|i| i as u16);
+
+        let mut ecrps = Vec::new();
+        for p in &r.emergency_call_routing_policies {
+            let owner = format!("emergency call routing policy {:?}", p.name);
+            let numbers = p
+                .numbers
+                .iter()
+                .map(|n| {
+                    Ok(EcrpNumber {
+                        dial_string: n.dial_string.clone(),
+                        masks: n.dial_masks.clone(),
+                        table: route_table(std::slice::from_ref(&n.usage), &owner)?,
+                    })
+                })
+                .collect::<Result<_, CompileError>>()?;
+            ecrps.push(EcrpRec { numbers });
+        }
+        let ecrp_names: Vec<String> =
+            r.emergency_call_routing_policies.iter().map(|p| p.name.clone()).collect();
+        let global_ecrp = find(&ecrp_names, "Global").map(|i| i as u16);
+
+        let sites = tenant
+            .policies
+            .network_sites
+            .iter()
+            .map(|s| SiteRec {
+                name: s.name.clone(),
+                lbr: s.lbr_enabled,
+                ecrp: s
+                    .emergency_call_routing_policy
+                    .as_deref()
+                    .and_then(|e| find(&ecrp_names, e))
+                    .map(|i| i as u16),
+            })
+            .collect::<Vec<_>>();
+
+        // Operator trunks.
+        let mut trunks = Vec::new();
+        let mut operator_trunk = Vec::new();
+        for o in &r.operators {
+            operator_trunk.push((o.name.clone(), TrunkId(trunks.len() as u16)));
+            for t in &o.trunks {
+                let key = b.ledger.trunk(&t.name, t.max_sessions).map_err(key_err)?;
+                trunks.push(TrunkRec { name: t.name.clone(), key });
+            }
+        }
+        let tenant_key = b
+            .ledger
+            .tenant(&format!("tenant {}", tenant.name), tenant.capacity.tenant_max_calls)
+            .map_err(key_err)?;
+
+        let calling = tenant.policies.calling.clone();
+        let calling_names: Vec<String> = calling.iter().map(|p| p.name.clone()).collect();
+        let caller_id_names: Vec<String> =
+            tenant.policies.caller_id.iter().map(|p| p.name.clone()).collect();
+        let spend_limits =
+            calling.iter().any(|p| p.enable_spend_limits && p.calling_spend_user_limit.is_some());
+
+        // Parties: listed users, range users, then resource accounts.
+        let mut parties = Vec::new();
+        let mut listed_ids = HashMap::new();
+        let mut ranges = Vec::new();
+        let party_of = |b: &mut Builder<'_>,
+                        kind: PartyKind,
+                        region: Region,
+                        dial_plan: Option<&str>,
+                        number: Option<&str>,
+                        p: &UserPolicies,
+                        who: &str|
+         -> Result<Party, CompileError> {
+            let plan = b.plan(dial_plan, region)?;
+            let vrp = match &p.voice_routing_policy {
+                Some(name) => Some(find(&vrp_names, name).ok_or_else(|| {
+                    err(who, format!("voice routing policy {name:?} is not defined"))
+                })? as u16),
+                None => global_vrp,
+            };
+            let ecrp = match &p.emergency_call_routing_policy {
+                Some(name) => Some(find(&ecrp_names, name).ok_or_else(|| {
+                    err(who, format!("emergency call routing policy {name:?} is not defined"))
+                })? as u16),
+                None => global_ecrp,
+            };
+            let policy = |names: &[String], name: &Option<String>| {
+                find(names, name.as_deref().unwrap_or("Global")).unwrap_or(0) as u16
+            };
+            let trunk = match (&p.operator, p.number_type) {
+                (Some(op), _) => Some(
+                    operator_trunk
+                        .iter()
+                        .find(|(n, _)| n.eq_ignore_ascii_case(op))
+                        .map(|(_, t)| *t)
+                        .ok_or_else(|| err(who, format!("operator {op:?} is not defined")))?,
+                ),
+                _ => None,
+            };
+            let number_key = match number {
+                Some(n) => Some(
+                    match kind {
+                        PartyKind::User => b.ledger.user_number(n),
+                        _ => b.ledger.service_number(n),
+                    }
+                    .map_err(|e| err(who, e))?,
+                ),
+                None => None,
+            };
+            let pools = match p.calling_plan {
+                CallingPlan::None | CallingPlan::PayAsYouGo => [None, None],
+                plan => [b.pool(region, plan, false), b.pool(region, plan, true)],
+            };
+            Ok(Party {
+                kind,
+                region,
+                plan,
+                number: number.map(Into::into),
+                number_key,
+                queue_key: None,
+                queue: None,
+                toll_free: false,
+                number_type: p.number_type,
+                calling_plan: p.calling_plan,
+                trunk,
+                vrp,
+                ecrp,
+                dial_out: DialOut::of(p.dial_out_policy.as_deref()),
+                calling: policy(&calling_names, &p.calling_policy),
+                caller_id: policy(&caller_id_names, &p.caller_id_policy),
+                site: p
+                    .network_site
+                    .as_deref()
+                    .and_then(|s| find(&site_names, s))
+                    .map(|i| i as u16),
+                pools,
+            })
+        };
+        let mut skip_rnl: Vec<UserId> = Vec::new();
+        let mut private: Vec<(UserId, &str)> = Vec::new();
+        for u in &tenant.users {
+            let id = UserId(parties.len() as u32);
+            let who = format!("user {:?}", u.id);
+            let party = party_of(
+                &mut b,
+                PartyKind::User,
+                u.usage_location,
+                u.dial_plan.as_deref(),
+                u.number.as_deref(),
+                &u.policies,
+                &who,
+            )?;
+            parties.push(party);
+            listed_ids.insert(u.id.to_ascii_lowercase(), id);
+            if u.skip_internal_voip {
+                skip_rnl.push(id);
+            }
+            if let Some(p) = &u.private_number {
+                private.push((id, p));
+            }
+        }
+        for range in &tenant.user_ranges {
+            let first = u32::try_from(parties.len()).map_err(|_| err("users", "too many"))?;
+            let who = format!("user range {:?}", range.name);
+            for k in 0..range.count {
+                let u: User = range.user(k).ok_or_else(|| err(&who, "bad index"))?;
+                let party = party_of(
+                    &mut b,
+                    PartyKind::User,
+                    u.usage_location,
+                    u.dial_plan.as_deref(),
+                    u.number.as_deref(),
+                    &u.policies,
+                    &who,
+                )?;
+                parties.push(party);
+            }
+            ranges.push((first, range.clone()));
+        }
+        let mut account_ids = Vec::new();
+        for a in &tenant.resource_accounts {
+            let who = format!("resource account {:?}", a.id);
+            let kind = match a.kind {
+                AccountKind::AutoAttendant => PartyKind::AutoAttendant,
+                AccountKind::CallQueue => PartyKind::CallQueue,
+            };
+            let mut party = party_of(
+                &mut b,
+                kind,
+                tenant.country,
+                None,
+                a.number.as_deref(),
+                &a.policies,
+                &who,
+            )?;
+            party.toll_free = a.toll_free;
+            party.queue =
+                a.queue.or_else(|| (a.kind == AccountKind::CallQueue).then(QueueSettings::default));
+            if let Some(q) = party.queue {
+                party.queue_key = Some(
+                    b.ledger
+                        .queue(&format!("queue {}", a.id), Some(q.overflow_threshold))
+                        .map_err(|e| err(&who, e))?,
+                );
+            }
+            parties.push(party);
+            account_ids.push(a.id.clone());
+        }
+        let account_base = (parties.len() - account_ids.len()) as u32;
+        let party_by_id = |id: &str| -> Option<UserId> {
+            if let Some(i) = find(&account_ids, id) {
+                return Some(UserId(account_base + i as u32));
+            }
+            if let Some(&u) = listed_ids.get(&id.to_ascii_lowercase()) {
+                return Some(u);
+            }
+            ranges.iter().find_map(|(first, r)| r.index_of(id).map(|k| UserId(first + k)))
+        };
+
+        // Reverse number lookup.
+        let mut numbers: NumberIndex = HashMap::with_capacity(parties.len());
+        let mut add = |number: &str, who: UserId| {
+            let (base, ext) = split_ext(number);
+            numbers.entry(base.into()).or_default().push((ext.map(Into::into), who));
+        };
+        for (i, p) in parties.iter().enumerate() {
+            if let Some(n) = &p.number
+                && !skip_rnl.contains(&UserId(i as u32))
+            {
+                add(n, UserId(i as u32));
+            }
+        }
+        for (who, n) in &private {
+            add(n, *who);
+        }
+
+        let caller_id = tenant
+            .policies
+            .caller_id
+            .iter()
+            .map(|p| CallerIdRec {
+                substitute: p.calling_id_substitute,
+                resource: p.resource_account.as_deref().and_then(party_by_id),
+                user_override: p.enable_user_override,
+                block_incoming: p.block_incoming_pstn_caller_id,
+            })
+            .collect();
+
+        let unassigned_patterns: Vec<&str> =
+            tenant.policies.unassigned.iter().map(|t| t.pattern.as_str()).collect();
+        let unassigned = PatternSet::new(&unassigned_patterns, limits).map_err(|(i, e)| {
+            err(format!("unassigned number treatment {:?}", tenant.policies.unassigned[i].name), e)
+        })?;
+        let treatments = tenant
+            .policies
+            .unassigned
+            .iter()
+            .map(|t| {
+                let to = match t.target_type {
+                    TreatmentTarget::Announcement => TreatmentTo::Announcement,
+                    _ => TreatmentTo::Party(party_by_id(&t.target).ok_or_else(|| {
+                        err(
+                            format!("unassigned number treatment {:?}", t.name),
+                            format!("target {:?} is not defined", t.target),
+                        )
+                    })?),
+                };
+                Ok(TreatmentRec { name: t.name.clone(), target_name: t.target.clone(), to })
+            })
+            .collect::<Result<_, CompileError>>()?;
+
+        let bl = &tenant.policies.blocked;
+        let blocking = if bl.enabled && bl.patterns.iter().any(|p| p.enabled) {
+            let on: Vec<_> = bl.patterns.iter().filter(|p| p.enabled).collect();
+            let exempt: Vec<&str> =
+                bl.exempt.iter().filter(|p| p.enabled).map(|p| p.pattern.as_str()).collect();
+            Some(Blocking {
+                blocked: PatternSet::new(
+                    &on.iter().map(|p| p.pattern.as_str()).collect::<Vec<_>>(),
+                    limits,
+                )
+                .map_err(|(i, e)| err(format!("blocked number pattern {:?}", on[i].name), e))?,
+                redirect: on
+                    .iter()
+                    .map(|p| p.resource_account.as_deref().and_then(party_by_id))
+                    .collect(),
+                exempt: PatternSet::new(&exempt, limits)
+                    .map_err(|(_, e)| err("exempt number pattern", e))?,
+            })
+        } else {
+            None
+        };
+
+        Ok(Engine {
+            name: tenant.name.clone(),
+            plans: b.plans,
+            parties,
+            listed_ids,
+            ranges,
+            account_ids,
+            gateways,
+            routes,
+            usages,
+            vrps,
+            ecrps,
+            sites,
+            calling,
+            caller_id,
+            numbers,
+            unassigned,
+            treatments,
+            blocking,
+            pools: b.pools,
+            trunks,
+            credits: tenant.calling_plans.communications_credits,
+            postpaid_overage: tenant.calling_plans.postpaid_overage,
+            ledger: b.ledger,
+            tenant_key,
+            spend_limits,
+        })
+    }
+
+    /// The tenant's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A user or resource account by id (case-insensitive).
+    pub fn party(&self, id: &str) -> Option<UserId> {
+        if let Some(&u) = self.listed_ids.get(&id.to_ascii_lowercase()) {
+            return Some(u);
+        }
+        if let Some(i) = find(&self.account_ids, id) {
+            let base = (self.parties.len() - self.account_ids.len()) as u32;
+            return Some(UserId(base + i as u32));
+        }
+        self.ranges.iter().find_map(|(first, r)| r.index_of(id).map(|k| UserId(first + k)))
+    }
+
+    /// The id of party `u` as the tenant names it.
+    pub fn party_name(&self, u: UserId) -> String {
+        let i = u.0 as usize;
+        let accounts = self.parties.len() - self.account_ids.len();
+        if i >= accounts {
+            return self.account_ids[i - accounts].clone();
+        }
+        if let Some((id, _)) = self.listed_ids.iter().find(|(_, v)| **v == u) {
+            return id.clone();
+        }
+        for (first, r) in &self.ranges {
+            if (*first..first + r.count).contains(&u.0)
+                && let Some(user) = r.user(u.0 - first)
+            {
+                return user.id;
+            }
+        }
+        format!("#{}", u.0)
+    }
+
+    /// Number of users and resource accounts.
+    pub fn party_count(&self) -> usize {
+        self.parties.len()
+    }
+
+    /// Number of listed and generated users (they come first in the id space).
+    pub fn user_count(&self) -> usize {
+        self.parties.len() - self.account_ids.len()
+    }
+
+    /// What party `u` is.
+    pub fn party_kind(&self, u: UserId) -> PartyKind {
+        self.parties[u.index()].kind
+    }
+
+    /// The number of party `u`.
+    pub fn number_of(&self, u: UserId) -> Option<&str> {
+        self.parties[u.index()].number.as_deref()
+    }
+
+    /// The usage location of party `u`.
+    pub fn region_of(&self, u: UserId) -> Region {
+        self.parties[u.index()].region
+    }
+
+    /// The effective dial plan of party `u`.
+    pub fn plan_of(&self, u: UserId) -> &CompiledPlan {
+        &self.plans[self.parties[u.index()].plan as usize]
+    }
+
+    /// Number of gateways.
+    pub fn gateway_count(&self) -> usize {
+        self.gateways.len()
+    }
+
+    /// A gateway by FQDN (case-insensitive).
+    pub fn gateway(&self, fqdn: &str) -> Option<GatewayId> {
+        self.gateways
+            .iter()
+            .position(|g| g.fqdn.eq_ignore_ascii_case(fqdn))
+            .map(|i| GatewayId(i as u16))
+    }
+
+    /// A gateway's FQDN.
+    pub fn gateway_name(&self, g: GatewayId) -> &str {
+        &self.gateways[g.index()].fqdn
+    }
+
+    /// A gateway's capacity key.
+    pub fn gateway_key(&self, g: GatewayId) -> KeyId {
+        self.gateways[g.index()].key
+    }
+
+    /// A gateway's final codes that fail over.
+    pub fn failover_codes(&self, g: GatewayId) -> &[u16] {
+        &self.gateways[g.index()].failover_codes
+    }
+
+    /// A route's name.
+    pub fn route_name(&self, r: RouteId) -> &str {
+        &self.routes[r.index()].name
+    }
+
+    /// A PSTN usage's name.
+    pub fn usage_name(&self, usage: u16) -> &str {
+        &self.usages[usage as usize]
+    }
+
+    /// An operator trunk's name.
+    pub fn trunk_name(&self, t: TrunkId) -> &str {
+        &self.trunks[t.index()].name
+    }
+
+    /// An operator trunk's capacity key.
+    pub fn trunk_key(&self, t: TrunkId) -> KeyId {
+        self.trunks[t.index()].key
+    }
+
+    /// Number of operator trunks.
+    pub fn trunk_count(&self) -> usize {
+        self.trunks.len()
+    }
+
+    /// The Calling Plan minute pools.
+    pub fn pools(&self) -> &[PoolInfo] {
+        &self.pools
+    }
+
+    /// An unassigned-number treatment: its name and its target as written.
+    pub fn treatment(&self, t: u16) -> (&str, &str) {
+        let t = &self.treatments[t as usize];
+        (&t.name, &t.target_name)
+    }
+
+    /// The tenant-wide capacity key.
+    pub fn tenant_key(&self) -> KeyId {
+        self.tenant_key
+    }
+
+    /// The capacity key of party `u`'s number, if it has one.
+    pub fn number_key(&self, u: UserId) -> Option<KeyId> {
+        self.parties[u.index()].number_key
+    }
+
+    /// The key layout: build a fresh [`tpr_capacity::Ledger`] from a clone of it.
+    pub fn ledger_layout(&self) -> &LedgerBuilder {
+        &self.ledger
+    }
+
+    /// Compiled dial plans, automata and tables, in heap bytes (approximate).
+    pub fn memory_usage(&self) -> usize {
+        self.plans.iter().map(CompiledPlan::memory_usage).sum::<usize>()
+            + self.vrps.iter().map(|v| v.table.set.memory_usage()).sum::<usize>()
+            + self.parties.len() * std::mem::size_of::<Party>()
+            + self.numbers.len() * 64
+    }
+
+    pub(crate) fn caller_id_substitute(&self, u: UserId) -> &CallerIdRec {
+        &self.caller_id[self.parties[u.index()].caller_id as usize]
+    }
+}

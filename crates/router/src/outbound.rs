@@ -1,0 +1,714 @@
+//! The outbound decision (spec §4): gates, normalization, emergency, reverse number lookup,
+//! unassigned numbers, capacity, dial-out policy, then Direct Routing, Operator Connect or
+//! Calling Plan.
+
+use std::fmt;
+
+use rand::Rng;
+use smallvec::SmallVec;
+use tpr_capacity::KeyId;
+use tpr_dialplan::cleanup::clean_into;
+use tpr_dialplan::{Cache, DialString, Mode, SetCache, TranslationScratch};
+use tpr_tenant::{CallerIdSubstitute, CallingPlan, NumberType};
+
+use crate::carrier::{CarrierEmergency, carrier_emergency};
+use crate::country::is_domestic;
+use crate::engine::{DialOut, Engine, GatewayRec, Party, PartyKind, RouteTable, split_ext};
+use crate::ids::{GatewayId, RouteId, SiteId, TrunkId, UserId};
+use crate::state::{Charge, State};
+
+/// What kind of client places the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Client {
+    /// Desktop, mobile or phone.
+    #[default]
+    Desktop,
+    /// Teams on the web.
+    Web,
+}
+
+/// Where the caller is, for Location-Based Routing and site emergency policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Location {
+    /// The user's assigned network site (or an unknown network if none).
+    #[default]
+    Assigned,
+    /// At this site.
+    Site(SiteId),
+    /// On a network the tenant does not know.
+    Unknown,
+}
+
+/// How a forwarded or transferred call came into the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingress {
+    /// From this Direct Routing gateway.
+    Gateway(GatewayId),
+    /// From the Microsoft PSTN (a Calling Plan number).
+    CallingPlan,
+    /// From an operator trunk.
+    Operator(TrunkId),
+}
+
+/// One outbound call to decide.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// The user or resource account calling.
+    pub caller: UserId,
+    /// What they dialed.
+    pub dialed: &'a str,
+    /// Client kind.
+    pub client: Client,
+    /// Network location.
+    pub location: Location,
+    /// For a forwarded or transferred inbound PSTN call: how it came in.
+    pub ingress: Option<Ingress>,
+    /// The user chose to hide their number (honoured if the policy allows it).
+    pub hide_caller_id: bool,
+}
+
+impl<'a> Call<'a> {
+    /// A call from `caller` to `dialed`, from a desktop client at the caller's own site.
+    pub fn new(caller: UserId, dialed: &'a str) -> Call<'a> {
+        Call {
+            caller,
+            dialed,
+            client: Client::Desktop,
+            location: Location::Assigned,
+            ingress: None,
+            hide_caller_id: false,
+        }
+    }
+}
+
+/// Why a call was refused (spec §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reject {
+    /// The calling policy disallows calls (`allow_private_calling = false`).
+    CallingDisabled,
+    /// PSTN calls from the web client are off.
+    WebPstnDisabled,
+    /// The caller has no phone number, so no Enterprise Voice.
+    NotVoiceEnabled,
+    /// Not a dial string (spec §3.1).
+    InvalidDialString,
+    /// An emergency call found no route or gateway.
+    EmergencyFailed,
+    /// The carrier does not carry emergency calls here (Calling Plan in Japan).
+    EmergencyNotSupported,
+    /// The caller's number (or the tenant) is at its concurrent-call limit.
+    CapacityExceeded,
+    /// The dial-out policy forbids this destination.
+    DialOutPolicy,
+    /// The caller's spend limit is reached.
+    SpendLimit,
+    /// No route, no Operator Connect number, no Calling Plan.
+    NoRoute,
+    /// A route matched but every gateway failed or none could be tried.
+    AllGatewaysFailed,
+    /// Location-Based Routing left no gateway.
+    LbrNotAllowed,
+    /// The operator trunk is full.
+    TrunkFull,
+    /// The minute pool is empty and nothing pays for more.
+    NoMinutes,
+    /// The call needs communications credits and there are none.
+    NoCredits,
+    /// A pay-as-you-go call with nothing to pay for it.
+    PaygUnfunded,
+    /// A resource account may not forward a PSTN call out over another connectivity.
+    CrossTrunkTransfer,
+}
+
+impl Reject {
+    /// The name used in reports (`no-route`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reject::CallingDisabled => "calling-disabled",
+            Reject::WebPstnDisabled => "web-pstn-disabled",
+            Reject::NotVoiceEnabled => "not-voice-enabled",
+            Reject::InvalidDialString => "invalid-dial-string",
+            Reject::EmergencyFailed => "emergency-failed",
+            Reject::EmergencyNotSupported => "emergency-not-supported",
+            Reject::CapacityExceeded => "capacity-exceeded",
+            Reject::DialOutPolicy => "dial-out-policy",
+            Reject::SpendLimit => "spend-limit",
+            Reject::NoRoute => "no-route",
+            Reject::AllGatewaysFailed => "all-gateways-failed",
+            Reject::LbrNotAllowed => "lbr-not-allowed",
+            Reject::TrunkFull => "trunk-full",
+            Reject::NoMinutes => "no-minutes",
+            Reject::NoCredits => "no-credits",
+            Reject::PaygUnfunded => "payg-unfunded",
+            Reject::CrossTrunkTransfer => "cross-trunk-transfer",
+        }
+    }
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A gateway to try, with the route that brought it in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    /// The gateway.
+    pub gateway: GatewayId,
+    /// Its route.
+    pub route: RouteId,
+}
+
+/// Gateways in try order. Inline up to 8; Teams routes rarely name more.
+pub type Candidates = SmallVec<[Candidate; 8]>;
+
+/// The caller ID a call presents (spec §4.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerId {
+    /// The caller's own number.
+    Own,
+    /// Anonymous.
+    Anonymous,
+    /// A resource account's number.
+    Resource(UserId),
+    /// The caller has no number to show.
+    None,
+}
+
+/// Where the call goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// To a user or resource account of the tenant, as a VoIP call.
+    Internal(UserId),
+    /// To an unassigned-number treatment (index into the engine's treatments).
+    Treatment(u16),
+    /// Over Direct Routing: the usage and the gateways in try order.
+    Direct {
+        /// Index of the PSTN usage.
+        usage: u16,
+        /// Gateways in try order.
+        candidates: Candidates,
+    },
+    /// Over the Microsoft PSTN.
+    CallingPlan(Charge),
+    /// Over the caller's operator trunk.
+    Operator(TrunkId),
+    /// Refused.
+    Rejected(Reject),
+}
+
+/// The decision for one outbound call. The normalized number (or emergency dial string) is
+/// left in [`Scratch::number`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Where the call goes.
+    pub outcome: Outcome,
+    /// An emergency call (the number is the dial string).
+    pub emergency: bool,
+    /// The caller ID it presents.
+    pub caller_id: CallerId,
+    /// Capacity keys to take before the first attempt (caller number, tenant, trunk).
+    pub admission: SmallVec<[KeyId; 4]>,
+    /// Which dial-plan rules produced the number.
+    pub normalization: tpr_dialplan::Outcome,
+}
+
+impl Decision {
+    fn new(outcome: Outcome) -> Decision {
+        Decision {
+            outcome,
+            emergency: false,
+            caller_id: CallerId::None,
+            admission: SmallVec::new(),
+            normalization: tpr_dialplan::Outcome::default(),
+        }
+    }
+
+    /// The report kind: `direct-routing`, `calling-plan`, `operator-connect`, `internal`,
+    /// `emergency` or `rejected`.
+    pub fn kind(&self) -> &'static str {
+        match (&self.outcome, self.emergency) {
+            (Outcome::Rejected(_), _) => "rejected",
+            (_, true) => "emergency",
+            (Outcome::Internal(_) | Outcome::Treatment(_), _) => "internal",
+            (Outcome::Direct { .. }, _) => "direct-routing",
+            (Outcome::CallingPlan(_), _) => "calling-plan",
+            (Outcome::Operator(_), _) => "operator-connect",
+        }
+    }
+
+    /// The reject reason, if refused.
+    pub fn reject(&self) -> Option<Reject> {
+        match self.outcome {
+            Outcome::Rejected(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// Per-thread scratch for one engine: automaton caches and string buffers. After it has
+/// warmed up, deciding allocates nothing.
+pub struct Scratch {
+    plans: Vec<Cache>,
+    vrps: Vec<SetCache>,
+    ecrps: Vec<Vec<SetCache>>,
+    pub(crate) unassigned: SetCache,
+    pub(crate) blocked: Option<(SetCache, SetCache)>,
+    dial: DialString,
+    /// The normalized number of the last decision (or its emergency dial string).
+    pub number: String,
+    /// Inbound: the caller's number after translation.
+    pub caller: String,
+    pub(crate) translation: TranslationScratch,
+    pub(crate) tmp: String,
+}
+
+impl fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scratch").field("number", &self.number).finish_non_exhaustive()
+    }
+}
+
+impl Scratch {
+    /// Scratch for `engine`.
+    pub fn new(engine: &Engine) -> Scratch {
+        Scratch {
+            plans: engine.plans.iter().map(|p| p.create_cache()).collect(),
+            vrps: engine.vrps.iter().map(|v| v.table.set.create_cache()).collect(),
+            ecrps: engine
+                .ecrps
+                .iter()
+                .map(|e| e.numbers.iter().map(|n| n.table.set.create_cache()).collect())
+                .collect(),
+            unassigned: engine.unassigned.create_cache(),
+            blocked: engine
+                .blocking
+                .as_ref()
+                .map(|b| (b.blocked.create_cache(), b.exempt.create_cache())),
+            dial: DialString::new(),
+            number: String::with_capacity(64),
+            caller: String::with_capacity(64),
+            translation: TranslationScratch::default(),
+            tmp: String::with_capacity(64),
+        }
+    }
+}
+
+/// What Direct Routing made of a number.
+enum Dr {
+    NoMatch,
+    Routed(u16),
+    NoGateway { lbr: bool },
+}
+
+/// Shuffles `v` with an unbiased Fisher–Yates.
+fn fisher_yates<R: Rng + ?Sized>(v: &mut [GatewayId], rng: &mut R) {
+    for i in (1..v.len()).rev() {
+        let j = rng.random_range(0..=i);
+        v.swap(i, j);
+    }
+}
+
+impl Engine {
+    /// Decides one outbound call (spec §4). `now_ms` is the caller's clock (gateway health);
+    /// `rng` breaks ties between gateways.
+    pub fn decide<R: Rng + ?Sized>(
+        &self,
+        state: &State,
+        call: &Call<'_>,
+        scratch: &mut Scratch,
+        rng: &mut R,
+        now_ms: u64,
+    ) -> Decision {
+        scratch.number.clear();
+        let p = &self.parties[call.caller.index()];
+        let policy = &self.calling[p.calling as usize];
+        // 1. Gates.
+        if !policy.allow_private_calling {
+            return Decision::new(Outcome::Rejected(Reject::CallingDisabled));
+        }
+        if call.client == Client::Web && !policy.allow_web_pstn_calling {
+            return Decision::new(Outcome::Rejected(Reject::WebPstnDisabled));
+        }
+        if p.number.is_none() {
+            return Decision::new(Outcome::Rejected(Reject::NotVoiceEnabled));
+        }
+        // 2. Cleanup (normalization itself follows emergency detection, which needs the
+        // cleaned string).
+        if clean_into(call.dialed, &mut scratch.dial).is_err() {
+            return Decision::new(Outcome::Rejected(Reject::InvalidDialString));
+        }
+        let plan = &self.plans[p.plan as usize];
+        // 3. Emergency.
+        if let Some(d) = self.emergency(state, call, p, scratch, rng, now_ms) {
+            return d;
+        }
+        let normalization = match plan.normalize_with(
+            &mut scratch.plans[p.plan as usize],
+            call.dialed,
+            Mode::Effective,
+            &mut scratch.number,
+        ) {
+            Ok(o) => o,
+            Err(_) => return Decision::new(Outcome::Rejected(Reject::InvalidDialString)),
+        };
+        let mut d = self.ordinary(state, call, p, scratch, rng, now_ms);
+        d.normalization = normalization;
+        if !matches!(d.outcome, Outcome::Rejected(_) | Outcome::Internal(_) | Outcome::Treatment(_))
+        {
+            d.caller_id = self.caller_id(call, p);
+        }
+        d
+    }
+
+    fn ordinary<R: Rng + ?Sized>(
+        &self,
+        state: &State,
+        call: &Call<'_>,
+        p: &Party,
+        scratch: &mut Scratch,
+        rng: &mut R,
+        now_ms: u64,
+    ) -> Decision {
+        let number = scratch.number.as_str();
+        // 4. Reverse number lookup: a number of the tenant is an internal call.
+        if let Some(callee) = self.lookup(number) {
+            return Decision::new(Outcome::Internal(callee));
+        }
+        // 5. Unassigned numbers of the tenant.
+        if let Some(t) = self.unassigned.first(&mut scratch.unassigned, number) {
+            return Decision::new(Outcome::Treatment(t as u16));
+        }
+        // 6. Capacity of the caller's number.
+        let ledger = &state.ledger;
+        if let Some(k) = p.number_key
+            && ledger.limit(k).is_some_and(|l| ledger.current(k) >= l)
+        {
+            return Decision::new(Outcome::Rejected(Reject::CapacityExceeded));
+        }
+        // 7. Dial-out policy.
+        let domestic = is_domestic(p.region, number);
+        match p.dial_out {
+            DialOut::Disabled => return Decision::new(Outcome::Rejected(Reject::DialOutPolicy)),
+            DialOut::Domestic if !domestic => {
+                return Decision::new(Outcome::Rejected(Reject::DialOutPolicy));
+            }
+            _ => {}
+        }
+        let mut admission: SmallVec<[KeyId; 4]> = SmallVec::new();
+        admission.extend(p.number_key);
+        admission.push(self.tenant_key);
+        // 9. Connectivity: Direct Routing first; a match never falls through.
+        if let Some(v) = p.vrp {
+            let ingress = match call.ingress {
+                Some(Ingress::Gateway(g)) => Some(g),
+                _ => None,
+            };
+            let mut candidates = Candidates::new();
+            let dr = self.route_direct(
+                state,
+                &self.vrps[v as usize].table,
+                &mut scratch.vrps[v as usize],
+                number,
+                Some((p, call.location)),
+                ingress,
+                rng,
+                now_ms,
+                &mut candidates,
+            );
+            match dr {
+                Dr::NoMatch => {}
+                Dr::Routed(usage) => {
+                    if p.kind != PartyKind::User
+                        && matches!(call.ingress, Some(Ingress::CallingPlan | Ingress::Operator(_)))
+                    {
+                        return Decision::new(Outcome::Rejected(Reject::CrossTrunkTransfer));
+                    }
+                    let mut d = Decision::new(Outcome::Direct { usage, candidates });
+                    d.admission = admission;
+                    return d;
+                }
+                Dr::NoGateway { lbr } => {
+                    let r = if lbr { Reject::LbrNotAllowed } else { Reject::AllGatewaysFailed };
+                    return Decision::new(Outcome::Rejected(r));
+                }
+            }
+        }
+        if !number.starts_with('+') {
+            return Decision::new(Outcome::Rejected(Reject::NoRoute));
+        }
+        let cross = |ok: bool| p.kind != PartyKind::User && call.ingress.is_some() && !ok;
+        if p.number_type == Some(NumberType::OperatorConnect)
+            && let Some(t) = p.trunk
+        {
+            if cross(matches!(call.ingress, Some(Ingress::Operator(_)))) {
+                return Decision::new(Outcome::Rejected(Reject::CrossTrunkTransfer));
+            }
+            admission.push(self.trunks[t.index()].key);
+            let mut d = Decision::new(Outcome::Operator(t));
+            d.admission = admission;
+            return d;
+        }
+        if p.calling_plan != CallingPlan::None {
+            if cross(matches!(call.ingress, Some(Ingress::CallingPlan))) {
+                return Decision::new(Outcome::Rejected(Reject::CrossTrunkTransfer));
+            }
+            let outcome = self.calling_plan_step(state, call.caller, p, domestic);
+            let mut d = Decision::new(outcome);
+            if !matches!(d.outcome, Outcome::Rejected(_)) {
+                d.admission = admission;
+            }
+            return d;
+        }
+        Decision::new(Outcome::Rejected(Reject::NoRoute))
+    }
+
+    /// Spec §5.3.
+    fn calling_plan_step(&self, state: &State, u: UserId, p: &Party, domestic: bool) -> Outcome {
+        use CallingPlan::{Domestic, Domestic120, Domestic240, International, PayAsYouGo};
+        let pool = match (p.calling_plan, domestic) {
+            (Domestic | Domestic120 | Domestic240 | International, true) => p.pools[0],
+            (International, false) => p.pools[1],
+            _ => None,
+        };
+        if let Some(pool) = pool
+            && state.pool_left(self, pool) > 0
+        {
+            return Outcome::CallingPlan(Charge::Pool(pool));
+        }
+        if state.spend_reached(self, u) {
+            return Outcome::Rejected(Reject::SpendLimit);
+        }
+        if state.funded(self) {
+            return Outcome::CallingPlan(Charge::Paid);
+        }
+        Outcome::Rejected(if p.calling_plan == PayAsYouGo {
+            Reject::PaygUnfunded
+        } else if pool.is_some() {
+            Reject::NoMinutes
+        } else {
+            Reject::NoCredits
+        })
+    }
+
+    /// Spec §4.3. `None`: not an emergency call for this caller.
+    fn emergency<R: Rng + ?Sized>(
+        &self,
+        state: &State,
+        call: &Call<'_>,
+        p: &Party,
+        scratch: &mut Scratch,
+        rng: &mut R,
+        now_ms: u64,
+    ) -> Option<Decision> {
+        let plan = &self.plans[p.plan as usize];
+        let mut dialed = scratch.dial.as_str();
+        if let Some(prefix) = plan.access_prefix()
+            && dialed.len() > prefix.len()
+            && dialed.starts_with(prefix)
+        {
+            dialed = &dialed[prefix.len()..];
+        }
+        let carrier = p.calling_plan != CallingPlan::None
+            || p.number_type == Some(NumberType::OperatorConnect);
+        let mut d = if carrier {
+            let outcome = match carrier_emergency(p.region, dialed) {
+                CarrierEmergency::No => return None,
+                CarrierEmergency::Unsupported => Outcome::Rejected(Reject::EmergencyNotSupported),
+                CarrierEmergency::Yes(mapped) => {
+                    scratch.number.push_str(mapped.unwrap_or(dialed));
+                    match (p.number_type, p.trunk) {
+                        (Some(NumberType::OperatorConnect), Some(t)) => Outcome::Operator(t),
+                        _ => Outcome::CallingPlan(Charge::Free),
+                    }
+                }
+            };
+            Decision::new(outcome)
+        } else {
+            let site = match call.location {
+                Location::Assigned => p.site,
+                Location::Site(s) => Some(s.0),
+                Location::Unknown => None,
+            };
+            let find = |e: u16| -> Option<(u16, usize)> {
+                let rec = &self.ecrps[e as usize];
+                rec.numbers
+                    .iter()
+                    .position(|n| n.dial_string == dialed || n.masks.iter().any(|m| m == dialed))
+                    .map(|i| (e, i))
+            };
+            let site_policy = site.and_then(|s| self.sites[s as usize].ecrp).and_then(find);
+            let (e, i) = site_policy.or_else(|| p.ecrp.and_then(find))?;
+            let number = &self.ecrps[e as usize].numbers[i];
+            scratch.number.push_str(&number.dial_string);
+            let mut candidates = Candidates::new();
+            let ingress = match call.ingress {
+                Some(Ingress::Gateway(g)) => Some(g),
+                _ => None,
+            };
+            let dr = self.route_direct(
+                state,
+                &number.table,
+                &mut scratch.ecrps[e as usize][i],
+                &number.dial_string,
+                None,
+                ingress,
+                rng,
+                now_ms,
+                &mut candidates,
+            );
+            Decision::new(match dr {
+                Dr::Routed(usage) => Outcome::Direct { usage, candidates },
+                _ => Outcome::Rejected(Reject::EmergencyFailed),
+            })
+        };
+        d.emergency = true;
+        d.caller_id = CallerId::Own;
+        Some(d)
+    }
+
+    /// Reverse number lookup (spec §7): an exact base and extension wins; else the only
+    /// number with that base, if it has no extension.
+    pub fn lookup(&self, number: &str) -> Option<UserId> {
+        let (base, ext) = split_ext(number);
+        let entries = self.numbers.get(base)?;
+        if let Some(&(_, u)) = entries.iter().find(|(e, _)| e.as_deref() == ext) {
+            return Some(u);
+        }
+        match entries.as_slice() {
+            [(None, u)] if ext.is_some() => Some(*u),
+            _ => None,
+        }
+    }
+
+    fn caller_id(&self, call: &Call<'_>, p: &Party) -> CallerId {
+        let rec = &self.caller_id[p.caller_id as usize];
+        match rec.substitute {
+            CallerIdSubstitute::Anonymous => CallerId::Anonymous,
+            CallerIdSubstitute::Resource => match rec.resource {
+                Some(ra) if !(call.hide_caller_id && rec.user_override) => CallerId::Resource(ra),
+                Some(_) => CallerId::Anonymous,
+                None => CallerId::Own,
+            },
+            CallerIdSubstitute::LineUri if call.hide_caller_id && rec.user_override => {
+                CallerId::Anonymous
+            }
+            CallerIdSubstitute::LineUri => CallerId::Own,
+        }
+    }
+
+    fn lbr_allows(&self, g: &GatewayRec, who: Option<(&Party, Location)>) -> bool {
+        who.is_none_or(|(p, location)| self.lbr_allows_for(g, p, location))
+    }
+
+    /// Location-Based Routing (spec §4.6): may `p`, at `location`, use gateway `g`?
+    pub(crate) fn lbr_allows_for(&self, g: &GatewayRec, p: &Party, location: Location) -> bool {
+        if !self.calling[p.calling as usize].prevent_toll_bypass {
+            return !g.lbr;
+        }
+        let site = match location {
+            Location::Assigned => p.site,
+            Location::Site(s) => Some(s.0),
+            Location::Unknown => None,
+        };
+        match site {
+            Some(s) if self.sites[s as usize].lbr => g.lbr && g.site == Some(s),
+            Some(_) => !g.lbr,
+            None => g.lbr && g.lbr_user_override,
+        }
+    }
+
+    /// Spec §4.4: the first usage with a matching route, its matching routes by priority,
+    /// ingress gateway first, healthy before demoted, Fisher–Yates within each group, each
+    /// gateway once. `who` is `None` for emergency calls (exempt from LBR).
+    #[allow(clippy::too_many_arguments)]
+    fn route_direct<R: Rng + ?Sized>(
+        &self,
+        state: &State,
+        table: &RouteTable,
+        cache: &mut SetCache,
+        number: &str,
+        who: Option<(&Party, Location)>,
+        ingress: Option<GatewayId>,
+        rng: &mut R,
+        now_ms: u64,
+        out: &mut Candidates,
+    ) -> Dr {
+        out.clear();
+        let mut matched: SmallVec<[RouteId; 8]> = SmallVec::new();
+        let mut usage = None;
+        for i in table.set.matches(cache, number) {
+            let (u, r) = table.entries[i];
+            match usage {
+                None => usage = Some(u),
+                Some(x) if x != u => break,
+                Some(_) => {}
+            }
+            matched.push(r);
+        }
+        let Some(usage) = usage else { return Dr::NoMatch };
+        if let Some(g) = ingress
+            && self.gateways[g.index()].enabled
+            && let Some(&r) = matched.iter().find(|r| self.routes[r.index()].gateways.contains(&g))
+        {
+            out.push(Candidate { gateway: g, route: r });
+        }
+        let mut lbr_refused = false;
+        for &r in &matched {
+            let mut healthy: SmallVec<[GatewayId; 8]> = SmallVec::new();
+            let mut demoted: SmallVec<[GatewayId; 8]> = SmallVec::new();
+            for &g in &self.routes[r.index()].gateways {
+                let rec = &self.gateways[g.index()];
+                if !rec.enabled
+                    || out.iter().any(|c| c.gateway == g)
+                    || healthy.contains(&g)
+                    || demoted.contains(&g)
+                {
+                    continue;
+                }
+                if !self.lbr_allows(rec, who) {
+                    lbr_refused = true;
+                    continue;
+                }
+                if state.healthy(self, g, now_ms) {
+                    healthy.push(g);
+                } else {
+                    demoted.push(g);
+                }
+            }
+            fisher_yates(&mut healthy, rng);
+            fisher_yates(&mut demoted, rng);
+            out.extend(
+                healthy.into_iter().chain(demoted).map(|gateway| Candidate { gateway, route: r }),
+            );
+        }
+        if out.is_empty() { Dr::NoGateway { lbr: lbr_refused } } else { Dr::Routed(usage) }
+    }
+
+    /// The numbers an INVITE to gateway `g` carries after its outbound translation rules
+    /// (spec §2.4): `(callee, caller)`, each rewritten by the first rule that matches.
+    pub fn outbound_numbers(
+        &self,
+        g: GatewayId,
+        callee: &str,
+        caller: &str,
+        scratch: &mut Scratch,
+    ) -> (String, String) {
+        let rec = &self.gateways[g.index()];
+        let mut apply = |list: &[tpr_dialplan::Translation], s: &str| -> String {
+            for t in list {
+                if t.apply_into(s, &mut scratch.translation, &mut scratch.tmp) {
+                    return scratch.tmp.clone();
+                }
+            }
+            s.to_owned()
+        };
+        (apply(&rec.outbound_pstn, callee), apply(&rec.outbound_teams, caller))
+    }
+
+    /// A network site by name.
+    pub fn site(&self, name: &str) -> Option<SiteId> {
+        self.sites.iter().position(|s| s.name.eq_ignore_ascii_case(name)).map(|i| SiteId(i as u16))
+    }
+}

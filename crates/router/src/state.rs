@@ -1,0 +1,250 @@
+//! What changes while calls run: capacity counters, gateway health, minute pools, credits and
+//! spend. The [`crate::Engine`] stays immutable; a [`State`] belongs to one engine (same ids)
+//! and is shared the same way (`Arc<State>`, every method takes `&self`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+
+use tpr_capacity::Ledger;
+use tpr_tenant::Credits;
+
+use crate::engine::Engine;
+use crate::ids::{GatewayId, PoolId, UserId};
+
+/// OPTIONS older than this demote a gateway (spec §4.4 rule 3: 3 × 1 min).
+pub const HEALTH_WINDOW_MS: u64 = 180_000;
+
+/// Credits are kept in thousandths of a paid minute.
+const MILLI: i64 = 1000;
+
+/// How a Calling Plan call is paid for (decided at admission, settled at hang-up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charge {
+    /// From a minute pool (it had at least a minute left); what the pool lacks at hang-up is
+    /// paid like `Paid`.
+    Pool(PoolId),
+    /// Paid minutes: postpaid overage or communications credits.
+    Paid,
+    /// Nothing to pay (emergency calls).
+    Free,
+}
+
+/// What one call's minutes came out of, from [`State::settle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Settlement {
+    /// Minutes billed (⌈seconds / 60⌉).
+    pub minutes: u64,
+    /// Of them, from the pool.
+    pub pool: u64,
+    /// Paid as overage or from credits.
+    pub paid: u64,
+    /// Neither in the pool nor funded: calls are never cut, so these run over.
+    pub unfunded: u64,
+}
+
+/// The changing state of one engine's tenant.
+#[derive(Debug)]
+pub struct State {
+    /// Concurrent-call counters, laid out as [`Engine::ledger_layout`].
+    pub ledger: Arc<Ledger>,
+    /// Time of the last answered OPTIONS per gateway (ms); `u64::MAX`: never.
+    options: Box<[AtomicU64]>,
+    pool_used: Box<[AtomicU64]>,
+    /// Remaining one-time credits in thousandths of a minute (unused when not a balance).
+    credits: AtomicI64,
+    /// Paid minutes per party this period (only when some calling policy has a spend limit).
+    spent: Box<[AtomicU32]>,
+    paid_total: AtomicU64,
+    unfunded_total: AtomicU64,
+}
+
+impl State {
+    /// Fresh state for `engine`: no calls, full pools, every gateway answered OPTIONS at 0.
+    pub fn new(engine: &Engine) -> State {
+        State::with_ledger(engine, Arc::new(engine.ledger_layout().clone().build()))
+    }
+
+    /// Fresh state around an existing ledger with the engine's layout (a reload that kept the
+    /// key layout keeps its counters).
+    pub fn with_ledger(engine: &Engine, ledger: Arc<Ledger>) -> State {
+        let credits = match engine.credits {
+            Credits::Balance(b) => (b * MILLI as f64) as i64,
+            _ => 0,
+        };
+        State {
+            ledger,
+            options: engine.gateways.iter().map(|_| AtomicU64::new(0)).collect(),
+            pool_used: engine.pools.iter().map(|_| AtomicU64::new(0)).collect(),
+            credits: AtomicI64::new(credits),
+            spent: if engine.spend_limits {
+                engine.parties.iter().map(|_| AtomicU32::new(0)).collect()
+            } else {
+                Box::new([])
+            },
+            paid_total: AtomicU64::new(0),
+            unfunded_total: AtomicU64::new(0),
+        }
+    }
+
+    /// Gateway `g` answered an OPTIONS ping at `now_ms`.
+    pub fn options_answered(&self, g: GatewayId, now_ms: u64) {
+        self.options[g.index()].store(now_ms, Ordering::Relaxed);
+    }
+
+    /// Gateway `g` has never answered (or should count as silent from now on).
+    pub fn options_lost(&self, g: GatewayId) {
+        self.options[g.index()].store(u64::MAX, Ordering::Relaxed);
+    }
+
+    /// Is `g` healthy at `now_ms`? Gateways that are not pinged always are (spec §8 Q9).
+    pub fn healthy(&self, engine: &Engine, g: GatewayId, now_ms: u64) -> bool {
+        if !engine.gateways[g.index()].send_options {
+            return true;
+        }
+        let last = self.options[g.index()].load(Ordering::Relaxed);
+        last != u64::MAX && now_ms.saturating_sub(last) <= HEALTH_WINDOW_MS
+    }
+
+    /// Minutes left in pool `p` this period.
+    pub fn pool_left(&self, engine: &Engine, p: PoolId) -> u64 {
+        engine.pools[p.index()]
+            .minutes
+            .saturating_sub(self.pool_used[p.index()].load(Ordering::Relaxed))
+    }
+
+    /// Minutes used from pool `p` this period.
+    pub fn pool_used(&self, p: PoolId) -> u64 {
+        self.pool_used[p.index()].load(Ordering::Relaxed)
+    }
+
+    /// Can paid minutes be funded now: postpaid overage, auto-recharge, or a positive balance?
+    pub fn funded(&self, engine: &Engine) -> bool {
+        engine.postpaid_overage || self.credits_positive(engine)
+    }
+
+    /// Are communications credits available (auto-recharge or a positive balance)?
+    pub fn credits_positive(&self, engine: &Engine) -> bool {
+        match engine.credits {
+            Credits::Unlimited => true,
+            Credits::None => false,
+            Credits::Balance(_) => self.credits.load(Ordering::Relaxed) > 0,
+        }
+    }
+
+    /// Remaining one-time credits in minutes (`None` unless the tenant has a balance).
+    pub fn credits_left(&self, engine: &Engine) -> Option<f64> {
+        matches!(engine.credits, Credits::Balance(_))
+            .then(|| self.credits.load(Ordering::Relaxed) as f64 / MILLI as f64)
+    }
+
+    /// Has party `u` reached its calling policy's spend limit this period?
+    pub fn spend_reached(&self, engine: &Engine, u: UserId) -> bool {
+        let Some(spent) = self.spent.get(u.index()) else { return false };
+        let policy = &engine.calling[engine.parties[u.index()].calling as usize];
+        match (policy.enable_spend_limits, policy.calling_spend_user_limit) {
+            (true, Some(limit)) => spent.load(Ordering::Relaxed) >= limit,
+            _ => false,
+        }
+    }
+
+    /// Bills a call of `seconds` by party `u` (spec §5.2): ⌈s/60⌉ minutes, from the pool as
+    /// far as it goes, the rest as overage or credits, and what nothing funds as an overrun.
+    pub fn settle(&self, engine: &Engine, u: UserId, charge: Charge, seconds: u64) -> Settlement {
+        let minutes = seconds.div_ceil(60);
+        let mut s = Settlement { minutes, ..Settlement::default() };
+        if charge == Charge::Free || minutes == 0 {
+            return s;
+        }
+        let mut rest = minutes;
+        if let Charge::Pool(p) = charge {
+            let size = engine.pools[p.index()].minutes;
+            let used = &self.pool_used[p.index()];
+            let mut cur = used.load(Ordering::Relaxed);
+            loop {
+                let take = rest.min(size.saturating_sub(cur));
+                match used.compare_exchange_weak(
+                    cur,
+                    cur + take,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        s.pool = take;
+                        rest -= take;
+                        break;
+                    }
+                    Err(actual) => cur = actual,
+                }
+            }
+        }
+        if rest == 0 {
+            return s;
+        }
+        if engine.postpaid_overage || matches!(engine.credits, Credits::Unlimited) {
+            s.paid = rest;
+        } else if let Credits::Balance(_) = engine.credits {
+            // Take what the balance covers; the rest overruns (a call is never cut).
+            let want = rest as i64 * MILLI;
+            let mut cur = self.credits.load(Ordering::Relaxed);
+            loop {
+                let take = want.min(cur.max(0));
+                match self.credits.compare_exchange_weak(
+                    cur,
+                    cur - take,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        s.paid = (take / MILLI) as u64;
+                        break;
+                    }
+                    Err(actual) => cur = actual,
+                }
+            }
+            s.unfunded = rest - s.paid;
+        } else {
+            s.unfunded = rest;
+        }
+        if let Some(spent) = self.spent.get(u.index()) {
+            spent.fetch_add(s.paid as u32, Ordering::Relaxed);
+        }
+        self.paid_total.fetch_add(s.paid, Ordering::Relaxed);
+        self.unfunded_total.fetch_add(s.unfunded, Ordering::Relaxed);
+        s
+    }
+
+    /// Debits toll-free inbound minutes from credits (spec §5.4).
+    pub fn debit_toll_free(&self, engine: &Engine, seconds: u64) -> Settlement {
+        let mut s = Settlement { minutes: seconds.div_ceil(60), ..Settlement::default() };
+        match engine.credits {
+            Credits::Unlimited => s.paid = s.minutes,
+            Credits::None => s.unfunded = s.minutes,
+            Credits::Balance(_) => {
+                let before = self.credits.fetch_sub(s.minutes as i64 * MILLI, Ordering::AcqRel);
+                s.paid = (before.max(0) / MILLI).min(s.minutes as i64) as u64;
+                s.unfunded = s.minutes - s.paid;
+                if before < s.minutes as i64 * MILLI {
+                    self.credits.fetch_max(0, Ordering::AcqRel);
+                }
+            }
+        }
+        self.paid_total.fetch_add(s.paid, Ordering::Relaxed);
+        self.unfunded_total.fetch_add(s.unfunded, Ordering::Relaxed);
+        s
+    }
+
+    /// Paid and unfunded minutes so far.
+    pub fn paid_minutes(&self) -> (u64, u64) {
+        (self.paid_total.load(Ordering::Relaxed), self.unfunded_total.load(Ordering::Relaxed))
+    }
+
+    /// A new billing period: pools and spend start again (credits do not).
+    pub fn new_period(&self) {
+        for p in self.pool_used.iter() {
+            p.store(0, Ordering::Relaxed);
+        }
+        for s in self.spent.iter() {
+            s.store(0, Ordering::Relaxed);
+        }
+    }
+}
