@@ -40,7 +40,7 @@ struct Counter {
     alerts: AtomicU64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct KeyConfig {
     name: String,
     class: LimitClass,
@@ -159,6 +159,12 @@ impl LedgerBuilder {
     /// The id `name` got, if it was added.
     pub fn id(&self, name: &str) -> Option<KeyId> {
         self.names.get(name).copied()
+    }
+
+    /// Do both builders lay out the same keys, with the same ids, classes and limits? Then a
+    /// ledger built by one serves the other (a reload that changed only routing).
+    pub fn same_layout(&self, other: &LedgerBuilder) -> bool {
+        self.keys == other.keys
     }
 
     /// Number of keys so far.

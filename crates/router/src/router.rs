@@ -45,8 +45,7 @@ impl Router {
     pub fn reload(&self, tenant: &Tenant) -> Result<(), CompileError> {
         let engine = Engine::compile(tenant)?;
         let old = self.current.load();
-        let same_layout =
-            format!("{:?}", old.engine.ledger_layout()) == format!("{:?}", engine.ledger_layout());
+        let same_layout = old.engine.ledger_layout().same_layout(engine.ledger_layout());
         let state = if same_layout {
             State::with_ledger(&engine, old.state.ledger.clone())
         } else {

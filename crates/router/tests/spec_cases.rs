@@ -1,0 +1,643 @@
+//! The routing, failover, emergency, dial-out and Calling Plan cases of the spec (§9), on the
+//! Teams docs' Direct Routing fixture (`fixture.toml`).
+
+mod common;
+
+use common::{End, Script, fx};
+use tpr_router::{
+    Call, CallerId, Charge, Client, Failure, Ingress, Input, Location, Outcome, Reject,
+};
+
+const ALL_FAIL: [(&str, u16); 6] = [
+    ("sbc1", 503),
+    ("sbc2", 503),
+    ("sbc3", 503),
+    ("sbc4", 503),
+    ("sbc5", 503),
+    ("sbc6", 503),
+];
+
+fn all_fail() -> Script {
+    ALL_FAIL.iter().fold(Script::new(), |s, (g, c)| s.code(g, *c))
+}
+
+fn pair(order: &str, a: &str, b: &str) -> bool {
+    order == format!("{a},{b}") || order == format!("{b},{a}")
+}
+
+#[test]
+fn t13_every_matching_route_by_priority_then_dropped() {
+    let mut f = fx(&[]);
+    let d = f.decide("spencer", "+14255550100");
+    assert_eq!(d.kind(), "direct-routing");
+    assert_eq!(f.engine.usage_name(match d.outcome {
+        Outcome::Direct { usage, .. } => usage,
+        _ => unreachable!(),
+    }), "US and Canada");
+    let order = f.order(&d);
+    let groups: Vec<&str> = order.split('|').collect();
+    assert_eq!(groups.len(), 3, "{order}");
+    assert!(pair(groups[0], "sbc1", "sbc2"), "{order}");
+    assert!(pair(groups[1], "sbc3", "sbc4"), "{order}");
+    assert!(pair(groups[2], "sbc5", "sbc6"), "{order}");
+    let run = f.run(&d, &all_fail());
+    assert_eq!(run.tried().len(), 6);
+    assert_eq!(run.end, End::Failed(Failure::Exhausted(503)));
+    assert_eq!(run.in_use_after, 0);
+}
+
+#[test]
+fn t14_matched_route_failing_never_falls_back_to_calling_plan() {
+    let mut f = fx(&[("spencer", r#"calling_plan = "domestic""#)]);
+    let d = f.decide("spencer", "+13245678989");
+    assert!(pair(&f.order(&d), "sbc5", "sbc6"));
+    let run = f.run(&d, &all_fail());
+    assert_eq!(run.end, End::Failed(Failure::Exhausted(503)));
+}
+
+#[test]
+fn t15_t16_no_route_then_calling_plan_paid_from_credits() {
+    let mut f = fx(&[]);
+    assert_eq!(f.decide("spencer", "+442071234567").reject(), Some(Reject::NoRoute));
+    let mut f = fx(&[
+        ("spencer", r#"calling_plan = "domestic""#),
+        ("extra", "[calling_plans]\ncommunications_credits = 100"),
+    ]);
+    let d = f.decide("spencer", "+442071234567");
+    assert_eq!(d.outcome, Outcome::CallingPlan(Charge::Paid), "international on a domestic plan");
+}
+
+#[test]
+fn t17_t18_t19_first_usage_with_a_match_is_the_only_one() {
+    let mut f = fx(&[]);
+    let d = f.decide("john", "+14255550100");
+    let run = f.run(&d, &all_fail());
+    assert_eq!(run.end, End::Failed(Failure::Exhausted(503)));
+    // sbc2 and sbc5 are tried once each, through Redmond 1 and Other +1: never via INTL.
+    assert_eq!(run.tried().len(), 6);
+    let d = f.decide("john", "+442071234567");
+    assert!(pair(&f.order(&d), "sbc2", "sbc5"));
+    let mut f = fx(&[("norestrictions", r#"usages = ["International", "US and Canada"]"#)]);
+    let d = f.decide("john", "+14255550100");
+    assert!(pair(&f.order(&d), "sbc2", "sbc5"), "{}", f.order(&d));
+}
+
+#[test]
+fn t20_forwarded_call_tries_its_ingress_gateway_first() {
+    let mut f = fx(&[]);
+    let sbc5 = f.engine.gateway("sbc5.contoso.com").unwrap();
+    let mut call = Call::new(f.user("john"), "+14255550100");
+    call.ingress = Some(Ingress::Gateway(sbc5));
+    let d = f.decide_call(&call);
+    let order = f.order(&d);
+    let groups: Vec<&str> = order.split('|').collect();
+    assert_eq!(groups[0], "sbc5", "{order}");
+    assert!(pair(groups[1], "sbc1", "sbc2"));
+    assert!(pair(groups[2], "sbc3", "sbc4"));
+    assert_eq!(groups[3], "sbc6", "sbc5 is not tried twice");
+}
+
+#[test]
+fn t21_demoted_gateways_go_after_the_healthy_ones_of_their_route() {
+    let mut f = fx(&[]);
+    let (sbc1, sbc2) =
+        (f.engine.gateway("sbc1.contoso.com").unwrap(), f.engine.gateway("sbc2.contoso.com").unwrap());
+    let now = 1_000_000;
+    for name in ["sbc2", "sbc3", "sbc4", "sbc5", "sbc6"] {
+        let g = f.engine.gateway(&format!("{name}.contoso.com")).unwrap();
+        f.state.options_answered(g, now - 30_000);
+    }
+    f.state.options_answered(sbc1, now - 240_000);
+    assert!(!f.state.healthy(&f.engine, sbc1, now) && f.state.healthy(&f.engine, sbc2, now));
+    for _ in 0..20 {
+        let call = Call::new(f.user("spencer"), "+14255550100");
+        let d = f.engine.decide(&f.state, &call, &mut f.scratch, &mut f.rng, now);
+        assert!(f.order(&d).starts_with("sbc2,sbc1|"), "{}", f.order(&d));
+    }
+}
+
+#[test]
+fn t22_fisher_yates_splits_evenly() {
+    let mut f = fx(&[]);
+    let n = 10_000;
+    let mut first_sbc1 = 0;
+    for _ in 0..n {
+        let d = f.decide("spencer", "+14255550100");
+        first_sbc1 += usize::from(f.order(&d).starts_with("sbc1"));
+    }
+    // Binomial(10,000, 1/2): sd 50; 2 % is 4 sd.
+    assert!((4800..=5200).contains(&first_sbc1), "{first_sbc1}");
+}
+
+/// Scripts the first candidate of R1 (whichever the shuffle put first).
+fn first_two(f: &mut common::Fx) -> (tpr_router::Decision, String, String) {
+    let d = f.decide("spencer", "+14255550100");
+    let order = f.order(&d);
+    let mut g = order.split(['|', ',']).map(str::to_owned);
+    let a = g.next().unwrap();
+    let b = g.next().unwrap();
+    (d, a, b)
+}
+
+#[test]
+fn t23_t24_t25_t26_failover_codes_and_provisionals() {
+    let mut f = fx(&[]);
+    let (d, a, b) = first_two(&mut f);
+    let run = f.run(&d, &Script::new().code(&a, 408));
+    assert_eq!((run.tried(), &run.end), (vec![a.as_str(), b.as_str()], &End::Connected));
+    assert_eq!(run.in_use_connected, 3, "caller number, tenant, gateway");
+    assert_eq!(run.in_use_after, 0);
+
+    let run = f.run(&d, &Script::new().code(&a, 486));
+    assert_eq!((run.tried(), &run.end), (vec![a.as_str()], &End::Failed(Failure::Final(486))));
+
+    let ringing_then_503 = [Input::Response(100), Input::Response(180), Input::Response(503)];
+    let run = f.run(&d, &Script::new().respond(&a, &ringing_then_503));
+    assert_eq!((run.tried(), &run.end), (vec![a.as_str()], &End::Failed(Failure::Final(503))));
+
+    let mut f = fx(&[("sbc1", "failover_response_codes = [408]"), ("sbc2", "failover_response_codes = [408]")]);
+    let (d, a, _) = first_two(&mut f);
+    let run = f.run(&d, &Script::new().code(&a, 503));
+    assert_eq!(run.end, End::Failed(Failure::Final(503)));
+}
+
+#[test]
+fn t27_disabled_gateway_takes_no_new_calls_but_calls_in_flight_go_on() {
+    let text = common::fixture_text(&[]);
+    let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
+    let router = tpr_router::Router::new(&tenant).unwrap();
+    let before = router.current();
+    let mut scratch = tpr_router::Scratch::new(&before.engine);
+    let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(1);
+    let spencer = before.engine.party("spencer").unwrap();
+    let call = Call::new(spencer, "+14255550100");
+    let d = before.engine.decide(&before.state, &call, &mut scratch, &mut rng, 0);
+    let mut up = tpr_router::Attempt::start(&before.engine, &before.state.ledger, &d, 0).unwrap();
+    up.handle_input(&before.engine, &before.state.ledger, Input::Response(200), 0);
+    assert!(up.is_connected());
+
+    let disabled = common::fixture_text(&[]).replacen("enabled = true", "enabled = false", 1);
+    let disabled = tpr_tenant::Tenant::from_toml_str(&disabled, "f.toml").unwrap();
+    router.reload(&disabled).unwrap();
+    let after = router.current();
+    assert!(Arc::ptr_eq(&after.state.ledger, &before.state.ledger), "same key layout, same ledger");
+    let mut scratch = tpr_router::Scratch::new(&after.engine);
+    for _ in 0..10 {
+        let d = after.engine.decide(&after.state, &call, &mut scratch, &mut rng, 0);
+        let Outcome::Direct { candidates, .. } = &d.outcome else { panic!() };
+        assert!(candidates.iter().all(|c| after.engine.gateway_name(c.gateway) != "sbc1.contoso.com"));
+        assert_eq!(after.engine.route_name(candidates[0].route), "Redmond 1");
+    }
+    assert!(up.is_connected(), "the call in flight is untouched");
+    assert_eq!(after.state.ledger.in_use(), 3);
+    up.handle_input(&before.engine, &before.state.ledger, Input::HangUp, 60_000);
+    assert_eq!(after.state.ledger.in_use(), 0);
+
+    // A tenant that does not compile changes nothing.
+    let mut broken = disabled.clone();
+    broken.routing.voice_routes[0].gateways.push("nowhere.contoso.com".into());
+    assert!(router.reload(&broken).is_err());
+    assert!(Arc::ptr_eq(&router.current(), &after));
+}
+
+use std::sync::Arc;
+
+#[test]
+fn t28_silent_gateways_each_get_their_failover_time() {
+    let mut f = fx(&[]);
+    let d = f.decide("spencer", "+14255550100");
+    let script = ["sbc1", "sbc2", "sbc3", "sbc4", "sbc5", "sbc6"]
+        .iter()
+        .fold(Script::new(), |s, g| s.silent(g));
+    let run = f.run(&d, &script);
+    let times: Vec<u64> = run.invites.iter().map(|(_, t)| *t).collect();
+    assert_eq!(times, [0, 10_000, 20_000, 30_000, 40_000, 50_000]);
+    assert_eq!(run.end, End::Failed(Failure::Exhausted(408)));
+    assert_eq!(run.in_use_after, 0);
+}
+
+#[test]
+fn t29_max_concurrent_sessions_alerts_but_never_refuses() {
+    let f = fx(&[("sbc1", "max_concurrent_sessions = 100")]);
+    let key = f.engine.gateway_key(f.engine.gateway("sbc1.contoso.com").unwrap());
+    let permits: Vec<_> = (0..101).map(|_| f.ledger.try_acquire(&[key]).unwrap()).collect();
+    assert_eq!(f.ledger.alerts(key), 1);
+    assert_eq!(f.ledger.current(key), 101);
+    drop(permits);
+}
+
+#[test]
+fn t32_outbound_translation_rules_rewrite_callee_and_caller() {
+    let mut f = fx(&[
+        (
+            "sbc1",
+            r#"outbound_pstn_number_translation_rules = ["AddNPA", "StripPlus1"]
+outbound_teams_number_translation_rules = ["StripPlus1"]"#,
+        ),
+        (
+            "extra",
+            r#"[[translation_rules]]
+name = "AddNPA"
+pattern = '^(\d{4})$'
+translation = '425555$1'
+[[translation_rules]]
+name = "StripPlus1"
+pattern = '^\+1(\d{10})$'
+translation = '$1'
+[[users]]
+id = "alice"
+number = "+12065550100"
+number_type = "direct_routing"
+voice_routing_policy = "US Only""#,
+        ),
+    ]);
+    let d = f.decide("alice", "425 555 0100");
+    assert_eq!(f.scratch.number, "+14255550100");
+    assert_eq!(d.caller_id, CallerId::Own);
+    let sbc1 = f.engine.gateway("sbc1.contoso.com").unwrap();
+    let number = f.scratch.number.clone();
+    let (callee, caller) = f.engine.outbound_numbers(sbc1, &number, "+12065550100", &mut f.scratch);
+    assert_eq!((callee.as_str(), caller.as_str()), ("4255550100", "2065550100"));
+}
+
+#[test]
+fn t35_t36_emergency_masks_become_the_dial_string() {
+    let mut f = fx(&[("spencer", r#"emergency_call_routing_policy = "US Emergency""#)]);
+    let d = f.decide("spencer", "933");
+    assert_eq!((d.kind(), f.scratch.number.as_str()), ("emergency", "911"));
+    assert_eq!(f.order(&d), "sbc-e911");
+    assert_eq!(d.caller_id, CallerId::Own);
+    assert!(d.admission.is_empty(), "emergency calls are exempt from capacity");
+    let mut f = fx(&[("spencer", r#"emergency_call_routing_policy = "EU Emergency""#)]);
+    let d = f.decide("spencer", "897");
+    assert_eq!((f.scratch.number.as_str(), f.order(&d).as_str()), ("112", "eu112"));
+}
+
+#[test]
+fn t37_site_policy_only_for_its_own_numbers() {
+    let mut f = fx(&[
+        ("spencer", "emergency_call_routing_policy = \"US Emergency\"\nnetwork_site = \"Paris\""),
+        (
+            "extra",
+            "[[network_sites]]\nname = \"Paris\"\nemergency_call_routing_policy = \"EU Emergency\"",
+        ),
+    ]);
+    let d = f.decide("spencer", "911");
+    assert_eq!(f.order(&d), "sbc-e911");
+    let d = f.decide("spencer", "112");
+    assert_eq!(f.order(&d), "eu112", "112 is the site policy's");
+}
+
+#[test]
+fn t38_no_emergency_policy_means_an_ordinary_call() {
+    let mut f = fx(&[]);
+    let d = f.decide("spencer", "911");
+    assert_eq!(f.scratch.number, "+1911");
+    assert_eq!(d.reject(), Some(Reject::NoRoute));
+}
+
+#[test]
+fn t39_t40_dial_out_policies() {
+    let mut f = fx(&[(
+        "spencer",
+        "dial_out_policy = \"DialoutCPCandPSTNDisabled\"\nemergency_call_routing_policy = \"US Emergency\"",
+    )]);
+    assert_eq!(f.decide("spencer", "+14255550100").reject(), Some(Reject::DialOutPolicy));
+    assert_eq!(f.decide("spencer", "911").kind(), "emergency");
+    let mut f = fx(&[("john", "dial_out_policy = \"DialoutCPCInternationalPSTNDomestic\"")]);
+    assert_eq!(f.decide("john", "+442071234567").reject(), Some(Reject::DialOutPolicy));
+    assert_eq!(f.decide("john", "+14255550100").kind(), "direct-routing");
+    assert_eq!(f.decide("john", "+14165550100").reject(), Some(Reject::DialOutPolicy), "Canada");
+}
+
+#[test]
+fn t44_t68_internal_calls_and_treatments() {
+    let mut f = fx(&[(
+        "extra",
+        r#"[[users]]
+id = "megan"
+number = "+14255550103"
+number_type = "direct_routing"
+[[users]]
+id = "lee"
+number = "+14255550104"
+number_type = "direct_routing"
+reverse_number_lookup = "skip_internal_voip"
+[[unassigned_number_treatments]]
+name = "Vacant"
+pattern = '^\+1555333\d{4}$'
+target_type = "announcement"
+target = "vacant.wav"
+treatment_priority = 2"#,
+    )]);
+    let d = f.decide("spencer", "+14255550103");
+    assert_eq!(d.outcome, Outcome::Internal(f.user("megan")));
+    assert!(d.admission.is_empty());
+    let d = f.decide("spencer", "+14255550104");
+    assert_eq!(d.kind(), "direct-routing", "skip_internal_voip goes over the PSTN");
+    let d = f.decide("spencer", "+15553331234");
+    assert_eq!((d.kind(), &d.outcome), ("internal", &Outcome::Treatment(0)));
+}
+
+#[test]
+fn t46_t47_t48_location_based_routing() {
+    let lbr = r#"[[calling_policies]]
+name = "LBR"
+prevent_toll_bypass = true
+[[network_sites]]
+name = "S1"
+lbr_enabled = true
+[[network_sites]]
+name = "S2"
+lbr_enabled = true"#;
+    let sbc1_s1 = "gateway_site_id = \"S1\"\ngateway_site_lbr_enabled = true";
+    let mut f = fx(&[
+        ("sbc1", sbc1_s1),
+        ("spencer", "calling_policy = \"LBR\"\nnetwork_site = \"S1\""),
+        ("extra", lbr),
+    ]);
+    let d = f.decide("spencer", "+14255550100");
+    assert_eq!(f.order(&d), "sbc1", "only the LBR gateway of the user's site");
+    let d = f.decide("john", "+14255550100");
+    assert!(!f.order(&d).contains("sbc1"), "users without LBR never use LBR gateways");
+
+    let mut call = Call::new(f.user("spencer"), "+14255550100");
+    call.location = Location::Site(f.engine.site("S2").unwrap());
+    assert_eq!(f.decide_call(&call).reject(), Some(Reject::LbrNotAllowed));
+    call.location = Location::Unknown;
+    assert_eq!(f.decide_call(&call).reject(), Some(Reject::LbrNotAllowed), "override off");
+
+    let mut f = fx(&[
+        ("sbc1", &format!("{sbc1_s1}\ngateway_lbr_enabled_user_override = true")),
+        ("spencer", "calling_policy = \"LBR\"\nnetwork_site = \"S1\""),
+        ("extra", lbr),
+    ]);
+    let mut call = Call::new(f.user("spencer"), "+14255550100");
+    call.location = Location::Unknown;
+    let d = f.decide_call(&call);
+    assert_eq!(f.order(&d), "sbc1", "override on");
+}
+
+fn cp_users(extra: &str) -> common::Fx {
+    let mut users = String::new();
+    for i in 0..100 {
+        users.push_str(&format!(
+            "[[users]]\nid = \"dom{i}\"\nnumber = \"+1206556{i:04}\"\nnumber_type = \"calling_plan\"\ncalling_plan = \"domestic\"\n"
+        ));
+    }
+    for i in 0..10 {
+        users.push_str(&format!(
+            "[[users]]\nid = \"intl{i}\"\nnumber = \"+1206557{i:04}\"\nnumber_type = \"calling_plan\"\ncalling_plan = \"international\"\n"
+        ));
+    }
+    users.push_str(extra);
+    let text = common::fixture_text(&[("extra", &users)]);
+    let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
+    let engine = tpr_router::Engine::compile(&tenant).unwrap();
+    let state = tpr_router::State::new(&engine);
+    let scratch = tpr_router::Scratch::new(&engine);
+    let ledger = state.ledger.clone();
+    common::Fx { engine, state, scratch, rng: rand::SeedableRng::seed_from_u64(3), ledger }
+}
+
+#[test]
+fn t49_t50_minute_pools_per_country_and_plan() {
+    let mut f = cp_users("");
+    let pools: Vec<(String, u64)> =
+        f.engine.pools().iter().map(|p| (p.name.clone(), p.minutes)).collect();
+    assert_eq!(
+        pools,
+        [
+            ("US domestic (domestic)".to_owned(), 300_000),
+            ("US international (domestic)".to_owned(), 30_000),
+            ("US international (international)".to_owned(), 6_000),
+        ]
+    );
+    let d = f.decide("dom7", "+14255550100");
+    let Outcome::CallingPlan(Charge::Pool(pool)) = d.outcome else { panic!("{d:?}") };
+    let dom7 = f.user("dom7");
+    let s = f.state.settle(&f.engine, dom7, Charge::Pool(pool), 300_000 * 60);
+    assert_eq!((s.minutes, s.pool, s.unfunded), (300_000, 300_000, 0));
+    assert_eq!(f.decide("dom8", "+14255550100").reject(), Some(Reject::NoMinutes));
+    assert!(matches!(f.decide("intl1", "+14255550100").outcome, Outcome::CallingPlan(Charge::Pool(_))));
+    // International from a domestic plan needs credits.
+    assert_eq!(f.decide("dom8", "+442071234567").reject(), Some(Reject::NoCredits));
+    assert!(matches!(f.decide("intl1", "+442071234567").outcome, Outcome::CallingPlan(Charge::Pool(_))));
+    f.state.new_period();
+    assert!(matches!(f.decide("dom8", "+14255550100").outcome, Outcome::CallingPlan(Charge::Pool(_))));
+
+    let mut f = cp_users("[calling_plans]\ncommunications_credits = 20");
+    let dom7 = f.user("dom7");
+    let Outcome::CallingPlan(c) = f.decide("dom7", "+14255550100").outcome else { panic!() };
+    f.state.settle(&f.engine, dom7, c, 300_000 * 60);
+    assert_eq!(f.decide("dom8", "+14255550100").outcome, Outcome::CallingPlan(Charge::Paid));
+}
+
+#[test]
+fn t51_t76_pay_as_you_go_spend_limits_and_overruns() {
+    let mut f = fx(&[(
+        "extra",
+        "[[users]]\nid = \"payg\"\nnumber = \"+12065550150\"\nnumber_type = \"calling_plan\"\ncalling_plan = \"pay_as_you_go\"",
+    )]);
+    assert_eq!(f.decide("payg", "+14255550100").reject(), Some(Reject::PaygUnfunded));
+
+    let mut f = fx(&[(
+        "extra",
+        r#"[calling_plans]
+communications_credits = 50
+domestic_minutes = { US = 10 }
+[[calling_policies]]
+name = "Capped"
+enable_spend_limits = true
+calling_spend_user_limit = 5
+[[users]]
+id = "bob"
+number = "+12065550151"
+number_type = "calling_plan"
+calling_plan = "domestic"
+calling_policy = "Capped""#,
+    )]);
+    let bob = f.user("bob");
+    let Outcome::CallingPlan(c) = f.decide("bob", "+14255550100").outcome else { panic!() };
+    let s = f.state.settle(&f.engine, bob, c, 15 * 60);
+    assert_eq!((s.pool, s.paid, s.unfunded), (10, 5, 0));
+    assert_eq!(f.decide("bob", "+14255550100").reject(), Some(Reject::SpendLimit));
+
+    let mut f = fx(&[(
+        "extra",
+        "[calling_plans]\ndomestic_minutes = { US = 10 }\n[[users]]\nid = \"bob\"\nnumber = \"+12065550151\"\nnumber_type = \"calling_plan\"\ncalling_plan = \"domestic\"",
+    )]);
+    let bob = f.user("bob");
+    let Outcome::CallingPlan(c) = f.decide("bob", "+14255550100").outcome else { panic!() };
+    let s = f.state.settle(&f.engine, bob, c, 15 * 60 - 30);
+    assert_eq!((s.minutes, s.pool, s.unfunded), (15, 10, 5), "admitted, never cut, overrun 5");
+}
+
+#[test]
+fn t57_t58_caller_id() {
+    let mut f = fx(&[
+        ("spencer", "caller_id_policy = \"Main\"\nemergency_call_routing_policy = \"US Emergency\""),
+        ("john", "caller_id_policy = \"Hidden\""),
+        (
+            "extra",
+            r#"[[resource_accounts]]
+id = "main-line"
+kind = "auto_attendant"
+number = "+14255550000"
+number_type = "direct_routing"
+[[caller_id_policies]]
+name = "Main"
+calling_id_substitute = "resource"
+resource_account = "main-line"
+[[caller_id_policies]]
+name = "Hidden"
+calling_id_substitute = "anonymous"
+enable_user_override = true"#,
+        ),
+    ]);
+    let main = f.user("main-line");
+    assert_eq!(f.decide("spencer", "+14255550100").caller_id, CallerId::Resource(main));
+    assert_eq!(f.decide("spencer", "911").caller_id, CallerId::Own);
+    assert_eq!(f.decide("john", "+14255550100").caller_id, CallerId::Anonymous);
+}
+
+#[test]
+fn t59_global_policy_reaches_calling_plan_users() {
+    let mut f = fx(&[(
+        "extra",
+        r#"[[voice_routing_policies]]
+name = "Global"
+usages = ["US and Canada"]
+[[users]]
+id = "cp"
+number = "+12065550160"
+number_type = "calling_plan"
+calling_plan = "domestic""#,
+    )]);
+    let d = f.decide("cp", "+14255550100");
+    assert_eq!(d.kind(), "direct-routing");
+    assert!(pair(f.order(&d).split('|').next().unwrap(), "sbc1", "sbc2"));
+}
+
+#[test]
+fn t66_t67_carrier_emergency() {
+    let mut f = fx(&[(
+        "extra",
+        r#"[[users]]
+id = "cp"
+number = "+12065550160"
+number_type = "calling_plan"
+calling_plan = "domestic"
+[[users]]
+id = "jp"
+usage_location = "JP"
+number = "+81312345678"
+number_type = "calling_plan"
+calling_plan = "domestic""#,
+    )]);
+    let d = f.decide("cp", "9911");
+    assert_eq!((d.kind(), f.scratch.number.as_str()), ("emergency", "911"));
+    assert_eq!(d.outcome, Outcome::CallingPlan(Charge::Free));
+    assert_eq!(f.decide("jp", "110").reject(), Some(Reject::EmergencyNotSupported));
+}
+
+#[test]
+fn t70_enforced_cap_answers_503_and_fails_over() {
+    let mut f = fx(&[("sbc1", "enforced_max_sessions = 1"), ("sbc2", "enforced_max_sessions = 1")]);
+    let (d, a, b) = first_two(&mut f);
+    let key = f.engine.gateway_key(f.engine.gateway(&format!("{a}.contoso.com")).unwrap());
+    let ledger = f.ledger.clone();
+    let busy = ledger.try_acquire(&[key]).unwrap();
+    let run = f.run(&d, &Script::new());
+    assert_eq!(run.refused, [a.clone()]);
+    assert_eq!((run.tried(), &run.end), (vec![b.as_str()], &End::Connected));
+    drop(busy);
+    assert_eq!(f.ledger.in_use(), 0);
+}
+
+#[test]
+fn t71_operator_connect_and_full_trunks() {
+    let mut f = fx(&[(
+        "extra",
+        r#"[[users]]
+id = "oc"
+number = "+12065550170"
+number_type = "operator_connect"
+operator = "Fabrikam"
+calling_plan = "domestic""#,
+    )]);
+    let d = f.decide("oc", "+442071234567");
+    let Outcome::Operator(t) = d.outcome else { panic!("{d:?}") };
+    assert_eq!(f.engine.trunk_name(t), "fabrikam-east");
+    let key = f.engine.trunk_key(t);
+    let ledger = f.ledger.clone();
+    let full: Vec<_> = (0..300).map(|_| ledger.try_acquire(&[key]).unwrap()).collect();
+    let run = f.run(&d, &Script::new());
+    assert_eq!(run.end, End::Failed(Failure::Rejected(Reject::TrunkFull)));
+    drop(full);
+    assert_eq!(f.ledger.in_use(), 0);
+}
+
+#[test]
+fn t72_resource_accounts_keep_the_inbound_connectivity() {
+    let mut f = fx(&[(
+        "extra",
+        r#"[[resource_accounts]]
+id = "cq"
+kind = "call_queue"
+number = "+12065550180"
+number_type = "calling_plan"
+calling_plan = "domestic""#,
+    )]);
+    let sbc1 = f.engine.gateway("sbc1.contoso.com").unwrap();
+    let mut call = Call::new(f.user("cq"), "+14255550100");
+    call.ingress = Some(Ingress::Gateway(sbc1));
+    assert_eq!(f.decide_call(&call).reject(), Some(Reject::CrossTrunkTransfer));
+    call.ingress = Some(Ingress::CallingPlan);
+    assert_eq!(f.decide_call(&call).kind(), "calling-plan");
+}
+
+#[test]
+fn t75_network_errors_retry_then_fail_over_and_each_gateway_once() {
+    let mut f = fx(&[]);
+    let (d, a, b) = first_two(&mut f);
+    let run = f.run(&d, &Script::new().unreachable(&a, 3));
+    assert_eq!(run.tried(), [a.as_str(), &a, &a, &b]);
+    assert_eq!(run.end, End::Connected);
+
+    let mut f = fx(&[("r2", r#"gateways = ["sbc2.contoso.com", "sbc3.contoso.com"]"#)]);
+    let d = f.decide("spencer", "+14255550100");
+    let run = f.run(&d, &Script::new().code("sbc1", 503).code("sbc2", 503));
+    assert_eq!(run.tried()[2], "sbc3", "{:?}", run.tried());
+    assert_eq!(run.tried().iter().filter(|g| **g == "sbc2").count(), 1);
+}
+
+#[test]
+fn t77_web_client_and_calling_disabled() {
+    let mut f = fx(&[
+        ("spencer", "calling_policy = \"NoWeb\"\nemergency_call_routing_policy = \"US Emergency\""),
+        ("john", "calling_policy = \"Off\""),
+        (
+            "extra",
+            "[[calling_policies]]\nname = \"NoWeb\"\nallow_web_pstn_calling = false\n[[calling_policies]]\nname = \"Off\"\nallow_private_calling = false",
+        ),
+    ]);
+    let mut call = Call::new(f.user("spencer"), "+14255550100");
+    call.client = Client::Web;
+    assert_eq!(f.decide_call(&call).reject(), Some(Reject::WebPstnDisabled));
+    call.client = Client::Desktop;
+    assert_eq!(f.decide_call(&call).kind(), "direct-routing");
+    assert_eq!(f.decide("john", "911").reject(), Some(Reject::CallingDisabled));
+}
+
+#[test]
+fn caller_number_capacity_is_checked_before_dial_out() {
+    let mut f = fx(&[]);
+    let spencer = f.user("spencer");
+    let key = f.engine.number_key(spencer).unwrap();
+    let ledger = f.ledger.clone();
+    let two: Vec<_> = (0..2).map(|_| ledger.try_acquire(&[key]).unwrap()).collect();
+    assert_eq!(f.decide("spencer", "+14255550100").reject(), Some(Reject::CapacityExceeded));
+    drop(two);
+    assert_eq!(f.decide("spencer", "+14255550100").kind(), "direct-routing");
+}
