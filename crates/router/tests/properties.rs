@@ -1,0 +1,99 @@
+//! Properties: decisions depend only on their inputs and the seed; the attempt machine never
+//! fails over after ringing and releases every permit exactly once, whatever the gateways do.
+
+mod common;
+
+use proptest::prelude::*;
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+use tpr_router::{Attempt, Call, Input, Output};
+
+fn dialed() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\+1(425|206|312)[0-9]{7}",
+        "\\+44[0-9]{10}",
+        "[0-9]{1,12}",
+        "(911|933|0|5[0-9]{4})",
+        "[0-9+*# ()-]{0,20}",
+    ]
+}
+
+fn input() -> impl Strategy<Value = (Input, u64)> {
+    let input = prop_oneof![
+        4 => prop::sample::select(vec![100u16, 180, 183, 200, 408, 486, 503, 504, 603])
+            .prop_map(Input::Response),
+        2 => Just(Input::Timer),
+        1 => Just(Input::NetworkError),
+        1 => Just(Input::HangUp),
+    ];
+    (input, 0u64..20_000)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn same_seed_same_decision(number in dialed(), seed in any::<u64>(), who in 0usize..2) {
+        let mut f = common::fx(&[]);
+        let user = f.user(["spencer", "john"][who]);
+        let call = Call::new(user, &number);
+        let mut a = Pcg64Mcg::seed_from_u64(seed);
+        let mut b = Pcg64Mcg::seed_from_u64(seed);
+        let d1 = f.engine.decide(&f.state, &call, &mut f.scratch, &mut a, 0);
+        let n1 = f.scratch.number.clone();
+        let d2 = f.engine.decide(&f.state, &call, &mut f.scratch, &mut b, 0);
+        prop_assert_eq!(d1, d2);
+        prop_assert_eq!(n1, f.scratch.number.clone());
+    }
+
+    #[test]
+    fn machine_never_double_rings_and_releases_everything(
+        inputs in prop::collection::vec(input(), 0..40),
+        seed in any::<u64>(),
+    ) {
+        let mut f = common::fx(&[("sbc1", "enforced_max_sessions = 1")]);
+        f.rng = Pcg64Mcg::seed_from_u64(seed);
+        let d = f.decide("spencer", "+14255550100");
+        let ledger = f.ledger.clone();
+        // Another call holds sbc1's only session half the time.
+        let hold = (seed % 2 == 0).then(|| {
+            let key = f.engine.gateway_key(f.engine.gateway("sbc1.contoso.com").unwrap());
+            ledger.try_acquire(&[key]).unwrap()
+        });
+        let base = ledger.in_use();
+        let mut a = Attempt::start(&f.engine, &ledger, &d, 0).unwrap();
+        let (mut now, mut rang, mut invites_after_ringing, mut released) = (0u64, false, 0, 0);
+        let mut drain = |a: &mut Attempt, rang: &mut bool, after: &mut i32, released: &mut i32| {
+            while let Some(o) = a.poll_output() {
+                match o {
+                    Output::Ringing => *rang = true,
+                    Output::Invite { .. } if *rang => *after += 1,
+                    Output::Released => *released += 1,
+                    _ => {}
+                }
+            }
+        };
+        drain(&mut a, &mut rang, &mut invites_after_ringing, &mut released);
+        for (input, dt) in inputs {
+            now += dt;
+            a.handle_input(&f.engine, &ledger, input, now);
+            drain(&mut a, &mut rang, &mut invites_after_ringing, &mut released);
+            // At most the admission keys (number, tenant) and one gateway.
+            prop_assert!(ledger.in_use() <= base + 3);
+        }
+        a.handle_input(&f.engine, &ledger, Input::HangUp, now);
+        drain(&mut a, &mut rang, &mut invites_after_ringing, &mut released);
+        prop_assert!(a.is_done());
+        prop_assert_eq!(invites_after_ringing, 0);
+        prop_assert_eq!(released, 1);
+        prop_assert_eq!(ledger.in_use(), base);
+        drop(hold);
+        prop_assert_eq!(ledger.in_use(), 0);
+    }
+}
+
+#[test]
+fn call_state_fits_in_256_bytes() {
+    let size = std::mem::size_of::<Attempt>();
+    assert!(size <= 256, "Attempt is {size} bytes");
+}
