@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod import;
+mod lines;
 mod normalize;
+mod route;
 mod tenant_file;
 
 /// Teams Phone routing engine and simulator.
@@ -26,6 +28,9 @@ enum Command {
     /// Normalize dialed numbers with a user's effective dial plan (like
     /// Test-CsEffectiveTenantDialPlan).
     Normalize(normalize::Args),
+    /// Decide calls: Direct Routing with the gateways in try order, Calling Plan, Operator
+    /// Connect, internal, emergency, or rejected with the reason (`--inbound` for calls in).
+    Route(route::Args),
     /// Validate a tenant (TOML or PowerShell) and lint it: shadowed rules, unreachable
     /// routes, unused gateways and usages, the Global-policy pitfall, emergency numbers
     /// without a route.
@@ -77,6 +82,7 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Normalize(args) => normalize::run(args),
         Command::Import(args) => import::run(args),
+        Command::Route(args) => route::run(args),
         Command::Check(args) => check::run(args),
     });
     match result {

@@ -1,12 +1,13 @@
 //! `tpr normalize`: what a user's effective dial plan makes of dialed strings.
 
-use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
 use serde_json::json;
 use tpr_dialplan::{CompiledPlan, Limits, Mode};
 use tpr_types::Region;
 
+use crate::lines::{for_each_input, shown};
 use crate::{Finish, UserError, tenant_file};
 
 /// Arguments of `tpr normalize`.
@@ -66,7 +67,6 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     let mode = if args.tenant_scope_only { Mode::TenantScopeOnly } else { Mode::Effective };
 
     let stdout = io::stdout();
-    let interactive = io::stdin().is_terminal();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut printer = Printer {
         plan: &plan,
@@ -76,38 +76,10 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         result: String::new(),
         invalid: 0,
     };
-    if args.numbers.is_empty() {
-        let stdin = io::stdin();
-        let mut stdin = stdin.lock();
-        let mut line = Vec::with_capacity(128);
-        loop {
-            line.clear();
-            if stdin.read_until(b'\n', &mut line)? == 0 {
-                break;
-            }
-            if line.last() == Some(&b'\n') {
-                line.pop();
-                if line.last() == Some(&b'\r') {
-                    line.pop();
-                }
-            }
-            match std::str::from_utf8(&line) {
-                Ok(s) => printer.print(&mut out, s)?,
-                Err(_) => printer.print_error(
-                    &mut out,
-                    &String::from_utf8_lossy(&line),
-                    "input is not valid UTF-8",
-                )?,
-            }
-            if interactive {
-                out.flush()?;
-            }
-        }
-    } else {
-        for n in &args.numbers {
-            printer.print(&mut out, n)?;
-        }
-    }
+    for_each_input(&args.numbers, &mut out, |out, input| match input {
+        Ok(s) => printer.print(out, s),
+        Err(s) => printer.print_error(out, s, "input is not valid UTF-8"),
+    })?;
     out.flush()?;
     if printer.invalid > 0 {
         eprintln!("tpr: {} input(s) were not valid dial strings", printer.invalid);
@@ -123,19 +95,6 @@ struct Printer<'a> {
     cache: tpr_dialplan::Cache,
     result: String,
     invalid: usize,
-}
-
-/// The input as it goes into a tab-separated line: control characters escaped.
-fn shown(input: &str) -> std::borrow::Cow<'_, str> {
-    if input.chars().any(char::is_control) {
-        input
-            .chars()
-            .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
-            .collect::<String>()
-            .into()
-    } else {
-        input.into()
-    }
 }
 
 impl Printer<'_> {

@@ -263,3 +263,70 @@ fn check_prints_located_warnings_and_fails_only_on_errors() {
     );
     assert_eq!(out.status.code(), Some(1), "the patch script reads live routes");
 }
+
+#[test]
+fn route_prints_kind_and_gateways_in_try_order() {
+    let out = tpr(
+        &[
+            "route",
+            "--tenant",
+            T,
+            "--user",
+            "spencer.low",
+            "50100",
+            "933",
+            "+442071234567",
+            "4255550102",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<Vec<&str>> = stdout.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(&lines[0][..3], ["50100", "+14255550100", "direct-routing"]);
+    let routes: Vec<&str> = lines[0][3].split("; ").map(|r| r.split(':').next().unwrap()).collect();
+    assert_eq!(routes, ["Redmond 1", "Redmond 2", "Other +1"]);
+    assert!(lines[0][3].contains("sbc1.contoso.com") && lines[0][3].contains("sbc4.contoso.com"));
+    assert_eq!(lines[1], ["933", "911", "emergency", "Emergency 911: sbc-e911.contoso.com"]);
+    assert_eq!(lines[2], ["+442071234567", "+442071234567", "rejected", "no-route"]);
+    assert_eq!(lines[3], ["4255550102", "+14255550102", "internal", "to john.woods"]);
+}
+
+#[test]
+fn route_same_seed_same_order_and_seeds_differ() {
+    let run = |seed: &str| {
+        let input = "+14255550100\n".repeat(20);
+        let out =
+            tpr(&["route", "--tenant", T, "--user", "spencer.low", "--seed", seed], Some(&input));
+        assert!(out.status.success());
+        text(&out.stdout)
+    };
+    assert_eq!(run("7"), run("7"));
+    assert_ne!(run("7"), run("8"));
+}
+
+#[test]
+fn route_json_inbound_and_errors() {
+    let out =
+        tpr(&["route", "--tenant", T, "--user", "john.woods", "--json", "+442071234567"], None);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["usage"], "International");
+    assert_eq!(v["candidates"].as_array().unwrap().len(), 2);
+    assert_eq!(v["caller_id"], "+14255550102");
+
+    let out = tpr(&["route", "--tenant", T, "--inbound", "+14255550101", "+14255559999"], None);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("+14255550101\t+14255550101\tinternal\tto spencer.low: rings"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\trejected\tnot-found (404)"), "{stdout}");
+
+    let out = tpr(&["route", "--tenant", T, "--user", "nobody", "1"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no user \"nobody\""));
+    let out = tpr(&["route", "--tenant", T, "--inbound", "--via", "sbc9.contoso.com", "1"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("not a gateway"), "{}", text(&out.stderr));
+}

@@ -35,6 +35,9 @@ use crate::pattern::{Checked, Pattern, build_backtracking, check};
 use crate::rule::Limits;
 use crate::template::Spans;
 
+// One per set and few sets per tenant: the size does not matter, a Box would add a pointer
+// chase to every scan.
+#[allow(clippy::large_enum_variant)]
 enum Scanner {
     Dense(dense::DFA<Vec<u32>>),
     Lazy(Regex),

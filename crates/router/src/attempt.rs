@@ -222,13 +222,12 @@ impl Attempt {
     ) {
         let live = matches!(self.phase, Phase::Trying | Phase::Ringing);
         match input {
-            Input::Response(code) if live && (101..=199).contains(&code) => {
-                if self.phase == Phase::Trying {
-                    self.phase = Phase::Ringing;
-                    self.cancel_timer();
-                    self.outputs.push(Output::Ringing);
-                }
+            Input::Response(code) if self.phase == Phase::Trying && (101..=199).contains(&code) => {
+                self.phase = Phase::Ringing;
+                self.cancel_timer();
+                self.outputs.push(Output::Ringing);
             }
+            Input::Response(code) if live && (100..=199).contains(&code) => {}
             Input::Response(code) if live && (200..=299).contains(&code) => {
                 self.cancel_timer();
                 self.phase = Phase::Connected;

@@ -46,3 +46,10 @@ id!(
     /// A network site of the engine.
     SiteId(u16)
 );
+
+impl TrunkId {
+    /// A trunk by index (`0..engine.trunk_count()`).
+    pub fn from_index(i: u16) -> TrunkId {
+        TrunkId(i)
+    }
+}

@@ -104,7 +104,12 @@ fn via_sbc1(f: &mut common::Fx, called: &str, caller: &str) -> tpr_router::Inbou
     f.engine.decide_inbound(&f.state, &call, &mut f.scratch)
 }
 
-fn via(f: &mut common::Fx, called: &str, caller: &str, via: Ingress) -> tpr_router::InboundDecision {
+fn via(
+    f: &mut common::Fx,
+    called: &str,
+    caller: &str,
+    via: Ingress,
+) -> tpr_router::InboundDecision {
     let call = InboundCall { called, caller, via, voicemail: false };
     f.engine.decide_inbound(&f.state, &call, &mut f.scratch)
 }
@@ -121,7 +126,10 @@ fn t30_t31_inbound_translation_then_lookup() {
     let mut f = setup("true");
     let d = via_sbc1(&mut f, "2065550100", "4255550100");
     assert_eq!(delivered(&f, &d), ("alice".into(), Delivery::Ring));
-    assert_eq!((f.scratch.number.as_str(), f.scratch.caller.as_str()), ("+12065550100", "+14255550100"));
+    assert_eq!(
+        (f.scratch.number.as_str(), f.scratch.caller.as_str()),
+        ("+12065550100", "+14255550100")
+    );
     let d = via_sbc1(&mut f, "0100", "4255550100");
     assert_eq!(delivered(&f, &d).0, "alice");
     assert_eq!(d.admission.len(), 2, "alice's number and the tenant");
@@ -139,7 +147,11 @@ fn t41_t73_blocked_exempt_and_redirected_callers() {
     assert_eq!(delivered(&f, &d).0, "screen", "redirected to the RA over DR");
     assert!(matches!(d.outcome, InboundOutcome::Deliver { redirected: true, .. }));
     let d = via(&mut f, "+12065550100", "+13135550001", Ingress::CallingPlan);
-    assert_eq!(d.outcome, InboundOutcome::Rejected(InboundReject::Blocked), "CP calls stay blocked");
+    assert_eq!(
+        d.outcome,
+        InboundOutcome::Rejected(InboundReject::Blocked),
+        "CP calls stay blocked"
+    );
 }
 
 #[test]
@@ -195,7 +207,10 @@ fn t55_t69_number_capacity_and_queue_overflow() {
     let queue = d.queue.unwrap();
     let waiting: Vec<_> = (0..50).map(|_| ledger.try_acquire(&[queue]).unwrap()).collect();
     let refused = ledger.try_acquire(&[queue]).unwrap_err();
-    assert_eq!((refused.limit, d.overflow), (50, Some(tpr_tenant::OverflowAction::DisconnectWithBusy)));
+    assert_eq!(
+        (refused.limit, d.overflow),
+        (50, Some(tpr_tenant::OverflowAction::DisconnectWithBusy))
+    );
     drop(waiting);
 
     let key = d.admission[0];

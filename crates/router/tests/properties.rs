@@ -63,7 +63,7 @@ proptest! {
         let base = ledger.in_use();
         let mut a = Attempt::start(&f.engine, &ledger, &d, 0).unwrap();
         let (mut now, mut rang, mut invites_after_ringing, mut released) = (0u64, false, 0, 0);
-        let mut drain = |a: &mut Attempt, rang: &mut bool, after: &mut i32, released: &mut i32| {
+        let drain = |a: &mut Attempt, rang: &mut bool, after: &mut i32, released: &mut i32| {
             while let Some(o) = a.poll_output() {
                 match o {
                     Output::Ringing => *rang = true,

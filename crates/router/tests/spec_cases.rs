@@ -8,14 +8,8 @@ use tpr_router::{
     Call, CallerId, Charge, Client, Failure, Ingress, Input, Location, Outcome, Reject,
 };
 
-const ALL_FAIL: [(&str, u16); 6] = [
-    ("sbc1", 503),
-    ("sbc2", 503),
-    ("sbc3", 503),
-    ("sbc4", 503),
-    ("sbc5", 503),
-    ("sbc6", 503),
-];
+const ALL_FAIL: [(&str, u16); 6] =
+    [("sbc1", 503), ("sbc2", 503), ("sbc3", 503), ("sbc4", 503), ("sbc5", 503), ("sbc6", 503)];
 
 fn all_fail() -> Script {
     ALL_FAIL.iter().fold(Script::new(), |s, (g, c)| s.code(g, *c))
@@ -30,10 +24,13 @@ fn t13_every_matching_route_by_priority_then_dropped() {
     let mut f = fx(&[]);
     let d = f.decide("spencer", "+14255550100");
     assert_eq!(d.kind(), "direct-routing");
-    assert_eq!(f.engine.usage_name(match d.outcome {
-        Outcome::Direct { usage, .. } => usage,
-        _ => unreachable!(),
-    }), "US and Canada");
+    assert_eq!(
+        f.engine.usage_name(match d.outcome {
+            Outcome::Direct { usage, .. } => usage,
+            _ => unreachable!(),
+        }),
+        "US and Canada"
+    );
     let order = f.order(&d);
     let groups: Vec<&str> = order.split('|').collect();
     assert_eq!(groups.len(), 3, "{order}");
@@ -100,8 +97,10 @@ fn t20_forwarded_call_tries_its_ingress_gateway_first() {
 #[test]
 fn t21_demoted_gateways_go_after_the_healthy_ones_of_their_route() {
     let mut f = fx(&[]);
-    let (sbc1, sbc2) =
-        (f.engine.gateway("sbc1.contoso.com").unwrap(), f.engine.gateway("sbc2.contoso.com").unwrap());
+    let (sbc1, sbc2) = (
+        f.engine.gateway("sbc1.contoso.com").unwrap(),
+        f.engine.gateway("sbc2.contoso.com").unwrap(),
+    );
     let now = 1_000_000;
     for name in ["sbc2", "sbc3", "sbc4", "sbc5", "sbc6"] {
         let g = f.engine.gateway(&format!("{name}.contoso.com")).unwrap();
@@ -155,7 +154,10 @@ fn t23_t24_t25_t26_failover_codes_and_provisionals() {
     let run = f.run(&d, &Script::new().respond(&a, &ringing_then_503));
     assert_eq!((run.tried(), &run.end), (vec![a.as_str()], &End::Failed(Failure::Final(503))));
 
-    let mut f = fx(&[("sbc1", "failover_response_codes = [408]"), ("sbc2", "failover_response_codes = [408]")]);
+    let mut f = fx(&[
+        ("sbc1", "failover_response_codes = [408]"),
+        ("sbc2", "failover_response_codes = [408]"),
+    ]);
     let (d, a, _) = first_two(&mut f);
     let run = f.run(&d, &Script::new().code(&a, 503));
     assert_eq!(run.end, End::Failed(Failure::Final(503)));
@@ -185,7 +187,9 @@ fn t27_disabled_gateway_takes_no_new_calls_but_calls_in_flight_go_on() {
     for _ in 0..10 {
         let d = after.engine.decide(&after.state, &call, &mut scratch, &mut rng, 0);
         let Outcome::Direct { candidates, .. } = &d.outcome else { panic!() };
-        assert!(candidates.iter().all(|c| after.engine.gateway_name(c.gateway) != "sbc1.contoso.com"));
+        assert!(
+            candidates.iter().all(|c| after.engine.gateway_name(c.gateway) != "sbc1.contoso.com")
+        );
         assert_eq!(after.engine.route_name(candidates[0].route), "Redmond 1");
     }
     assert!(up.is_connected(), "the call in flight is untouched");
@@ -419,12 +423,21 @@ fn t49_t50_minute_pools_per_country_and_plan() {
     let s = f.state.settle(&f.engine, dom7, Charge::Pool(pool), 300_000 * 60);
     assert_eq!((s.minutes, s.pool, s.unfunded), (300_000, 300_000, 0));
     assert_eq!(f.decide("dom8", "+14255550100").reject(), Some(Reject::NoMinutes));
-    assert!(matches!(f.decide("intl1", "+14255550100").outcome, Outcome::CallingPlan(Charge::Pool(_))));
+    assert!(matches!(
+        f.decide("intl1", "+14255550100").outcome,
+        Outcome::CallingPlan(Charge::Pool(_))
+    ));
     // International from a domestic plan needs credits.
     assert_eq!(f.decide("dom8", "+442071234567").reject(), Some(Reject::NoCredits));
-    assert!(matches!(f.decide("intl1", "+442071234567").outcome, Outcome::CallingPlan(Charge::Pool(_))));
+    assert!(matches!(
+        f.decide("intl1", "+442071234567").outcome,
+        Outcome::CallingPlan(Charge::Pool(_))
+    ));
     f.state.new_period();
-    assert!(matches!(f.decide("dom8", "+14255550100").outcome, Outcome::CallingPlan(Charge::Pool(_))));
+    assert!(matches!(
+        f.decide("dom8", "+14255550100").outcome,
+        Outcome::CallingPlan(Charge::Pool(_))
+    ));
 
     let mut f = cp_users("[calling_plans]\ncommunications_credits = 20");
     let dom7 = f.user("dom7");
@@ -476,7 +489,10 @@ calling_policy = "Capped""#,
 #[test]
 fn t57_t58_caller_id() {
     let mut f = fx(&[
-        ("spencer", "caller_id_policy = \"Main\"\nemergency_call_routing_policy = \"US Emergency\""),
+        (
+            "spencer",
+            "caller_id_policy = \"Main\"\nemergency_call_routing_policy = \"US Emergency\"",
+        ),
         ("john", "caller_id_policy = \"Hidden\""),
         (
             "extra",
@@ -549,7 +565,7 @@ fn t70_enforced_cap_answers_503_and_fails_over() {
     let ledger = f.ledger.clone();
     let busy = ledger.try_acquire(&[key]).unwrap();
     let run = f.run(&d, &Script::new());
-    assert_eq!(run.refused, [a.clone()]);
+    assert_eq!(run.refused, std::slice::from_ref(&a));
     assert_eq!((run.tried(), &run.end), (vec![b.as_str()], &End::Connected));
     drop(busy);
     assert_eq!(f.ledger.in_use(), 0);

@@ -93,13 +93,15 @@ impl Fx {
             while let Some(o) = a.poll_output() {
                 match o {
                     Output::Invite { gateway, .. } => {
-                        let name = self.engine.gateway_name(gateway).trim_end_matches(".contoso.com");
+                        let name =
+                            self.engine.gateway_name(gateway).trim_end_matches(".contoso.com");
                         run.invites.push((name.to_owned(), now));
                         let n = run.invites.iter().filter(|(g, _)| g == name).count();
                         pending.extend(script.answer(name, n));
                     }
                     Output::CapRefused { gateway } => {
-                        let name = self.engine.gateway_name(gateway).trim_end_matches(".contoso.com");
+                        let name =
+                            self.engine.gateway_name(gateway).trim_end_matches(".contoso.com");
                         run.refused.push(name.to_owned());
                     }
                     Output::InviteCarrier { .. } => pending.push(Input::Response(200)),
