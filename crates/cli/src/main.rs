@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod check;
 mod import;
 mod lines;
@@ -31,6 +32,9 @@ enum Command {
     /// Decide calls: Direct Routing with the gateways in try order, Calling Plan, Operator
     /// Connect, internal, emergency, or rejected with the reason (`--inbound` for calls in).
     Route(route::Args),
+    /// Measure raw decision throughput and latency on generated traffic (optionally against
+    /// a naive one-regex-per-rule baseline, and over many tenant copies).
+    Bench(bench::Args),
     /// Validate a tenant (TOML or PowerShell) and lint it: shadowed rules, unreachable
     /// routes, unused gateways and usages, the Global-policy pitfall, emergency numbers
     /// without a route.
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Normalize(args) => normalize::run(args),
         Command::Import(args) => import::run(args),
         Command::Route(args) => route::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Check(args) => check::run(args),
     });
     match result {

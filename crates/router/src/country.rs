@@ -7,7 +7,6 @@
 //! (tpr's choice, [O] in the spec), so US → PR is domestic and US → CA is international.
 //! Dialed strings without `+` (extensions sent over Direct Routing) count as domestic.
 
-use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use tpr_dialplan::{service_plan, service_regions};
@@ -53,27 +52,55 @@ const NANP: &[(&str, &[u16])] = &[
 /// {US, PR}).
 const DOMESTIC_GROUPS: &[&[&str]] = &[&["US", "PR"]];
 
-fn calling_codes() -> &'static HashSet<u32> {
-    static CODES: OnceLock<HashSet<u32>> = OnceLock::new();
-    CODES.get_or_init(|| {
-        service_regions()
-            .filter_map(|r| service_plan(r)?.country_code.parse().ok())
-            .collect::<HashSet<u32>>()
+/// Lookup tables, built once: which 1–3 digit strings are country calling codes, and the
+/// region index (into `NANP`, or `US_INDEX`) of every NANP area code.
+struct Tables {
+    codes: Vec<bool>,
+    nanp: Vec<u8>,
+}
+
+const US_INDEX: u8 = u8::MAX;
+
+fn tables() -> &'static Tables {
+    static TABLES: OnceLock<Tables> = OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut codes = vec![false; 1000];
+        for r in service_regions() {
+            if let Some(cc) = service_plan(r).and_then(|p| p.country_code.parse::<usize>().ok())
+                && cc < 1000
+            {
+                codes[cc] = true;
+            }
+        }
+        let mut nanp = vec![US_INDEX; 1000];
+        for (i, (_, areas)) in NANP.iter().enumerate() {
+            for &a in *areas {
+                nanp[usize::from(a)] = i as u8;
+            }
+        }
+        Tables { codes, nanp }
     })
 }
 
 /// The NANP region of a 3-digit area code (the United States for any not listed).
 fn nanp_region(area: u16) -> &'static str {
-    NANP.iter().find(|(_, codes)| codes.contains(&area)).map_or("US", |(r, _)| r)
+    match tables().nanp.get(usize::from(area)) {
+        Some(&i) if i != US_INDEX => NANP[usize::from(i)].0,
+        _ => "US",
+    }
+}
+
+fn digits_value(s: &str) -> Option<u32> {
+    s.bytes().try_fold(0u32, |v, b| b.is_ascii_digit().then(|| v * 10 + u32::from(b - b'0')))
 }
 
 /// The country calling code of `number` (`+` and digits) and the digits after it.
 fn split_code(number: &str) -> Option<(u32, &str)> {
     let digits = number.strip_prefix('+')?;
-    let codes = calling_codes();
+    let codes = &tables().codes;
     (1..=3).filter(|&n| digits.len() > n).find_map(|n| {
-        let cc: u32 = digits[..n].parse().ok()?;
-        codes.contains(&cc).then(|| (cc, &digits[n..]))
+        let cc = digits_value(&digits[..n])?;
+        codes[cc as usize].then(|| (cc, &digits[n..]))
     })
 }
 
@@ -81,13 +108,22 @@ fn same_group(a: &str, b: &str) -> bool {
     a == b || DOMESTIC_GROUPS.iter().any(|g| g.contains(&a) && g.contains(&b))
 }
 
+/// The country calling code of `region`, if it has a service plan.
+pub fn calling_code(region: Region) -> Option<u32> {
+    service_plan(region)?.country_code.parse().ok()
+}
+
 /// Is a call from a user in `region` to `number` domestic?
 pub fn is_domestic(region: Region, number: &str) -> bool {
+    is_domestic_from(region, calling_code(region), number)
+}
+
+/// [`is_domestic`] with the calling code of `region` looked up already (the hot path).
+pub fn is_domestic_from(region: Region, home_code: Option<u32>, number: &str) -> bool {
     if !number.starts_with('+') {
         return true;
     }
-    let Some(home) = service_plan(region) else { return false };
-    let Ok(home_code) = home.country_code.parse::<u32>() else { return false };
+    let Some(home_code) = home_code else { return false };
     let Some((cc, rest)) = split_code(number) else { return false };
     if cc != home_code {
         return false;
@@ -95,7 +131,7 @@ pub fn is_domestic(region: Region, number: &str) -> bool {
     if cc != 1 {
         return true;
     }
-    let area = rest.get(..3).and_then(|a| a.parse::<u16>().ok()).unwrap_or(0);
+    let area = rest.get(..3).and_then(digits_value).unwrap_or(0) as u16;
     same_group(region.as_str(), nanp_region(area))
 }
 

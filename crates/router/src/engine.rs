@@ -65,6 +65,7 @@ pub enum PartyKind {
 pub(crate) struct Party {
     pub kind: PartyKind,
     pub region: Region,
+    pub calling_code: Option<u32>,
     pub plan: u16,
     pub number: Option<Box<str>>,
     pub number_key: Option<KeyId>,
@@ -109,6 +110,8 @@ pub(crate) struct RouteRec {
 /// entry's usage is the one used, and its matching entries are contiguous and in order.
 pub(crate) struct RouteTable {
     pub set: PatternSet,
+    /// The baseline: one regex per entry, tried one by one (see [`Engine::compile_naive`]).
+    pub naive: Option<Vec<tpr_dialplan::Pattern>>,
     /// (usage index in the tenant's `pstn_usages`, route).
     pub entries: Vec<(u16, RouteId)>,
 }
@@ -184,7 +187,7 @@ pub(crate) struct TrunkRec {
 
 /// Numbers of the tenant, for reverse number lookup (spec §7): base number → (extension,
 /// holder).
-type NumberIndex = HashMap<Box<str>, SmallVec<[(Option<Box<str>>, UserId); 1]>>;
+type NumberIndex = HashMap<Box<str>, SmallVec<[(Option<Box<str>>, UserId); 1]>, FnvBuild>;
 
 /// A tenant compiled for routing. Immutable: share it between threads (`Arc<Engine>`); each
 /// thread makes its own [`crate::Scratch`].
@@ -217,6 +220,10 @@ pub struct Engine {
     pub(crate) ledger: LedgerBuilder,
     pub(crate) tenant_key: KeyId,
     pub(crate) spend_limits: bool,
+    /// (tenant dial plan, region) of each compiled plan.
+    pub(crate) plan_keys: Vec<(Option<String>, Region)>,
+    /// The naive baseline's one-regex-per-rule plans, parallel to `plans`.
+    pub(crate) naive_plans: Option<Vec<tpr_dialplan::ReferencePlan>>,
 }
 
 impl fmt::Debug for Engine {
@@ -244,11 +251,37 @@ fn key_err(e: BuildError) -> CompileError {
 
 /// Splits `+14255388701;ext=1001` into base and extension.
 pub(crate) fn split_ext(number: &str) -> (&str, Option<&str>) {
+    // Numbers rarely carry one: a byte scan for ';' before the substring search.
+    if !number.as_bytes().contains(&b';') {
+        return (number, None);
+    }
     match number.split_once(";ext=") {
         Some((base, ext)) => (base, Some(ext)),
         None => (number, None),
     }
 }
+
+/// FNV-1a: the number index is keyed by short digit strings the tenant wrote, so a fast
+/// non-keyed hash is enough (the keys are not chosen by callers: lookups cannot make the
+/// table degrade, only miss).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
 
 /// Monthly minutes of one licence (spec §5.1).
 fn allowance(tenant: &Tenant, region: Region, plan: CallingPlan, international: bool) -> u64 {
@@ -287,6 +320,7 @@ struct Builder<'t> {
     limits: Limits,
     plans: Vec<CompiledPlan>,
     plan_index: HashMap<(Option<String>, Region), u16>,
+    plan_keys: Vec<(Option<String>, Region)>,
     ledger: LedgerBuilder,
     pool_index: HashMap<(Region, &'static str, bool), PoolId>,
     pools: Vec<PoolInfo>,
@@ -304,6 +338,7 @@ impl Builder<'_> {
             .map_err(|e| err(format!("dial plan {:?}", dial_plan.unwrap_or("Global")), e))?;
         let i = id16(self.plans.len(), "effective dial plans")?;
         self.plans.push(plan);
+        self.plan_keys.push((dial_plan.map(str::to_owned), region));
         self.plan_index.insert(key, i);
         Ok(i)
     }
@@ -354,6 +389,7 @@ impl Engine {
             limits: limits.clone(),
             plans: Vec::new(),
             plan_index: HashMap::new(),
+            plan_keys: Vec::new(),
             ledger: LedgerBuilder::new(defaults),
             pool_index: HashMap::new(),
             pools: Vec::new(),
@@ -438,7 +474,7 @@ impl Engine {
                 let set = PatternSet::new(&patterns, limits).map_err(|(i, e)| {
                     err(format!("voice route {:?}", routes[entries[i].1.index()].name), e)
                 })?;
-                Ok(RouteTable { set, entries })
+                Ok(RouteTable { set, naive: None, entries })
             };
         let mut vrps = Vec::with_capacity(r.voice_routing_policies.len());
         for p in &r.voice_routing_policies {
@@ -561,6 +597,7 @@ impl Engine {
             Ok(Party {
                 kind,
                 region,
+                calling_code: crate::country::calling_code(region),
                 plan,
                 number: number.map(Into::into),
                 number_key,
@@ -666,7 +703,8 @@ impl Engine {
         };
 
         // Reverse number lookup.
-        let mut numbers: NumberIndex = HashMap::with_capacity(parties.len());
+        let mut numbers: NumberIndex =
+            HashMap::with_capacity_and_hasher(parties.len(), FnvBuild::default());
         let mut add = |number: &str, who: UserId| {
             let (base, ext) = split_ext(number);
             numbers.entry(base.into()).or_default().push((ext.map(Into::into), who));
@@ -766,7 +804,52 @@ impl Engine {
             ledger: b.ledger,
             tenant_key,
             spend_limits,
+            plan_keys: b.plan_keys,
+            naive_plans: None,
         })
+    }
+
+    /// The same engine with naive matching: every dial-plan rule and every voice route its
+    /// own regex, tried one after another (the way a script, or Kamailio's dialplan module,
+    /// does it), and normalization that allocates. Decisions are the same; only the speed
+    /// differs. It is the baseline `tpr bench --baseline naive` measures against.
+    pub fn compile_naive(tenant: &Tenant) -> Result<Engine, CompileError> {
+        let limits = Limits::default();
+        let mut engine = Engine::compile_with(tenant, &limits)?;
+        let mut plans = Vec::with_capacity(engine.plan_keys.len());
+        for (name, region) in &engine.plan_keys {
+            let plan = match name {
+                Some(n) => tenant.dial_plan(n),
+                None => tenant.dial_plan("Global"),
+            };
+            let service = tenant
+                .service_plan(*region)
+                .ok_or_else(|| err(format!("region {region}"), "no service plan"))?;
+            plans.push(
+                tpr_dialplan::ReferencePlan::new(plan, service, &limits)
+                    .map_err(|e| err("dial plan", e))?,
+            );
+        }
+        engine.naive_plans = Some(plans);
+        let r = &tenant.routing;
+        for v in &mut engine.vrps {
+            let patterns: Vec<&str> = v
+                .table
+                .entries
+                .iter()
+                .map(|(_, route)| r.voice_routes[route.index()].number_pattern.as_str())
+                .collect();
+            v.table.naive = Some(
+                tpr_dialplan::Pattern::many(&patterns, &limits)
+                    .map_err(|(_, e)| err("voice route", e))?,
+            );
+        }
+        Ok(engine)
+    }
+
+    /// Does this engine match naively (see [`Engine::compile_naive`])?
+    pub fn is_naive(&self) -> bool {
+        self.naive_plans.is_some()
     }
 
     /// The tenant's name.

@@ -12,7 +12,7 @@ use tpr_dialplan::{Cache, DialString, Mode, SetCache, TranslationScratch};
 use tpr_tenant::{CallerIdSubstitute, CallingPlan, NumberType};
 
 use crate::carrier::{CarrierEmergency, carrier_emergency};
-use crate::country::is_domestic;
+use crate::country::is_domestic_from;
 use crate::engine::{DialOut, Engine, GatewayRec, Party, PartyKind, RouteTable, split_ext};
 use crate::ids::{GatewayId, RouteId, SiteId, TrunkId, UserId};
 use crate::state::{Charge, State};
@@ -344,14 +344,24 @@ impl Engine {
         if let Some(d) = self.emergency(state, call, p, scratch, rng, now_ms) {
             return d;
         }
-        let normalization = match plan.normalize_with(
-            &mut scratch.plans[p.plan as usize],
-            call.dialed,
-            Mode::Effective,
-            &mut scratch.number,
-        ) {
-            Ok(o) => o,
-            Err(_) => return Decision::new(Outcome::Rejected(Reject::InvalidDialString)),
+        let normalization = if let Some(naive) = &self.naive_plans {
+            match naive[p.plan as usize].normalize(call.dialed, Mode::Effective) {
+                Ok(r) => {
+                    scratch.number.push_str(&r.output);
+                    tpr_dialplan::Outcome::default()
+                }
+                Err(_) => return Decision::new(Outcome::Rejected(Reject::InvalidDialString)),
+            }
+        } else {
+            match plan.normalize_with(
+                &mut scratch.plans[p.plan as usize],
+                call.dialed,
+                Mode::Effective,
+                &mut scratch.number,
+            ) {
+                Ok(o) => o,
+                Err(_) => return Decision::new(Outcome::Rejected(Reject::InvalidDialString)),
+            }
         };
         let mut d = self.ordinary(state, call, p, scratch, rng, now_ms);
         d.normalization = normalization;
@@ -388,7 +398,7 @@ impl Engine {
             return Decision::new(Outcome::Rejected(Reject::CapacityExceeded));
         }
         // 7. Dial-out policy.
-        let domestic = is_domestic(p.region, number);
+        let domestic = is_domestic_from(p.region, p.calling_code, number);
         match p.dial_out {
             DialOut::Disabled => return Decision::new(Outcome::Rejected(Reject::DialOutPolicy)),
             DialOut::Domestic if !domestic => {
@@ -638,14 +648,31 @@ impl Engine {
         out.clear();
         let mut matched: SmallVec<[RouteId; 8]> = SmallVec::new();
         let mut usage = None;
-        for i in table.set.matches(cache, number) {
+        let mut take = |i: usize| {
             let (u, r) = table.entries[i];
             match usage {
                 None => usage = Some(u),
-                Some(x) if x != u => break,
+                Some(x) if x != u => return false,
                 Some(_) => {}
             }
             matched.push(r);
+            true
+        };
+        match &table.naive {
+            None => {
+                for i in table.set.matches(cache, number) {
+                    if !take(i) {
+                        break;
+                    }
+                }
+            }
+            Some(patterns) => {
+                for (i, p) in patterns.iter().enumerate() {
+                    if p.is_match(number) && !take(i) {
+                        break;
+                    }
+                }
+            }
         }
         let Some(usage) = usage else { return Dr::NoMatch };
         if let Some(g) = ingress

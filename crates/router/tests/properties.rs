@@ -47,6 +47,23 @@ proptest! {
     }
 
     #[test]
+    fn naive_baseline_decides_the_same(number in dialed(), seed in any::<u64>(), who in 0usize..2) {
+        let text = common::fixture_text(&[]);
+        let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
+        let fast = tpr_router::Engine::compile(&tenant).unwrap();
+        let naive = tpr_router::Engine::compile_naive(&tenant).unwrap();
+        prop_assert!(naive.is_naive() && !fast.is_naive());
+        let user = fast.party(["spencer", "john"][who]).unwrap();
+        let call = Call::new(user, &number);
+        let (s1, s2) = (tpr_router::State::new(&fast), tpr_router::State::new(&naive));
+        let (mut c1, mut c2) = (tpr_router::Scratch::new(&fast), tpr_router::Scratch::new(&naive));
+        let d1 = fast.decide(&s1, &call, &mut c1, &mut Pcg64Mcg::seed_from_u64(seed), 0);
+        let d2 = naive.decide(&s2, &call, &mut c2, &mut Pcg64Mcg::seed_from_u64(seed), 0);
+        prop_assert_eq!(d1.outcome, d2.outcome);
+        prop_assert_eq!(c1.number, c2.number);
+    }
+
+    #[test]
     fn machine_never_double_rings_and_releases_everything(
         inputs in prop::collection::vec(input(), 0..40),
         seed in any::<u64>(),

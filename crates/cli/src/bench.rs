@@ -1,0 +1,263 @@
+//! `tpr bench`: raw outbound decision throughput and latency on generated traffic.
+//!
+//! The traffic is made before the clock starts: calls from random users of the tenant(s) to a
+//! mix of what people dial (E.164, national and local numbers, extensions, international
+//! numbers with spaces, colleagues' numbers, emergency numbers). Two passes over it: one
+//! untimed per call, for throughput; one timing every decision, for the latency histogram
+//! (the clock reads cost tens of nanoseconds, so they are kept out of the throughput).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use rand::{Rng, SeedableRng};
+use rand_pcg::Pcg64Mcg;
+use tpr_router::{Call, Engine, Scratch, State, UserId};
+use tpr_tenant::Tenant;
+
+use crate::{Finish, UserError, tenant_file};
+
+/// The tenant `tpr bench` uses without `--tenant`.
+pub const DEFAULT_TENANT: &str = include_str!("../../../scenarios/tenants/contoso.toml");
+
+/// Arguments of `tpr bench`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The tenant (default: the bundled contoso tenant).
+    #[arg(long, value_name = "FILE")]
+    tenant: Option<PathBuf>,
+    /// Decisions per pass.
+    #[arg(long, value_name = "N", default_value_t = 2_000_000)]
+    calls: u64,
+    /// Worker threads.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    threads: usize,
+    /// Clone the tenant this many times (each its own engine) and spread the calls over them.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    tenants: usize,
+    /// Also run the same calls through engines with naive one-regex-per-rule matching.
+    #[arg(long, value_name = "KIND", value_parser = ["naive"])]
+    baseline: Option<String>,
+    /// Seed of the traffic and of the gateway shuffles.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
+}
+
+struct Loaded {
+    engine: Engine,
+    state: State,
+    users: Vec<UserId>,
+}
+
+struct Job<'a> {
+    tenant: u32,
+    user: UserId,
+    dialed: &'a str,
+}
+
+struct Measured {
+    wall: Duration,
+    histogram: Histogram<u64>,
+    kinds: [u64; 6],
+}
+
+const KINDS: [&str; 6] =
+    ["direct-routing", "calling-plan", "operator-connect", "internal", "emergency", "rejected"];
+
+pub fn run(args: Args) -> anyhow::Result<Finish> {
+    if args.threads == 0 || args.tenants == 0 || args.calls == 0 {
+        return Err(UserError::Message(
+            "--calls, --threads and --tenants must be at least 1".into(),
+        )
+        .into());
+    }
+    let tenant = match &args.tenant {
+        Some(path) => tenant_file::load(path)?,
+        None => Tenant::from_toml_str(DEFAULT_TENANT, "contoso.toml")
+            .map_err(|e| anyhow::anyhow!("bundled tenant: {e}"))?,
+    };
+    let compile_start = Instant::now();
+    let engines = compile_all(&tenant, args.tenants, args.threads, false)?;
+    let compile = compile_start.elapsed();
+    let users: usize = engines.iter().map(|l| l.users.len()).sum();
+    if users == 0 {
+        return Err(UserError::Message(
+            "the tenant has no users with a number to call from".into(),
+        )
+        .into());
+    }
+    let memory: usize = engines.iter().map(|l| l.engine.memory_usage()).sum();
+    println!(
+        "tenant {} x{}: {} callers, compiled in {:.2} s ({:.1} MiB of automata and tables)",
+        tenant.name,
+        args.tenants,
+        users,
+        compile.as_secs_f64(),
+        memory as f64 / (1 << 20) as f64
+    );
+    let strings = traffic(&engines, args.seed, args.calls.min(200_000) as usize);
+    let jobs: Vec<Job<'_>> =
+        strings.iter().map(|(t, u, s)| Job { tenant: *t, user: *u, dialed: s }).collect();
+
+    let fast = measure(&engines, &jobs, &args);
+    report("tpr", &fast, args.calls);
+    let share: Vec<String> = KINDS
+        .iter()
+        .zip(fast.kinds)
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| format!("{k} {:.1} %", 100.0 * n as f64 / args.calls as f64))
+        .collect();
+    println!("  decisions: {}", share.join(", "));
+    if args.baseline.is_some() {
+        let naive = compile_all(&tenant, args.tenants, args.threads, true)?;
+        let slow = measure(&naive, &jobs, &args);
+        report("naive", &slow, args.calls);
+        let ratio = slow.wall.as_secs_f64() / fast.wall.as_secs_f64();
+        let p99 = slow.histogram.value_at_quantile(0.99) as f64
+            / fast.histogram.value_at_quantile(0.99).max(1) as f64;
+        println!("  tpr is {ratio:.1}x the naive throughput; naive p99 is {p99:.1}x tpr's");
+        if slow.kinds != fast.kinds {
+            return Err(anyhow::anyhow!(
+                "the naive baseline decided differently: {:?} vs {:?}",
+                slow.kinds,
+                fast.kinds
+            ));
+        }
+    }
+    Ok(Finish::Ok)
+}
+
+fn compile_all(
+    tenant: &Tenant,
+    k: usize,
+    threads: usize,
+    naive: bool,
+) -> anyhow::Result<Vec<Loaded>> {
+    let compile_one = |i: usize| -> anyhow::Result<Loaded> {
+        let mut t = tenant.clone();
+        if k > 1 {
+            t.name = format!("{}-{i}", tenant.name);
+        }
+        let engine = if naive { Engine::compile_naive(&t) } else { Engine::compile(&t) }
+            .map_err(|e| UserError::Message(format!("{}: {e}", t.name)))?;
+        let state = State::new(&engine);
+        let users = (0..engine.user_count() as u32)
+            .map(UserId::from_index)
+            .filter(|u| engine.number_of(*u).is_some())
+            .collect();
+        Ok(Loaded { engine, state, users })
+    };
+    let chunks: Vec<Vec<usize>> = (0..threads).map(|t| (t..k).step_by(threads).collect()).collect();
+    let mut out: Vec<Option<Loaded>> = (0..k).map(|_| None).collect();
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|c| {
+                s.spawn(|| c.iter().map(|&i| compile_one(i).map(|l| (i, l))).collect::<Vec<_>>())
+            })
+            .collect();
+        for h in handles {
+            for r in h.join().map_err(|_| anyhow::anyhow!("compile thread panicked"))? {
+                let (i, l) = r?;
+                out[i] = Some(l);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// Calls in the formats people dial, from random callers of random tenants.
+fn traffic(engines: &[Loaded], seed: u64, n: usize) -> Vec<(u32, UserId, String)> {
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let areas = ["425", "206", "312", "415", "212"];
+    (0..n)
+        .map(|_| {
+            let t = loop {
+                let t = rng.random_range(0..engines.len());
+                if !engines[t].users.is_empty() {
+                    break t;
+                }
+            };
+            let l = &engines[t];
+            let user = l.users[rng.random_range(0..l.users.len())];
+            let area = areas[rng.random_range(0..areas.len())];
+            let line: u32 = rng.random_range(0..10_000);
+            let dialed = match rng.random_range(0..100) {
+                0..30 => format!("+1{area}555{line:04}"),
+                30..50 => format!("({area}) 555-{line:04}"),
+                50..65 => format!("555{line:04}"),
+                65..80 => format!("{line:04}"),
+                80..90 => format!("+44 20 7946 {:04}", line % 1000),
+                90..95 => {
+                    let other = l.users[rng.random_range(0..l.users.len())];
+                    l.engine.number_of(other).unwrap_or("911").to_owned()
+                }
+                _ => "911".to_owned(),
+            };
+            (t as u32, user, dialed)
+        })
+        .collect()
+}
+
+fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
+    let per_thread = args.calls.div_ceil(args.threads as u64);
+    let run = |thread: usize, timed: bool| -> Measured {
+        let mut scratch: Vec<Scratch> = engines.iter().map(|l| Scratch::new(&l.engine)).collect();
+        let mut rng = Pcg64Mcg::seed_from_u64(args.seed ^ (thread as u64 + 1));
+        let mut histogram =
+            Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
+        let mut kinds = [0u64; 6];
+        let offset = thread * jobs.len() / args.threads;
+        let start = Instant::now();
+        for i in 0..per_thread as usize {
+            let job = &jobs[(offset + i) % jobs.len()];
+            let l = &engines[job.tenant as usize];
+            let call = Call::new(job.user, job.dialed);
+            let t0 = timed.then(Instant::now);
+            let d =
+                l.engine.decide(&l.state, &call, &mut scratch[job.tenant as usize], &mut rng, 0);
+            if let Some(t0) = t0 {
+                let _ = histogram.record(t0.elapsed().as_nanos().max(1) as u64);
+            }
+            let k = KINDS.iter().position(|k| *k == d.kind()).unwrap_or(5);
+            kinds[k] += 1;
+        }
+        Measured { wall: start.elapsed(), histogram, kinds }
+    };
+    let pass = |timed: bool| -> Vec<Measured> {
+        std::thread::scope(|s| {
+            let handles: Vec<_> =
+                (0..args.threads).map(|t| s.spawn(move || run(t, timed))).collect();
+            handles.into_iter().map(|h| h.join().expect("bench thread")).collect()
+        })
+    };
+    // Warm caches and lazy automata first.
+    let _ = std::thread::scope(|s| s.spawn(|| run(0, false)).join());
+    let untimed = pass(false);
+    let timed = pass(true);
+    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
+    for m in &timed {
+        let _ = histogram.add(&m.histogram);
+    }
+    let mut kinds = [0u64; 6];
+    for m in &untimed {
+        for (k, n) in kinds.iter_mut().zip(m.kinds) {
+            *k += n;
+        }
+    }
+    Measured { wall: untimed.iter().map(|m| m.wall).max().unwrap_or_default(), histogram, kinds }
+}
+
+fn report(name: &str, m: &Measured, calls: u64) {
+    let h = &m.histogram;
+    println!(
+        "{name:>5}: {:.2} M decisions/s over {:.2} s; latency p50 {} ns, p99 {} ns, p999 {} ns, max {} ns",
+        calls as f64 / m.wall.as_secs_f64() / 1e6,
+        m.wall.as_secs_f64(),
+        h.value_at_quantile(0.5),
+        h.value_at_quantile(0.99),
+        h.value_at_quantile(0.999),
+        h.max()
+    );
+}
