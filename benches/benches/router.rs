@@ -23,9 +23,10 @@ fn decisions(c: &mut Criterion) {
         ("emergency-mask", "spencer.low", "933"),
         ("calling-plan", "megan.bowen", "+442079460123"),
     ];
-    for (label, engine) in
-        [("tpr", Engine::compile(&tenant).unwrap()), ("naive", Engine::compile_naive(&tenant).unwrap())]
-    {
+    for (label, engine) in [
+        ("tpr", Engine::compile(&tenant).unwrap()),
+        ("naive", Engine::compile_naive(&tenant).unwrap()),
+    ] {
         let state = State::new(&engine);
         let mut scratch = Scratch::new(&engine);
         let mut rng = Pcg64Mcg::seed_from_u64(1);
@@ -33,7 +34,9 @@ fn decisions(c: &mut Criterion) {
         for (name, user, dialed) in cases {
             let call = Call::new(engine.party(user).unwrap(), dialed);
             group.bench_function(name, |b| {
-                b.iter(|| black_box(engine.decide(&state, black_box(&call), &mut scratch, &mut rng, 0)))
+                b.iter(|| {
+                    black_box(engine.decide(&state, black_box(&call), &mut scratch, &mut rng, 0))
+                })
             });
         }
         group.finish();
