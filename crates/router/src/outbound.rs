@@ -39,6 +39,17 @@ pub enum Location {
     Unknown,
 }
 
+impl Location {
+    /// The site index this location puts party `p` at, if any.
+    pub(crate) fn site(self, p: &Party) -> Option<u16> {
+        match self {
+            Location::Assigned => p.site,
+            Location::Site(s) => Some(s.0),
+            Location::Unknown => None,
+        }
+    }
+}
+
 /// How a forwarded or transferred call came into the tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ingress {
@@ -68,6 +79,14 @@ pub struct Call<'a> {
 }
 
 impl<'a> Call<'a> {
+    /// The gateway a forwarded call came in through, if it came over Direct Routing.
+    fn ingress_gateway(&self) -> Option<GatewayId> {
+        match self.ingress {
+            Some(Ingress::Gateway(g)) => Some(g),
+            _ => None,
+        }
+    }
+
     /// A call from `caller` to `dialed`, from a desktop client at the caller's own site.
     pub fn new(caller: UserId, dialed: &'a str) -> Call<'a> {
         Call {
@@ -411,10 +430,6 @@ impl Engine {
         admission.push(self.tenant_key);
         // 9. Connectivity: Direct Routing first; a match never falls through.
         if let Some(v) = p.vrp {
-            let ingress = match call.ingress {
-                Some(Ingress::Gateway(g)) => Some(g),
-                _ => None,
-            };
             let mut candidates = Candidates::new();
             let dr = self.route_direct(
                 state,
@@ -422,7 +437,7 @@ impl Engine {
                 &mut scratch.vrps[v as usize],
                 number,
                 Some((p, call.location)),
-                ingress,
+                call.ingress_gateway(),
                 rng,
                 now_ms,
                 &mut candidates,
@@ -536,11 +551,7 @@ impl Engine {
             };
             Decision::new(outcome)
         } else {
-            let site = match call.location {
-                Location::Assigned => p.site,
-                Location::Site(s) => Some(s.0),
-                Location::Unknown => None,
-            };
+            let site = call.location.site(p);
             let find = |e: u16| -> Option<(u16, usize)> {
                 let rec = &self.ecrps[e as usize];
                 rec.numbers
@@ -553,17 +564,13 @@ impl Engine {
             let number = &self.ecrps[e as usize].numbers[i];
             scratch.number.push_str(&number.dial_string);
             let mut candidates = Candidates::new();
-            let ingress = match call.ingress {
-                Some(Ingress::Gateway(g)) => Some(g),
-                _ => None,
-            };
             let dr = self.route_direct(
                 state,
                 &number.table,
                 &mut scratch.ecrps[e as usize][i],
                 &number.dial_string,
                 None,
-                ingress,
+                call.ingress_gateway(),
                 rng,
                 now_ms,
                 &mut candidates,
@@ -617,11 +624,7 @@ impl Engine {
         if !self.calling[p.calling as usize].prevent_toll_bypass {
             return !g.lbr;
         }
-        let site = match location {
-            Location::Assigned => p.site,
-            Location::Site(s) => Some(s.0),
-            Location::Unknown => None,
-        };
+        let site = location.site(p);
         match site {
             Some(s) if self.sites[s as usize].lbr => g.lbr && g.site == Some(s),
             Some(_) => !g.lbr,
