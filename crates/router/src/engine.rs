@@ -1,6 +1,6 @@
 //! A tenant compiled for routing: dense ids, automata, and the capacity key layout.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use smallvec::SmallVec;
@@ -620,25 +620,20 @@ impl Engine {
                 pools,
             })
         };
-        let mut skip_rnl: Vec<UserId> = Vec::new();
+        let user_party = |b: &mut Builder<'_>, u: &User, who: &str| {
+            let number = u.number.as_deref();
+            let plan = u.dial_plan.as_deref();
+            party_of(b, PartyKind::User, u.usage_location, plan, number, &u.policies, who)
+        };
+        let mut skip_rnl: HashSet<UserId> = HashSet::new();
         let mut private: Vec<(UserId, &str)> = Vec::new();
         for u in &tenant.users {
             let id = UserId(parties.len() as u32);
-            let who = format!("user {:?}", u.id);
-            let party = party_of(
-                &mut b,
-                PartyKind::User,
-                u.usage_location,
-                u.dial_plan.as_deref(),
-                u.number.as_deref(),
-                &u.policies,
-                &who,
-            )?;
-            parties.push(party);
+            parties.push(user_party(&mut b, u, &format!("user {:?}", u.id))?);
             listed_ids.insert(u.id.to_ascii_lowercase(), id);
             listed_names.push(u.id.clone());
             if u.skip_internal_voip {
-                skip_rnl.push(id);
+                skip_rnl.insert(id);
             }
             if let Some(p) = &u.private_number {
                 private.push((id, p));
@@ -647,18 +642,8 @@ impl Engine {
         for range in &tenant.user_ranges {
             let first = u32::try_from(parties.len()).map_err(|_| err("users", "too many"))?;
             let who = format!("user range {:?}", range.name);
-            for k in 0..range.count {
-                let u: User = range.user(k).ok_or_else(|| err(&who, "bad index"))?;
-                let party = party_of(
-                    &mut b,
-                    PartyKind::User,
-                    u.usage_location,
-                    u.dial_plan.as_deref(),
-                    u.number.as_deref(),
-                    &u.policies,
-                    &who,
-                )?;
-                parties.push(party);
+            for u in (0..range.count).filter_map(|k| range.user(k)) {
+                parties.push(user_party(&mut b, &u, &who)?);
             }
             ranges.push((first, range.clone()));
         }
