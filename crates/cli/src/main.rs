@@ -13,7 +13,9 @@ mod check;
 mod import;
 mod lines;
 mod normalize;
+mod plot;
 mod route;
+mod sim;
 mod tenant_file;
 
 /// Teams Phone routing engine and simulator.
@@ -35,6 +37,9 @@ enum Command {
     /// Measure raw decision throughput and latency on generated traffic (optionally against
     /// a naive one-regex-per-rule baseline, and over many tenant copies).
     Bench(bench::Args),
+    /// Run a simulation scenario (the bundled default when none is given): call storms,
+    /// gateway behaviour and faults through the real routing pipeline, in virtual time.
+    Sim(sim::Args),
     /// Validate a tenant (TOML or PowerShell) and lint it: shadowed rules, unreachable
     /// routes, unused gateways and usages, the Global-policy pitfall, emergency numbers
     /// without a route.
@@ -89,6 +94,7 @@ fn main() -> ExitCode {
         Command::Route(args) => route::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Check(args) => check::run(args),
+        Command::Sim(args) => sim::run(args),
     });
     match result {
         Ok(Ok(Finish::Ok)) => ExitCode::SUCCESS,

@@ -94,6 +94,7 @@ pub(crate) struct GatewayRec {
     pub site: Option<u16>,
     pub lbr: bool,
     pub lbr_user_override: bool,
+    pub max_concurrent_sessions: Option<u32>,
     pub inbound_teams: Vec<Translation>,
     pub inbound_pstn: Vec<Translation>,
     pub outbound_teams: Vec<Translation>,
@@ -431,6 +432,7 @@ impl Engine {
                     .map(|i| i as u16),
                 lbr: g.gateway_site_lbr_enabled,
                 lbr_user_override: g.gateway_lbr_enabled_user_override,
+                max_concurrent_sessions: g.max_concurrent_sessions,
                 inbound_teams: list(&g.inbound_teams_number_translation_rules)?,
                 inbound_pstn: list(&g.inbound_pstn_number_translation_rules)?,
                 outbound_teams: list(&g.outbound_teams_number_translation_rules)?,
@@ -902,6 +904,44 @@ impl Engine {
     /// The effective dial plan of party `u`.
     pub fn plan_of(&self, u: UserId) -> &CompiledPlan {
         &self.plans[self.parties[u.index()].plan as usize]
+    }
+
+    /// The number type of party `u`'s number (how inbound calls to it arrive).
+    pub fn number_type(&self, u: UserId) -> Option<NumberType> {
+        self.parties[u.index()].number_type
+    }
+
+    /// The Operator Connect trunk of party `u`, if its number is an operator's.
+    pub fn trunk_of(&self, u: UserId) -> Option<TrunkId> {
+        self.parties[u.index()].trunk
+    }
+
+    /// The call-queue settings of party `u`, if it is a call queue.
+    pub fn queue_settings(&self, u: UserId) -> Option<QueueSettings> {
+        self.parties[u.index()].queue
+    }
+
+    /// The users a `[[user_ranges]]` entry generated: its first id and how many.
+    pub fn user_range(&self, name: &str) -> Option<(UserId, u32)> {
+        self.ranges
+            .iter()
+            .find(|(_, r)| r.name.eq_ignore_ascii_case(name))
+            .map(|(first, r)| (UserId(*first), r.count))
+    }
+
+    /// Is gateway `g` enabled for calls?
+    pub fn gateway_enabled(&self, g: GatewayId) -> bool {
+        self.gateways[g.index()].enabled
+    }
+
+    /// Teams' `MaxConcurrentSessions` of gateway `g` (alerts only, never enforced).
+    pub fn gateway_alert_limit(&self, g: GatewayId) -> Option<u32> {
+        self.gateways[g.index()].max_concurrent_sessions
+    }
+
+    /// Does gateway `g` send SIP OPTIONS (is its health monitored)?
+    pub fn gateway_sends_options(&self, g: GatewayId) -> bool {
+        self.gateways[g.index()].send_options
     }
 
     /// Number of gateways.

@@ -53,3 +53,17 @@ impl TrunkId {
         TrunkId(i)
     }
 }
+
+impl GatewayId {
+    /// A gateway by index (`0..engine.gateway_count()`).
+    pub fn from_index(i: u16) -> GatewayId {
+        GatewayId(i)
+    }
+}
+
+impl PoolId {
+    /// A minute pool by index (`0..engine.pools().len()`).
+    pub fn from_index(i: u16) -> PoolId {
+        PoolId(i)
+    }
+}

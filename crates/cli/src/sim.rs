@@ -1,0 +1,209 @@
+//! `tpr sim`: run a scenario (the bundled default when none is named) and report.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use tpr_router::Engine;
+use tpr_sim::{Report, RunOptions, Scenario, ScenarioFile, run_all};
+use tpr_tenant::Tenant;
+
+use crate::{Finish, UserError, tenant_file};
+
+/// The scenario `tpr sim` runs without a file, and the tenant it names.
+pub const DEFAULT_SCENARIO: &str = include_str!("../../../scenarios/default.toml");
+const DEFAULT_SCENARIO_NAME: &str = "scenarios/default.toml";
+const DEFAULT_TENANT_NAME: &str = "tenants/contoso.toml";
+
+/// Arguments of `tpr sim`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The scenario (TOML). Without one, the bundled default runs.
+    #[arg(value_name = "SCENARIO")]
+    scenario: Option<PathBuf>,
+    #[command(flatten)]
+    out: Outputs,
+}
+
+/// Options shared by `tpr sim` and `tpr replay`.
+#[derive(Debug, clap::Args)]
+pub struct Outputs {
+    /// Seed (overrides the scenario's `[run] seed`).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Worker threads for repetitions.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+    /// Repetitions (independent runs, seeds S, S+1, ...), merged into one report.
+    #[arg(long, value_name = "N")]
+    pub repetitions: Option<u32>,
+    /// Write the JSON report here (`-` for standard output instead of the text report).
+    #[arg(long, value_name = "OUT")]
+    pub json: Option<PathBuf>,
+    /// Write the per-interval time series here as CSV.
+    #[arg(long, value_name = "OUT")]
+    pub csv: Option<PathBuf>,
+    /// Draw concurrency per gateway over time and the decision-latency distribution (SVG).
+    #[arg(long, value_name = "OUT.svg")]
+    pub plot: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<Finish> {
+    let scenario = match &args.scenario {
+        Some(path) => load_scenario(path)?,
+        None => {
+            let file = ScenarioFile::parse(DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME)
+                .map_err(|e| anyhow::anyhow!("bundled scenario: {e}"))?;
+            let tenant = Tenant::from_toml_str(crate::bench::DEFAULT_TENANT, DEFAULT_TENANT_NAME)
+                .map_err(|e| anyhow::anyhow!("bundled tenant: {e}"))?;
+            bind(&file, &tenant)?
+        }
+    };
+    simulate(scenario, &args.out, &[])
+}
+
+/// Reads a scenario and the tenant it names (relative to the scenario file).
+pub fn load_scenario(path: &Path) -> anyhow::Result<Scenario> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UserError::Message(format!("{}: {e}", path.display())))?;
+    let file = ScenarioFile::parse(&text, &path.display().to_string())
+        .map_err(|e| UserError::Diagnostics(e.to_string()))?;
+    let tenant_path = path.parent().unwrap_or(Path::new(".")).join(&file.tenant_file);
+    if !tenant_path.is_file() {
+        let at = file.tenant_location().map_or_else(String::new, |l| format!("{l}: "));
+        return Err(UserError::Diagnostics(format!(
+            "{at}error: tenant file {} not found",
+            tenant_path.display()
+        ))
+        .into());
+    }
+    let tenant = tenant_file::load(&tenant_path)?;
+    bind(&file, &tenant)
+}
+
+fn bind(file: &ScenarioFile, tenant: &Tenant) -> anyhow::Result<Scenario> {
+    let engine = Engine::compile(tenant)
+        .map_err(|e| UserError::Message(format!("tenant {}: {e}", tenant.name)))?;
+    file.bind(Arc::new(engine)).map_err(|e| UserError::Diagnostics(e.to_string()).into())
+}
+
+fn wall_ns() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
+
+/// Runs `scenario` (with `trace` calls on top) and writes what `out` asks for.
+pub fn simulate(
+    mut scenario: Scenario,
+    out: &Outputs,
+    trace: &[tpr_sim::trace::TraceCall],
+) -> anyhow::Result<Finish> {
+    if let Some(seed) = out.seed {
+        scenario.seed = seed;
+    }
+    if let Some(r) = out.repetitions {
+        if !(1..=tpr_sim::MAX_REPETITIONS).contains(&r) {
+            return Err(UserError::Message(format!(
+                "--repetitions must be 1 to {}",
+                tpr_sim::MAX_REPETITIONS
+            ))
+            .into());
+        }
+        scenario.repetitions = r;
+    }
+    if out.threads == 0 {
+        return Err(UserError::Message("--threads must be at least 1".into()).into());
+    }
+    let bar = Progress::new(!out.quiet && std::io::stderr().is_terminal(), scenario.repetitions);
+    let progress = |sim_ms: u64, duration_ms: u64| bar.update(sim_ms, duration_ms);
+    let clock = wall_ns;
+    let opts = RunOptions { clock: Some(&clock), progress: Some(&progress), trace };
+    let report = run_all(&scenario, out.threads, &opts)
+        .map_err(|e| UserError::Message(format!("{}: {e}", scenario.file)))?;
+    bar.finish();
+    write_outputs(&report, out)?;
+    if report.leaked_permits != 0 {
+        // A bug in tpr, not in the scenario: exit 2.
+        anyhow::bail!(
+            "{} capacity permits were still held after the run drained (a bug in tpr; the \
+             report above is not trustworthy)",
+            report.leaked_permits
+        );
+    }
+    Ok(Finish::Ok)
+}
+
+fn write_outputs(report: &Report, out: &Outputs) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut stdout = stdout.lock();
+    match out.json.as_deref() {
+        Some(p) if p == Path::new("-") => writeln!(stdout, "{}", report.to_json())?,
+        Some(p) => {
+            write_file(p, &format!("{}\n", report.to_json()))?;
+            write!(stdout, "{}", report.to_text())?;
+        }
+        None => write!(stdout, "{}", report.to_text())?,
+    }
+    if let Some(p) = &out.csv {
+        write_file(p, &report.series_csv())?;
+    }
+    if let Some(p) = &out.plot {
+        write_file(p, &crate::plot::svg(report))?;
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text)
+        .map_err(|e| UserError::Message(format!("cannot write {}: {e}", path.display())).into())
+}
+
+/// A progress bar on standard error, shown once a run has taken a second.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    started: Instant,
+}
+
+impl Progress {
+    fn new(enabled: bool, repetitions: u32) -> Progress {
+        let bar = enabled.then(|| {
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(1000),
+                indicatif::ProgressDrawTarget::hidden(),
+            );
+            let style = indicatif::ProgressStyle::with_template(
+                "{spinner} simulated {msg} [{bar:40}] {percent}% ({elapsed} wall)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            bar.set_style(style);
+            if repetitions > 1 {
+                bar.set_message(format!("({repetitions} repetitions)"));
+            }
+            bar
+        });
+        Progress { bar, started: Instant::now() }
+    }
+
+    fn update(&self, sim_ms: u64, duration_ms: u64) {
+        let Some(bar) = &self.bar else { return };
+        if bar.is_hidden() && self.started.elapsed().as_secs_f64() >= 1.0 {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        bar.set_position(sim_ms * 1000 / duration_ms.max(1));
+        if bar.message().is_empty() || !bar.message().starts_with('(') {
+            bar.set_message(tpr_sim::duration::format_ms(sim_ms - sim_ms % 1000));
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
