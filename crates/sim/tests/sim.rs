@@ -1,0 +1,515 @@
+//! The simulator end to end: Erlang B against published tables, determinism, shards, the
+//! behaviours a scenario drives (caps, failover, faults, queues, pools) and scenario errors.
+
+use std::sync::Arc;
+
+use tpr_router::Engine;
+use tpr_sim::{Report, RunOptions, Scenario, ScenarioFile, run, run_all};
+use tpr_tenant::Tenant;
+
+const CONTOSO: &str = include_str!("../../../scenarios/tenants/contoso.toml");
+const DEFAULT: &str = include_str!("../../../scenarios/default.toml");
+
+fn engine(toml: &str) -> Arc<Engine> {
+    let tenant = Tenant::from_toml_str(toml, "tenant.toml").unwrap_or_else(|e| panic!("{e}"));
+    Arc::new(Engine::compile(&tenant).unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn scenario(text: &str, tenant: &str) -> Scenario {
+    let file = ScenarioFile::parse(text, "scenario.toml").unwrap_or_else(|e| panic!("{e}"));
+    file.bind(engine(tenant)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs and checks what every run must satisfy.
+fn simulate(sc: &Scenario) -> Report {
+    let r = run_all(sc, 1, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.leaked_permits, 0, "seed {}: permits leaked", sc.seed);
+    r
+}
+
+/// The JSON without the wall-clock fields.
+fn deterministic_json(r: &Report) -> String {
+    let mut v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+    for k in ["wall_ms", "events_per_s", "decision_latency_ns"] {
+        v.as_object_mut().unwrap().remove(k);
+    }
+    format!("{v}\n{}", r.series_csv())
+}
+
+// ---------------------------------------------------------------------------------------
+// Erlang B.
+
+fn erlang_tenant(n: u32) -> String {
+    format!(
+        r#"
+[tenant]
+name = "erlang"
+country = "US"
+[[gateways]]
+fqdn = "sbc.erlang.example"
+sip_signaling_port = 5061
+enabled = true
+enforced_max_sessions = {n}
+pstn_usages = ["all"]
+[[voice_routes]]
+name = "all"
+number_pattern = '^\+1\d{{10}}$'
+gateways = ["sbc.erlang.example"]
+usages = ["all"]
+[[voice_routing_policies]]
+name = "Global"
+usages = ["all"]
+[[user_ranges]]
+name = "users"
+id_prefix = "u"
+count = 50000
+first_number = "+14255000000"
+number_type = "direct_routing"
+voice_routing_policy = "Global"
+"#
+    )
+}
+
+/// One gateway with an enforced cap of `n`, Poisson arrivals, exponential holds, calls that
+/// connect at once: the blocking of each repetition.
+fn erlang_runs(a: f64, n: u32, calls_per_rep: f64, reps: u32) -> Vec<f64> {
+    let hold_s = 100.0;
+    let rate = a / hold_s;
+    let duration_s = (calls_per_rep / rate).ceil();
+    let text = format!(
+        r#"
+[run]
+seed = 11
+duration = "{duration_s}s"
+warmup = "1000s"
+repetitions = {reps}
+[tenant]
+file = "erlang.toml"
+[[traffic]]
+callers = "users"
+arrivals = {{ process = "poisson", rate_per_s = {rate} }}
+hold = {{ dist = "exponential", mean = "{hold_s}s" }}
+destinations = [ {{ numbers = ["+12065550100"] }} ]
+[[gateway_behaviour]]
+gateway = "*"
+answer = 1.0
+post_dial_delay = "0s"
+ring = "0s"
+"#
+    );
+    let sc = scenario(&text, &erlang_tenant(n));
+    (0..reps)
+        .map(|i| {
+            let r = run(&sc, i, &RunOptions::default()).unwrap();
+            assert_eq!(r.leaked_permits, 0);
+            // Only the cap blocks: nothing else may refuse or fail a call here.
+            assert_eq!(r.failed, 0, "{:?}", r.failures);
+            assert_eq!(r.blocked.keys().collect::<Vec<_>>(), ["gateways-full"]);
+            assert!(r.gateways["sbc.erlang.example"].peak_concurrent <= n);
+            r.blocking_probability
+        })
+        .collect()
+}
+
+#[test]
+fn single_gateway_blocking_matches_published_erlang_b() {
+    let table = include_str!("data/erlang_b_published_triples.csv");
+    let mut rows = csv::Reader::from_reader(table.as_bytes());
+    // Several (A, N) from the published tables, at blocking levels a run can resolve.
+    let wanted = [(0.9, 3), (3.0, 6), (4.5, 8), (5.4, 9), (12.03, 20)];
+    let mut checked = 0;
+    for row in rows.records() {
+        let row = row.unwrap();
+        let (a, n, exact): (f64, u32, f64) =
+            (row[0].parse().unwrap(), row[1].parse().unwrap(), row[3].parse().unwrap());
+        if !wanted.iter().any(|&(wa, wn)| (wa - a).abs() < 1e-9 && wn == n) {
+            continue;
+        }
+        let reps = 10;
+        let b = erlang_runs(a, n, 12_000.0, reps);
+        let mean = b.iter().sum::<f64>() / f64::from(reps);
+        let var = b.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / f64::from(reps - 1);
+        let se = (var / f64::from(reps)).sqrt();
+        // Student t, 9 degrees of freedom, 99.9 % two-sided: the interval that a correct
+        // simulator misses once in a thousand runs.
+        let half = 4.781 * se;
+        assert!(
+            (mean - exact).abs() <= half,
+            "A={a} N={n}: measured {mean:.5} ± {half:.5}, Erlang B {exact:.6} (runs {b:?})"
+        );
+        // And the interval is tight enough to have caught a wrong model.
+        assert!(half < 0.4 * exact, "A={a} N={n}: interval ±{half:.5} too wide for {exact}");
+        checked += 1;
+    }
+    assert_eq!(checked, wanted.len(), "rows missing from the table");
+}
+
+#[test]
+fn erlang_b_check_notices_a_wrong_cap() {
+    // The same load against one trunk fewer blocks measurably more: the test above can fail.
+    let exact_n9 = 0.051086;
+    let b = erlang_runs(5.4, 8, 12_000.0, 5);
+    let mean = b.iter().sum::<f64>() / 5.0;
+    assert!(mean > exact_n9 * 1.3, "N=8 measured {mean}, N=9 exact {exact_n9}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Determinism and shards.
+
+fn default_scenario() -> Scenario {
+    scenario(DEFAULT, CONTOSO)
+}
+
+#[test]
+fn same_seed_same_report_byte_for_byte() {
+    let sc = default_scenario();
+    let a = simulate(&sc);
+    let b = simulate(&sc);
+    assert!(a.offered > 10_000, "the default offers real traffic: {}", a.offered);
+    assert_eq!(deterministic_json(&a), deterministic_json(&b));
+}
+
+#[test]
+fn different_seeds_differ() {
+    let mut sc = default_scenario();
+    let a = simulate(&sc);
+    sc.seed += 1;
+    let b = simulate(&sc);
+    assert_ne!(deterministic_json(&a), deterministic_json(&b));
+    assert_ne!(a.offered, b.offered);
+}
+
+#[test]
+fn threads_do_not_change_the_merged_report() {
+    let mut sc = default_scenario();
+    sc.duration_ms = 20 * 60_000;
+    sc.warmup_ms = 60_000;
+    sc.repetitions = 4;
+    let one = run_all(&sc, 1, &RunOptions::default()).unwrap();
+    let four = run_all(&sc, 4, &RunOptions::default()).unwrap();
+    assert_eq!(one.repetitions, 4);
+    assert_eq!(deterministic_json(&one), deterministic_json(&four));
+    // The merge adds the repetitions up.
+    let single: u64 = (0..4).map(|i| run(&sc, i, &RunOptions::default()).unwrap().offered).sum();
+    assert_eq!(one.offered, single);
+}
+
+// ---------------------------------------------------------------------------------------
+// Behaviours.
+
+const TWO_SBCS: &str = r#"
+[tenant]
+name = "two"
+country = "US"
+[[gateways]]
+fqdn = "sbc1.two.example"
+sip_signaling_port = 5061
+enabled = true
+enforced_max_sessions = 5
+max_concurrent_sessions = 5
+pstn_usages = ["US"]
+[[gateways]]
+fqdn = "sbc2.two.example"
+sip_signaling_port = 5061
+enabled = true
+[[voice_routes]]
+name = "US"
+number_pattern = '^\+1\d{10}$'
+gateways = ["sbc1.two.example", "sbc2.two.example"]
+usages = ["US"]
+[[voice_routing_policies]]
+name = "Global"
+usages = ["US"]
+[[user_ranges]]
+name = "staff"
+id_prefix = "s"
+count = 2000
+first_number = "+14255100000"
+number_type = "direct_routing"
+voice_routing_policy = "Global"
+"#;
+
+fn two_sbcs(extra: &str) -> Scenario {
+    let text = format!(
+        r#"
+[run]
+seed = 3
+duration = "1h"
+[tenant]
+file = "two.toml"
+[[traffic]]
+callers = "staff"
+arrivals = {{ process = "poisson", rate_per_s = 0.2 }}
+hold = {{ dist = "exponential", mean = "3m" }}
+destinations = [ {{ kind = "national" }} ]
+[[gateway_behaviour]]
+gateway = "*"
+answer = 1.0
+{extra}
+"#
+    );
+    scenario(&text, TWO_SBCS)
+}
+
+#[test]
+fn enforced_cap_answers_503_and_calls_fail_over() {
+    // 36 erlangs offered, sbc1 holds 5: the rest fail over to sbc2.
+    let r = simulate(&two_sbcs(""));
+    let (s1, s2) = (&r.gateways["sbc1.two.example"], &r.gateways["sbc2.two.example"]);
+    assert_eq!(s1.peak_concurrent, 5);
+    assert!(s1.cap_refused > 100, "{s1:?}");
+    assert!(s2.answered > 100, "{s2:?}");
+    assert!(r.failovers >= s1.cap_refused, "{} < {}", r.failovers, s1.cap_refused);
+    // Teams' alert at 90 % of 5 (rounded up: 5).
+    assert!(s1.alerts > 0);
+    assert_eq!(r.blocked.values().sum::<u64>(), 0, "{:?}", r.blocked);
+    assert!(s1.utilization.unwrap() > 0.9, "{s1:?}");
+}
+
+#[test]
+fn a_gateway_down_is_retried_then_failed_over_and_demoted() {
+    let r = simulate(&two_sbcs(
+        "[[fault]]\ngateway = \"sbc1.two.example\"\ndown = \"10m\"\nup = \"40m\"\n",
+    ));
+    let s1 = &r.gateways["sbc1.two.example"];
+    // While down and still healthy (3 minutes of lost OPTIONS), calls try it three times.
+    assert!(s1.retries > 0, "{s1:?}");
+    assert_eq!(s1.retries % 2, 0, "two retries after each first try: {s1:?}");
+    assert!(r.failovers > 0);
+    // Demoted: most calls during the outage go straight to sbc2 (it comes first).
+    let attempts_while_down = s1.retries / 2;
+    assert!(attempts_while_down < 60, "{s1:?}");
+    assert_eq!(r.failed, 0, "{:?}", r.failures);
+}
+
+#[test]
+fn a_response_storm_fails_over() {
+    let r = simulate(&two_sbcs(
+        "[[fault]]\ngateway = \"sbc2.two.example\"\nrespond = 503\nfrom = \"0s\"\n\
+         [[fault]]\ngateway = \"sbc1.two.example\"\nrespond = 486\nfrom = \"30m\"\nuntil = \"40m\"\n",
+    ));
+    // sbc2 answers 503 all run: calls sbc1 cannot take fail over to it and fail there.
+    assert!(r.failures.get("exhausted-503").copied().unwrap_or(0) > 0, "{:?}", r.failures);
+    // 486 does not fail over: for ten minutes, every call that reaches sbc1 is busy.
+    assert!(r.failures.get("486").copied().unwrap_or(0) > 0, "{:?}", r.failures);
+    assert_eq!(r.gateways["sbc2.two.example"].answered, 0);
+}
+
+#[test]
+fn a_queue_overflows_at_its_threshold() {
+    let text = r#"
+[run]
+seed = 5
+duration = "10m"
+[tenant]
+file = "contoso.toml"
+[[traffic]]
+name = "vote"
+direction = "inbound"
+arrivals = { process = "burst", rate_per_s = 2.0, at = "1m", lasting = "2m" }
+hold = { dist = "fixed", value = "1m" }
+destinations = [ { numbers = ["+18005550199"] } ]
+[[queue_behaviour]]
+queue = "support-queue"
+agents = 0
+"#;
+    let r = simulate(&scenario(text, CONTOSO));
+    let q = &r.queues["support-queue"];
+    assert!(q.offered > 150, "{q:?}");
+    // Nobody answers: 50 wait (contoso's overflow threshold), the rest overflow with busy.
+    assert_eq!(q.peak_waiting, 50);
+    assert_eq!(q.overflowed, q.offered - 50);
+    assert_eq!(r.blocked["queue-overflow"], q.overflowed);
+    // The 50 wait out the queue's 20-minute timeout after the run's arrivals stop.
+    assert_eq!(q.timed_out, 50);
+    assert_eq!(q.answered, 0);
+}
+
+#[test]
+fn minute_pools_drain_then_calls_are_paid() {
+    // Megan (international Calling Plan) calls abroad all day: the international pool (600
+    // minutes) runs dry and the rest is paid from communications credits.
+    let text = r#"
+[run]
+seed = 9
+duration = "12h"
+[tenant]
+file = "contoso.toml"
+[[traffic]]
+callers = ["megan.bowen"]
+arrivals = { process = "poisson", rate_per_s = 0.008 }
+hold = { dist = "fixed", value = "5m" }
+destinations = [ { kind = "international" } ]
+"#;
+    let r = simulate(&scenario(text, CONTOSO));
+    let pool = r.minute_pools.iter().find(|(k, _)| k.contains("(international)")).unwrap().1;
+    assert_eq!(pool.left_min, 0, "{:?}", r.minute_pools);
+    assert_eq!(pool.used_min, 600);
+    assert!(r.paid_minutes > 0);
+    assert!(r.by_connectivity.calling_plan > 100);
+}
+
+#[test]
+fn user_numbers_carry_two_calls_service_numbers_hundreds() {
+    let text = r#"
+[run]
+seed = 2
+duration = "20m"
+[tenant]
+file = "contoso.toml"
+[[traffic]]
+name = "to a user"
+direction = "inbound"
+arrivals = { process = "poisson", rate_per_s = 0.5 }
+hold = { dist = "fixed", value = "10m" }
+destinations = [ { numbers = ["+14255550101"] } ]
+via = "sbc1.contoso.com"
+answer = 1.0
+[[traffic]]
+name = "to the main line"
+direction = "inbound"
+arrivals = { process = "poisson", rate_per_s = 0.5 }
+hold = { dist = "fixed", value = "10m" }
+destinations = [ { numbers = ["+14255550000"] } ]
+via = "sbc2.contoso.com"
+"#;
+    let r = simulate(&scenario(text, CONTOSO));
+    // spencer.low's number holds 2 calls; the rest are busy (486).
+    let user = &r.traffic["to a user"];
+    assert_eq!(user.carried, 2 + 2, "two calls, then two more after the first ten minutes");
+    assert!(r.blocked["busy"] >= user.offered - 4);
+    // The auto attendant's service number takes every call (limit 500).
+    let main = &r.traffic["to the main line"];
+    assert_eq!(main.blocked, 0);
+    assert_eq!(main.carried, main.offered);
+}
+
+#[test]
+fn emergency_calls_route_during_an_outage() {
+    let text = r#"
+[run]
+seed = 4
+duration = "30m"
+[tenant]
+file = "contoso.toml"
+[[traffic]]
+callers = "agents"
+arrivals = { process = "poisson", rate_per_s = 0.05 }
+hold = { dist = "fixed", value = "2m" }
+destinations = [ { kind = "emergency" } ]
+[[gateway_behaviour]]
+gateway = "*"
+answer = 1.0
+[[fault]]
+gateway = "sbc1.contoso.com"
+down = "0s"
+[[fault]]
+gateway = "sbc2.contoso.com"
+down = "0s"
+"#;
+    let r = simulate(&scenario(text, CONTOSO));
+    assert!(r.emergency.offered > 50);
+    assert_eq!(r.emergency.connected, r.emergency.offered);
+    assert_eq!(r.gateways["sbc-e911.contoso.com"].answered, r.emergency.offered);
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenario errors: one message each, at the place of the mistake.
+
+fn parse_error(text: &str) -> String {
+    match ScenarioFile::parse(text, "bad.toml") {
+        Err(e) => e.to_string(),
+        Ok(f) => match f.bind(engine(CONTOSO)) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("accepted:\n{text}"),
+        },
+    }
+}
+
+#[test]
+fn scenario_errors_say_where() {
+    let head = "[run]\nseed = 1\nduration = \"1h\"\n[tenant]\nfile = \"t.toml\"\n";
+    let traffic = "[[traffic]]\narrivals = { process = \"poisson\", rate_per_s = 1.0 }\n\
+                   hold = { dist = \"fixed\", value = \"1m\" }\n\
+                   destinations = [ { kind = \"national\" } ]\n";
+    let cases: &[(String, &str)] = &[
+        (
+            "[run]\nduration = \"1x\"\n".into(),
+            "bad.toml:2:12: error: duration: bad duration \"1x\": unknown unit \"x\"",
+        ),
+        (
+            format!("{head}{}", traffic.replace("poisson", "poison")),
+            "bad.toml:7:24: error: unknown arrival process \"poison\"",
+        ),
+        (
+            format!("{head}{}", traffic.replace("national", "galactic")),
+            "bad.toml:9:27: error: unknown destination kind \"galactic\"",
+        ),
+        (
+            format!("{head}{traffic}callers = \"nobody\"\n"),
+            "bad.toml:10:11: error: callers: no user or user range \"nobody\"",
+        ),
+        (
+            format!("{head}{traffic}[[fault]]\ngateway = \"sbc9.contoso.com\"\ndown = \"1m\"\n"),
+            "bad.toml:11:11: error: no gateway \"sbc9.contoso.com\" in the tenant",
+        ),
+        (
+            format!(
+                "{head}{traffic}[[gateway_behaviour]]\ngateway = \"*\"\nanswer = 0.9\nresponses = {{ 486 = 0.2 }}\n"
+            ),
+            "answer and responses add up to 1.100, more than 1",
+        ),
+        (
+            format!(
+                "{head}{traffic}[[gateway_behaviour]]\ngateway = \"*\"\nresponses = {{ 200 = 0.2 }}\n"
+            ),
+            "\"200\" is not a final SIP code",
+        ),
+        (format!("{head}{}", traffic.replace("1.0 }", "1e9 }")), "rate_per_s must be 0 to 100000"),
+        (
+            format!("{head}{traffic}[[queue_behaviour]]\nqueue = \"main-line\"\n"),
+            "bad.toml:11:9: error: \"main-line\" is not a call queue",
+        ),
+        (
+            format!("{head}{traffic}direction = \"sideways\"\n"),
+            "bad.toml:10:13: error: direction must be outbound or inbound",
+        ),
+        (
+            format!(
+                "{head}{traffic}[[fault]]\ngateway = \"sbc1.contoso.com\"\ndown = \"30m\"\nup = \"10m\"\n"
+            ),
+            "a fault must end after it starts",
+        ),
+        (
+            format!(
+                "{head}[[traffic]]\narrivals = {{ process = \"diurnal\", peak_per_s = 1.0, profile = [1, 2] }}\nhold = {{ dist = \"fixed\", value = \"1m\" }}\ndestinations = [ {{ kind = \"national\" }} ]\n"
+            ),
+            "a diurnal profile has 24 non-negative weights",
+        ),
+        (
+            format!("{head}{traffic}direction = \"inbound\"\n"),
+            "inbound traffic calls the tenant's own numbers",
+        ),
+        (format!("{head}"), "no [[traffic]] blocks"),
+        (
+            format!("{head}{traffic}colour = \"red\"\n"),
+            "bad.toml:10:1: error: unknown field `colour`",
+        ),
+        ("[run]\nduration = \"100000h\"\n".into(), "longer than the limit of 400 days"),
+    ];
+    for (text, want) in cases {
+        let got = parse_error(text);
+        assert!(got.contains(want), "\n{text}\nwant: {want}\n got: {got}");
+        assert!(got.starts_with("bad.toml:"), "no location: {got}");
+    }
+}
+
+#[test]
+fn too_much_traffic_is_refused_not_run() {
+    let text = "[run]\nduration = \"300d\"\n[tenant]\nfile = \"t.toml\"\n[[traffic]]\n\
+                arrivals = { process = \"poisson\", rate_per_s = 50000.0 }\n\
+                hold = { dist = \"fixed\", value = \"1m\" }\n\
+                destinations = [ { kind = \"national\" } ]\n";
+    let got = parse_error(&text.replace("300d", "7200h"));
+    assert!(got.contains("the limit is 200000000"), "{got}");
+}
