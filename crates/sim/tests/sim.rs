@@ -490,7 +490,7 @@ fn scenario_errors_say_where() {
             format!("{head}{traffic}direction = \"inbound\"\n"),
             "inbound traffic calls the tenant's own numbers",
         ),
-        (format!("{head}"), "no [[traffic]] blocks"),
+        (head.to_string(), "no [[traffic]] blocks"),
         (
             format!("{head}{traffic}colour = \"red\"\n"),
             "bad.toml:10:1: error: unknown field `colour`",
