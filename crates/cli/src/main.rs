@@ -14,6 +14,7 @@ mod import;
 mod lines;
 mod normalize;
 mod plot;
+mod replay;
 mod route;
 mod sim;
 mod tenant_file;
@@ -40,6 +41,9 @@ enum Command {
     /// Run a simulation scenario (the bundled default when none is given): call storms,
     /// gateway behaviour and faults through the real routing pipeline, in virtual time.
     Sim(sim::Args),
+    /// Replay a call trace (tpr CSV, Asterisk Master.csv, Teams PSTN usage report) through
+    /// the routing pipeline, the far ends doing what the trace recorded.
+    Replay(replay::Args),
     /// Validate a tenant (TOML or PowerShell) and lint it: shadowed rules, unreachable
     /// routes, unused gateways and usages, the Global-policy pitfall, emergency numbers
     /// without a route.
@@ -95,6 +99,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Check(args) => check::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::Replay(args) => replay::run(args),
     });
     match result {
         Ok(Ok(Finish::Ok)) => ExitCode::SUCCESS,

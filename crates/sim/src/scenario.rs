@@ -435,6 +435,29 @@ impl Scenario {
             .unwrap_or_else(|| DEFAULT.get_or_init(Behaviour::default))
     }
 
+    /// A scenario with no traffic of its own, for replaying `calls` (from a trace) against
+    /// `engine`: it lasts until the last call starts, and legs behave as the trace says.
+    pub fn for_replay(
+        engine: Arc<Engine>,
+        file: &str,
+        calls: &[crate::trace::TraceCall],
+    ) -> Scenario {
+        let duration_ms = calls.last().map_or(0, |c| c.at_ms).saturating_add(1).max(1_000);
+        Scenario {
+            file: Arc::from(file),
+            engine,
+            seed: 1,
+            duration_ms,
+            warmup_ms: 0,
+            interval_ms: (duration_ms / 200).max(1_000),
+            repetitions: 1,
+            traffic: Vec::new(),
+            behaviours: Vec::new(),
+            faults: Vec::new(),
+            queues: Vec::new(),
+        }
+    }
+
     /// Calls the scenario expects to offer in one repetition.
     pub fn expected_calls(&self) -> f64 {
         self.traffic.iter().map(|t| t.arrivals.expected_calls(self.duration_ms)).sum()

@@ -1,7 +1,26 @@
-//! Call traces to replay: tpr's own CSV, Asterisk `Master.csv` and the Teams PSTN usage
-//! report export.
+//! Call traces to replay: tpr's own CSV, Asterisk `Master.csv` (`cdr_csv`) and the Teams
+//! admin center PSTN usage report export (Direct Routing and Calling Plans tabs).
+//!
+//! Each format becomes a list of [`TraceCall`]s in start order, times relative to the first
+//! call. A replayed call goes through the real pipeline and the far end repeats what the trace
+//! says happened (answered for so long, busy, no answer). Rows that cannot be read are
+//! reported with their line number and skipped, or stop the reading in strict mode.
+//!
+//! - tpr CSV (header required): `start,direction,caller,dialed,duration_s,outcome[,via]`.
+//!   `start` is `YYYY-MM-DD HH:MM:SS` (optionally `T`, fractions, `Z`) or seconds from the
+//!   start; `outcome` is `answered`, `no-answer`, `busy` or a final SIP code; `via` (inbound)
+//!   is a gateway FQDN, `calling-plan` or `operator:<trunk>`.
+//! - Asterisk `cdr_csv` (no header, 16–21 columns): the legs of one call share a `linkedid`
+//!   (else a `uniqueid`); a call is answered when any leg is, and lasts its longest `billsec`.
+//!   A call whose `src` is a tenant number is outbound (the user dialed `dst`); otherwise it
+//!   is inbound to `dst`, which the ingress gateway's translation rules may complete.
+//! - Teams PSTN usage report: columns found by their header names (both the documented and
+//!   the exported spellings). Call types ending in `_in` are inbound.
 
-use tpr_router::{Ingress, UserId};
+use std::collections::BTreeMap;
+use std::fmt;
+
+use tpr_router::{Engine, Ingress, TrunkId, UserId};
 
 use crate::scenario::Direction;
 
@@ -19,7 +38,7 @@ pub enum TraceOutcome {
 /// One call of a trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceCall {
-    /// Line of the trace it came from.
+    /// Line of the trace it came from (its first row).
     pub line: u64,
     /// When it started, relative to the first call.
     pub at_ms: u64,
@@ -37,4 +56,579 @@ pub struct TraceCall {
     pub hold_ms: u64,
     /// How it ended.
     pub outcome: TraceOutcome,
+}
+
+/// A trace format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceFormat {
+    /// tpr's own CSV.
+    Tpr,
+    /// Asterisk `cdr_csv` `Master.csv`.
+    Asterisk,
+    /// Teams PSTN usage report, Direct Routing tab.
+    TeamsDirectRouting,
+    /// Teams PSTN usage report, Calling Plans tab.
+    TeamsCallingPlan,
+}
+
+impl TraceFormat {
+    /// The name used on the command line and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceFormat::Tpr => "tpr",
+            TraceFormat::Asterisk => "asterisk",
+            TraceFormat::TeamsDirectRouting => "teams-pstn (Direct Routing)",
+            TraceFormat::TeamsCallingPlan => "teams-pstn (Calling Plans)",
+        }
+    }
+}
+
+/// A row that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceError {
+    /// 1-based line in the trace (0: the trace as a whole).
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for TraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "line {}: {}", self.line, self.message)
+        }
+    }
+}
+
+/// A trace read: the calls, and the rows skipped with why.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    /// Calls in start order.
+    pub calls: Vec<TraceCall>,
+    /// Rows skipped.
+    pub skipped: Vec<TraceError>,
+}
+
+/// The most rows a trace may have.
+pub const MAX_ROWS: usize = 20_000_000;
+
+/// Guesses the format from the first line.
+pub fn detect(text: &str) -> Option<TraceFormat> {
+    let first = text.lines().find(|l| !l.trim().is_empty())?;
+    let lower = first.to_ascii_lowercase();
+    if lower.starts_with("start,") && lower.contains("dialed") {
+        return Some(TraceFormat::Tpr);
+    }
+    if lower.contains("sbc fqdn") || lower.contains("final sip code") {
+        return Some(TraceFormat::TeamsDirectRouting);
+    }
+    if lower.contains("call type") && (lower.contains("called to") || lower.contains("called from"))
+    {
+        return Some(TraceFormat::TeamsCallingPlan);
+    }
+    let mut rd =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(first.as_bytes());
+    let rec = rd.records().next()?.ok()?;
+    (rec.len() >= 16 && parse_time_ms(&rec[9]).is_some()).then_some(TraceFormat::Asterisk)
+}
+
+/// Reads a trace. `speed` divides the gaps between call starts (2.0 offers the calls twice as
+/// fast; talk times stay as recorded). With `strict`, the first bad row is the error.
+pub fn read(
+    text: &str,
+    format: TraceFormat,
+    engine: &Engine,
+    speed: f64,
+    strict: bool,
+) -> Result<Trace, TraceError> {
+    if !(speed.is_finite() && speed > 0.0 && speed <= 1e6) {
+        return Err(TraceError { line: 0, message: format!("speed must be above 0, got {speed}") });
+    }
+    let mut rows = Rows { engine, calls: Vec::new(), skipped: Vec::new(), strict };
+    match format {
+        TraceFormat::Tpr => rows.tpr(text)?,
+        TraceFormat::Asterisk => rows.asterisk(text)?,
+        TraceFormat::TeamsDirectRouting | TraceFormat::TeamsCallingPlan => {
+            rows.teams(text, format)?
+        }
+    }
+    let mut calls = rows.calls;
+    // (absolute start ms, call): stable, so same-time calls keep file order.
+    calls.sort_by_key(|(t, c)| (*t, c.line));
+    let t0 = calls.first().map_or(0, |(t, _)| *t);
+    let calls = calls
+        .into_iter()
+        .map(|(t, mut c)| {
+            c.at_ms = ((t - t0) as f64 / speed).round() as u64;
+            c
+        })
+        .collect();
+    Ok(Trace { calls, skipped: rows.skipped })
+}
+
+struct Rows<'a> {
+    engine: &'a Engine,
+    calls: Vec<(i64, TraceCall)>,
+    skipped: Vec<TraceError>,
+    strict: bool,
+}
+
+impl Rows<'_> {
+    fn bad(&mut self, line: u64, message: String) -> Result<(), TraceError> {
+        let e = TraceError { line, message };
+        if self.strict {
+            return Err(e);
+        }
+        self.skipped.push(e);
+        Ok(())
+    }
+
+    fn push(&mut self, t: i64, call: TraceCall) -> Result<(), TraceError> {
+        if self.calls.len() >= MAX_ROWS {
+            return Err(TraceError {
+                line: call.line,
+                message: format!("more than {MAX_ROWS} calls in one trace"),
+            });
+        }
+        self.calls.push((t, call));
+        Ok(())
+    }
+
+    /// A caller that is a tenant number or user id.
+    fn party(&self, caller: &str) -> Option<UserId> {
+        self.engine
+            .lookup(caller)
+            .or_else(|| e164(caller).and_then(|n| self.engine.lookup(&n)))
+            .or_else(|| self.engine.party(caller))
+    }
+
+    fn via(&self, s: &str) -> Option<Ingress> {
+        ingress(self.engine, s)
+    }
+
+    fn tpr(&mut self, text: &str) -> Result<(), TraceError> {
+        let mut rd = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+        let headers =
+            rd.headers().map_err(|e| TraceError { line: 1, message: e.to_string() })?.clone();
+        let want = ["start", "direction", "caller", "dialed", "duration_s", "outcome"];
+        let col: Vec<Option<usize>> = want
+            .iter()
+            .chain(["via"].iter())
+            .map(|w| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(w)))
+            .collect();
+        if let Some(missing) = want.iter().zip(&col).find(|(_, c)| c.is_none()) {
+            return Err(TraceError { line: 1, message: format!("no {:?} column", missing.0) });
+        }
+        let col = |i: usize| col[i].unwrap_or(usize::MAX);
+        for rec in rd.records() {
+            let rec = match rec {
+                Ok(r) => r,
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    self.bad(line, e.to_string())?;
+                    continue;
+                }
+            };
+            let line = rec.position().map_or(0, |p| p.line());
+            let get = |i: usize| rec.get(col(i)).unwrap_or("").trim();
+            let Some(t) = parse_time_ms(get(0)).or_else(|| seconds_ms(get(0)).map(|ms| ms as i64))
+            else {
+                self.bad(line, format!("start {:?} is not a time", get(0)))?;
+                continue;
+            };
+            let direction = match get(1) {
+                "outbound" | "out" => Direction::Outbound,
+                "inbound" | "in" => Direction::Inbound,
+                d => {
+                    self.bad(line, format!("direction {d:?} is not outbound or inbound"))?;
+                    continue;
+                }
+            };
+            let Some(hold_ms) = seconds_ms(get(4)) else {
+                self.bad(line, format!("duration_s {:?} is not a number of seconds", get(4)))?;
+                continue;
+            };
+            let outcome = match get(5).to_ascii_lowercase().as_str() {
+                "answered" | "200" => TraceOutcome::Answered,
+                "no-answer" | "no answer" | "487" => TraceOutcome::NoAnswer,
+                "busy" => TraceOutcome::Code(486),
+                c => match c.parse::<u16>() {
+                    Ok(code) if (300..=699).contains(&code) => TraceOutcome::Code(code),
+                    _ => {
+                        self.bad(
+                            line,
+                            format!("outcome {c:?}: answered, no-answer, busy or a SIP code"),
+                        )?;
+                        continue;
+                    }
+                },
+            };
+            let (caller, dialed) = (get(2).to_owned(), get(3).to_owned());
+            if dialed.is_empty() || dialed.len() > 64 || caller.len() > 64 {
+                self.bad(line, "dialed is empty, or a number is longer than 64 characters".into())?;
+                continue;
+            }
+            let via = match get(6) {
+                "" => None,
+                v => match self.via(v) {
+                    Some(v) => Some(v),
+                    None => {
+                        self.bad(line, format!("via {v:?}: no such gateway or trunk"))?;
+                        continue;
+                    }
+                },
+            };
+            let caller_party = match direction {
+                Direction::Outbound => self.party(&caller),
+                Direction::Inbound => None,
+            };
+            let call = TraceCall {
+                line,
+                at_ms: 0,
+                direction,
+                caller,
+                caller_party,
+                dialed,
+                via,
+                hold_ms,
+                outcome,
+            };
+            self.push(t, call)?;
+        }
+        Ok(())
+    }
+
+    fn asterisk(&mut self, text: &str) -> Result<(), TraceError> {
+        let mut rd = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        // Legs grouped by call, in order of first appearance.
+        struct Group {
+            line: u64,
+            start: i64,
+            src: String,
+            dst: String,
+            billsec: u64,
+            local: bool,
+            answered: bool,
+            busy: bool,
+            failed: bool,
+        }
+        let mut order: Vec<String> = Vec::new();
+        let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+        for rec in rd.records() {
+            let rec = match rec {
+                Ok(r) => r,
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    self.bad(line, e.to_string())?;
+                    continue;
+                }
+            };
+            let line = rec.position().map_or(0, |p| p.line());
+            if rec.len() == 1 && rec[0].trim().is_empty() {
+                continue;
+            }
+            if rec.len() < 16 {
+                self.bad(line, format!("{} columns; cdr_csv writes at least 16", rec.len()))?;
+                continue;
+            }
+            let Some(start) = parse_time_ms(&rec[9]) else {
+                self.bad(line, format!("start {:?} is not a time", &rec[9]))?;
+                continue;
+            };
+            let Ok(billsec) = rec[13].trim().parse::<u64>() else {
+                self.bad(line, format!("billsec {:?} is not a number", &rec[13]))?;
+                continue;
+            };
+            let disposition = rec[14].trim().to_ascii_uppercase();
+            if !matches!(
+                disposition.as_str(),
+                "ANSWERED" | "NO ANSWER" | "BUSY" | "FAILED" | "CONGESTION"
+            ) {
+                self.bad(line, format!("disposition {disposition:?} is not one Asterisk writes"))?;
+                continue;
+            }
+            // linkedid (column 20) groups the legs of one call; else the uniqueid.
+            let key = match (rec.get(19), rec.get(16)) {
+                (Some(l), _) if !l.is_empty() => l.to_owned(),
+                (_, Some(u)) if !u.is_empty() => u.to_owned(),
+                _ => format!("line {line}"),
+            };
+            let g = groups.entry(key.clone()).or_insert_with(|| {
+                order.push(key);
+                Group {
+                    line,
+                    start,
+                    src: rec[1].to_owned(),
+                    dst: rec[2].to_owned(),
+                    billsec: 0,
+                    local: rec[5].starts_with("Local/"),
+                    answered: false,
+                    busy: false,
+                    failed: false,
+                }
+            });
+            // The call's own numbers are on its SIP legs; `Local/` helper legs (dst "leg1" in
+            // a ring-group context) only add outcomes.
+            if g.local && !rec[5].starts_with("Local/") {
+                g.local = false;
+                g.src = rec[1].to_owned();
+                g.dst = rec[2].to_owned();
+            }
+            if start < g.start {
+                g.start = start;
+            }
+            g.billsec = g.billsec.max(billsec);
+            match disposition.as_str() {
+                "ANSWERED" => g.answered = true,
+                "BUSY" => g.busy = true,
+                "FAILED" | "CONGESTION" => g.failed = true,
+                _ => {}
+            }
+        }
+        for key in order {
+            let Some(g) = groups.remove(&key) else { continue };
+            let outcome = if g.answered && g.billsec > 0 {
+                TraceOutcome::Answered
+            } else if g.busy {
+                TraceOutcome::Code(486)
+            } else if g.failed {
+                TraceOutcome::Code(503)
+            } else {
+                TraceOutcome::NoAnswer
+            };
+            let caller_party = self.party(&g.src);
+            let direction =
+                if caller_party.is_some() { Direction::Outbound } else { Direction::Inbound };
+            let call = TraceCall {
+                line: g.line,
+                at_ms: 0,
+                direction,
+                caller: g.src,
+                caller_party,
+                dialed: g.dst,
+                via: None,
+                hold_ms: g.billsec * 1000,
+                outcome,
+            };
+            self.push(g.start, call)?;
+        }
+        Ok(())
+    }
+
+    fn teams(&mut self, text: &str, format: TraceFormat) -> Result<(), TraceError> {
+        let mut rd = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+        let headers =
+            rd.headers().map_err(|e| TraceError { line: 1, message: e.to_string() })?.clone();
+        let find = |names: &[&str]| {
+            headers.iter().position(|h| {
+                let h = h.trim().to_ascii_lowercase();
+                names.iter().any(|n| h == *n)
+            })
+        };
+        let time = find(&[
+            "invite time (utc)",
+            "start time (utc)",
+            "start time",
+            "time stamp (utc)",
+            "timestamp (utc)",
+            "time stamp",
+        ]);
+        let call_type = find(&["call type"]);
+        let duration = find(&["duration", "duration (seconds)"]);
+        let (caller, callee) = match format {
+            TraceFormat::TeamsDirectRouting => {
+                (find(&["caller number", "phone number"]), find(&["callee number", "called to"]))
+            }
+            _ => (find(&["called from"]), find(&["called to"])),
+        };
+        let upn = find(&["sip address", "username", "user principal name"]);
+        let sbc = find(&["sbc fqdn"]);
+        let code = find(&["final sip code"]);
+        let success = find(&["event type", "successful call"]);
+        for (name, c) in [
+            ("time", time),
+            ("call type", call_type),
+            ("duration", duration),
+            ("caller", caller),
+            ("callee", callee),
+        ] {
+            if c.is_none() {
+                return Err(TraceError {
+                    line: 1,
+                    message: format!("no {name} column in the {} header", format.as_str()),
+                });
+            }
+        }
+        let at = |c: Option<usize>| c.unwrap_or(usize::MAX);
+        for rec in rd.records() {
+            let rec = match rec {
+                Ok(r) => r,
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    self.bad(line, e.to_string())?;
+                    continue;
+                }
+            };
+            let line = rec.position().map_or(0, |p| p.line());
+            let get = |c: Option<usize>| rec.get(at(c)).unwrap_or("").trim();
+            let Some(t) = parse_time_ms(get(time)) else {
+                self.bad(line, format!("time {:?} is not a time", get(time)))?;
+                continue;
+            };
+            let kind = get(call_type).to_ascii_lowercase();
+            let direction = if kind.ends_with("_in") || kind.contains("_in_") || kind == "ucap_in" {
+                Direction::Inbound
+            } else {
+                Direction::Outbound
+            };
+            let Some(hold_ms) = seconds_ms(get(duration)) else {
+                self.bad(line, format!("duration {:?} is not seconds", get(duration)))?;
+                continue;
+            };
+            let answered = match (format, get(success).to_ascii_lowercase().as_str()) {
+                (TraceFormat::TeamsCallingPlan, _) => true,
+                (_, "success" | "true") => true,
+                (_, "attempt" | "false") => false,
+                _ => hold_ms > 0,
+            };
+            let outcome = if answered {
+                TraceOutcome::Answered
+            } else {
+                match get(code).parse::<u16>() {
+                    Ok(487) => TraceOutcome::NoAnswer,
+                    Ok(c) if (300..=699).contains(&c) => TraceOutcome::Code(c),
+                    _ => TraceOutcome::Code(503),
+                }
+            };
+            let caller_no = get(caller).to_owned();
+            let dialed = get(callee).to_owned();
+            if dialed.is_empty() {
+                self.bad(line, "no callee number".into())?;
+                continue;
+            }
+            let (caller_party, via) = match direction {
+                Direction::Outbound => {
+                    let by_upn = get(upn).split('@').next().and_then(|id| self.engine.party(id));
+                    (by_upn.or_else(|| self.party(&caller_no)), None)
+                }
+                Direction::Inbound => {
+                    let via = match format {
+                        TraceFormat::TeamsCallingPlan => Some(Ingress::CallingPlan),
+                        _ => self.via(get(sbc)),
+                    };
+                    (None, via)
+                }
+            };
+            let call = TraceCall {
+                line,
+                at_ms: 0,
+                direction,
+                caller: caller_no,
+                caller_party,
+                dialed,
+                via,
+                hold_ms,
+                outcome,
+            };
+            self.push(t, call)?;
+        }
+        Ok(())
+    }
+}
+
+/// An ingress by name: a gateway FQDN, `calling-plan` or `operator:<trunk>`.
+pub fn ingress(engine: &Engine, s: &str) -> Option<Ingress> {
+    match s {
+        "" => None,
+        "calling-plan" | "calling_plan" => Some(Ingress::CallingPlan),
+        s if s.starts_with("operator:") => (0..engine.trunk_count())
+            .map(|i| TrunkId::from_index(i as u16))
+            .find(|t| engine.trunk_name(*t).eq_ignore_ascii_case(&s[9..]))
+            .map(Ingress::Operator),
+        s => engine.gateway(s).map(Ingress::Gateway),
+    }
+}
+
+/// `13125550101` → `+13125550101`: digits long enough to carry a country code.
+fn e164(s: &str) -> Option<String> {
+    let digits = s.strip_prefix("011").unwrap_or(s);
+    (digits.len() >= 11 && digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("+{digits}"))
+}
+
+/// Seconds (integer or decimal) as ms.
+fn seconds_ms(s: &str) -> Option<u64> {
+    let v: f64 = s.trim().parse().ok()?;
+    (v.is_finite() && (0.0..=86_400.0 * 400.0).contains(&v)).then(|| (v * 1000.0).round() as u64)
+}
+
+/// `2025-03-10 09:02:11`, `2025-03-10T09:02:11.1234567Z`, `2025/3/13 11:05`: ms since 1970
+/// (the zone is ignored: a trace is in one zone).
+pub fn parse_time_ms(s: &str) -> Option<i64> {
+    let s = s.trim().trim_end_matches('Z');
+    let (date, time) = s.split_once(['T', ' '])?;
+    let mut d = date.split(['-', '/']);
+    let (y, m, day): (i64, u32, u32) =
+        (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
+    if d.next().is_some()
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&day)
+        || !(1900..=9999).contains(&y)
+    {
+        return None;
+    }
+    let time = time.split(['+']).next()?;
+    let mut t = time.split(':');
+    let h: i64 = t.next()?.parse().ok()?;
+    let min: i64 = t.next()?.parse().ok()?;
+    let sec: f64 = match t.next() {
+        Some(x) => x.parse().ok()?,
+        None => 0.0,
+    };
+    if t.next().is_some()
+        || !(0..24).contains(&h)
+        || !(0..60).contains(&min)
+        || !(0.0..61.0).contains(&sec)
+    {
+        return None;
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + h) * 60 + min) * 60_000 + (sec * 1000.0).round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time_ms("1970-01-01 00:00:01"), Some(1000));
+        assert_eq!(parse_time_ms("2025-03-10 09:02:11"), Some(1_741_597_331_000));
+        assert_eq!(parse_time_ms("2025-03-10T09:02:11.25Z"), Some(1_741_597_331_250));
+        assert_eq!(parse_time_ms("2025/3/13 11:05"), Some(1_741_863_900_000));
+        for bad in ["", "2025-13-01 00:00:00", "2025-03-10", "x 1:2:3", "2025-03-10 25:00:00"] {
+            assert_eq!(parse_time_ms(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(e164("13125550101").as_deref(), Some("+13125550101"));
+        assert_eq!(e164("01144201234567").as_deref(), Some("+44201234567"));
+        assert_eq!(e164("5550100"), None);
+        assert_eq!(seconds_ms("27"), Some(27_000));
+        assert_eq!(seconds_ms("-1"), None);
+    }
 }

@@ -513,3 +513,143 @@ fn too_much_traffic_is_refused_not_run() {
     let got = parse_error(&text.replace("300d", "7200h"));
     assert!(got.contains("the limit is 200000000"), "{got}");
 }
+
+// ---------------------------------------------------------------------------------------
+// Traces: the formats on real-shaped samples, replayed through the pipeline.
+
+mod traces {
+    use super::*;
+    use tpr_sim::Direction;
+    use tpr_sim::trace::{TraceFormat, TraceOutcome, detect, read};
+
+    const ACME: &str = include_str!("../../../scenarios/tenants/acme.toml");
+    const ASTERISK: &str =
+        include_str!("../../../scenarios/traces/SYNTHETIC_asterisk_cdr_csv_Master.csv");
+    const TPR: &str = include_str!("../../../scenarios/traces/acme-day.csv");
+    const TEAMS_DR: &str =
+        include_str!("../../../scenarios/traces/SYNTHETIC_teams_pstn_usage_DirectRouting.csv");
+    const TEAMS_CP: &str =
+        include_str!("../../../scenarios/traces/SYNTHETIC_teams_pstn_usage_CallingPlans.csv");
+
+    fn replay(engine: Arc<Engine>, calls: &[tpr_sim::trace::TraceCall]) -> Report {
+        let sc = Scenario::for_replay(engine, "trace", calls);
+        let opts = RunOptions { trace: calls, ..RunOptions::default() };
+        let r = run_all(&sc, 1, &opts).unwrap();
+        assert_eq!(r.leaked_permits, 0);
+        assert_eq!(r.offered, calls.len() as u64);
+        r
+    }
+
+    #[test]
+    fn formats_are_detected() {
+        assert_eq!(detect(ASTERISK), Some(TraceFormat::Asterisk));
+        assert_eq!(detect(TPR), Some(TraceFormat::Tpr));
+        assert_eq!(detect(TEAMS_DR), Some(TraceFormat::TeamsDirectRouting));
+        assert_eq!(detect(TEAMS_CP), Some(TraceFormat::TeamsCallingPlan));
+        assert_eq!(detect("hello,world\n"), None);
+    }
+
+    #[test]
+    fn asterisk_legs_group_into_calls() {
+        let e = engine(ACME);
+        let t = read(ASTERISK, TraceFormat::Asterisk, &e, 1.0, true).unwrap();
+        // 61 rows, 24 calls (legs share a linkedid, also across the PBX restart).
+        assert_eq!(t.calls.len(), 24);
+        assert!(t.skipped.is_empty());
+        assert!(t.calls.iter().all(|c| c.direction == Direction::Inbound));
+        assert_eq!(t.calls[0].at_ms, 0);
+        assert_eq!(t.calls[0].hold_ms, 27_000);
+        assert!(t.calls.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
+        // Ring-group calls take their numbers from the SIP leg, not the Local/ helpers.
+        assert!(t.calls.iter().all(|c| c.dialed.starts_with("555")), "{:?}", t.calls);
+        let busy = t.calls.iter().filter(|c| c.outcome == TraceOutcome::Code(486)).count();
+        assert_eq!(busy, 1);
+        // Through sbc1, whose translation rule completes the 7-digit DIDs.
+        let mut calls = t.calls.clone();
+        let via = tpr_sim::trace::ingress(&e, "sbc1.example.com");
+        for c in &mut calls {
+            c.via = via;
+        }
+        let r = replay(e, &calls);
+        assert_eq!(r.blocked.values().sum::<u64>(), 0, "{:?}", r.blocked);
+        // Answered calls connect again; so do unanswered calls to the main line, which is
+        // an auto attendant now (it answers every call).
+        let connects = t
+            .calls
+            .iter()
+            .filter(|c| c.outcome == TraceOutcome::Answered || c.dialed == "5550100")
+            .count();
+        assert_eq!(r.carried, connects as u64);
+        assert!(r.failed > 0, "unanswered calls to users ring out");
+    }
+
+    #[test]
+    fn tpr_csv_replays_users_numbers_and_ingress() {
+        let e = engine(ACME);
+        let t = read(TPR, TraceFormat::Tpr, &e, 1.0, true).unwrap();
+        assert_eq!(t.calls.len(), 9);
+        let avery = e.party("avery.sample");
+        // By id and by number.
+        assert_eq!(t.calls[0].caller_party, avery);
+        assert_eq!(t.calls[2].caller_party, avery);
+        assert_eq!(t.calls[1].via, tpr_sim::trace::ingress(&e, "sbc1.example.com"));
+        let r = replay(e, &t.calls);
+        // Avery already has two calls (one out, one in) when she dials the third.
+        assert_eq!(r.blocked.get("capacity-exceeded"), Some(&1));
+        assert_eq!(r.emergency.offered, 1);
+        // --speed halves the gaps.
+        let fast = read(TPR, TraceFormat::Tpr, &engine(ACME), 2.0, true).unwrap();
+        assert_eq!(fast.calls[8].at_ms * 2, t.calls[8].at_ms);
+    }
+
+    #[test]
+    fn teams_reports_read_both_tabs() {
+        let e = engine(ACME);
+        let dr = read(TEAMS_DR, TraceFormat::TeamsDirectRouting, &e, 1.0, false).unwrap();
+        assert_eq!(dr.calls.len(), 5);
+        assert_eq!(dr.skipped.len(), 1);
+        assert_eq!(dr.skipped[0].line, 7);
+        let outcomes: Vec<_> = dr.calls.iter().map(|c| c.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [
+                TraceOutcome::Answered,
+                TraceOutcome::Code(503),
+                TraceOutcome::NoAnswer,
+                TraceOutcome::Answered,
+                TraceOutcome::Code(404)
+            ]
+        );
+        assert_eq!(dr.calls[0].caller_party, e.party("avery.sample"));
+        assert_eq!(dr.calls[3].direction, Direction::Inbound);
+        assert_eq!(dr.calls[3].via, tpr_sim::trace::ingress(&e, "sbc1.example.com"));
+        // Strict mode stops at the bad row, naming it.
+        let err = read(TEAMS_DR, TraceFormat::TeamsDirectRouting, &e, 1.0, true).unwrap_err();
+        assert_eq!(err.to_string(), "line 7: duration \"oops\" is not seconds");
+
+        let cp = read(TEAMS_CP, TraceFormat::TeamsCallingPlan, &e, 1.0, true).unwrap();
+        assert_eq!(cp.calls.len(), 3);
+        assert_eq!(cp.calls[1].direction, Direction::Inbound);
+        assert_eq!(cp.calls[1].via, Some(tpr_router::Ingress::CallingPlan));
+        let r = replay(e, &cp.calls);
+        assert_eq!(r.carried, 3);
+        assert_eq!(r.by_connectivity.calling_plan, 2);
+    }
+
+    #[test]
+    fn bad_rows_are_skipped_with_their_line() {
+        let e = engine(ACME);
+        let text = "start,direction,caller,dialed,duration_s,outcome\n\
+                    0,outbound,avery.sample,+14155550123,10,answered\n\
+                    5,sideways,avery.sample,+14155550123,10,answered\n\
+                    yesterday,outbound,avery.sample,+14155550123,10,answered\n\
+                    9,outbound,avery.sample,+14155550123,10,299\n";
+        let t = read(text, TraceFormat::Tpr, &e, 1.0, false).unwrap();
+        assert_eq!(t.calls.len(), 1);
+        let lines: Vec<u64> = t.skipped.iter().map(|s| s.line).collect();
+        assert_eq!(lines, [3, 4, 5]);
+        assert!(t.skipped[0].message.contains("sideways"));
+        assert!(read("start,caller\n", TraceFormat::Tpr, &e, 1.0, false).is_err());
+        assert!(read(text, TraceFormat::Tpr, &e, 0.0, false).is_err());
+    }
+}
