@@ -10,6 +10,7 @@
 
 mod dialing;
 pub mod duration;
+pub mod fuzzing;
 mod report;
 mod run;
 mod scenario;

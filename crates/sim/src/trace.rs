@@ -158,6 +158,16 @@ pub fn read(
     // (absolute start ms, call): stable, so same-time calls keep file order.
     calls.sort_by_key(|(t, c)| (*t, c.line));
     let t0 = calls.first().map_or(0, |(t, _)| *t);
+    // Simulated time is bounded like a scenario's: a stray date (year 4050) is an error, not
+    // a run over centuries.
+    if let Some((t, last)) = calls.last()
+        && (t - t0) as f64 / speed > crate::duration::MAX_DURATION_MS as f64
+    {
+        return Err(TraceError {
+            line: last.line,
+            message: "the calls span more than 400 days (a wrong date?)".into(),
+        });
+    }
     let calls = calls
         .into_iter()
         .map(|(t, mut c)| {

@@ -653,3 +653,23 @@ mod traces {
         assert!(read(text, TraceFormat::Tpr, &e, 0.0, false).is_err());
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Saved fuzz inputs (seeds and any crash found) replay on stable.
+
+#[test]
+fn fuzz_regressions_replay() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
+    let mut n = 0;
+    for (target, f) in [
+        ("sim_scenario", tpr_sim::fuzzing::scenario_target as fn(&[u8])),
+        ("sim_trace", tpr_sim::fuzzing::trace_target),
+    ] {
+        for entry in std::fs::read_dir(root.join(target)).unwrap() {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            f(&data);
+            n += 1;
+        }
+    }
+    assert!(n >= 5, "seeds missing: {n}");
+}

@@ -1,0 +1,76 @@
+//! Entry points for the fuzz targets (`fuzz/`), also called by `cargo test` on saved inputs so
+//! that a crash once found stays fixed on stable Rust.
+
+use std::sync::{Arc, OnceLock};
+
+use tpr_router::Engine;
+use tpr_tenant::Tenant;
+
+use crate::run::RunOptions;
+use crate::scenario::{Scenario, ScenarioFile};
+use crate::trace::{TraceFormat, read};
+
+fn engine(which: &'static str) -> Arc<Engine> {
+    static CONTOSO: OnceLock<Arc<Engine>> = OnceLock::new();
+    static ACME: OnceLock<Arc<Engine>> = OnceLock::new();
+    let (cell, text) = match which {
+        "acme" => (&ACME, include_str!("../../../scenarios/tenants/acme.toml")),
+        _ => (&CONTOSO, include_str!("../../../scenarios/tenants/contoso.toml")),
+    };
+    cell.get_or_init(|| {
+        let tenant = Tenant::from_toml_str(text, which).unwrap_or_else(|e| panic!("{e}"));
+        Arc::new(Engine::compile(&tenant).unwrap_or_else(|e| panic!("{e}")))
+    })
+    .clone()
+}
+
+/// Any text parses and binds as a scenario (against the bundled contoso tenant) or gives
+/// located errors. Small scenarios that bind also run, and must release every permit.
+pub fn scenario_target(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let file = match ScenarioFile::parse(text, "fuzz.toml") {
+        Ok(f) => f,
+        Err(e) => {
+            assert!(!e.0.is_empty() && e.0.iter().all(|e| e.location.is_some()), "{e}");
+            return;
+        }
+    };
+    let sc = match file.bind(engine("contoso")) {
+        Ok(sc) => sc,
+        Err(e) => {
+            assert!(!e.0.is_empty(), "an error result carries at least one error");
+            return;
+        }
+    };
+    if sc.expected_calls() <= 300.0 && sc.duration_ms <= 86_400_000 && sc.repetitions <= 2 {
+        if let Ok(r) = crate::run_all(&sc, 1, &RunOptions::default()) {
+            assert_eq!(r.leaked_permits, 0, "permits leaked");
+        }
+    }
+}
+
+/// Any bytes read as a trace (the first byte picks the format) give calls and skipped rows,
+/// or one error; what reads replays against the acme tenant and releases every permit.
+pub fn trace_target(data: &[u8]) {
+    let Some((&pick, rest)) = data.split_first() else { return };
+    let Ok(text) = std::str::from_utf8(rest) else { return };
+    let format = match pick % 4 {
+        0 => TraceFormat::Tpr,
+        1 => TraceFormat::Asterisk,
+        2 => TraceFormat::TeamsDirectRouting,
+        _ => TraceFormat::TeamsCallingPlan,
+    };
+    let _ = crate::trace::detect(text);
+    let engine = engine("acme");
+    let Ok(trace) = read(text, format, &engine, 1.0 + f64::from(pick >> 4), pick & 8 == 8) else {
+        return;
+    };
+    assert!(trace.calls.windows(2).all(|w| w[0].at_ms <= w[1].at_ms), "calls in time order");
+    if !trace.calls.is_empty() && trace.calls.len() <= 200 {
+        let sc = Scenario::for_replay(engine, "fuzz", &trace.calls);
+        let opts = RunOptions { trace: &trace.calls, ..RunOptions::default() };
+        if let Ok(r) = crate::run_all(&sc, 1, &opts) {
+            assert_eq!(r.leaked_permits, 0, "permits leaked");
+        }
+    }
+}
