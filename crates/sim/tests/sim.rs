@@ -673,3 +673,47 @@ fn fuzz_regressions_replay() {
     }
     assert!(n >= 5, "seeds missing: {n}");
 }
+
+// ---------------------------------------------------------------------------------------
+// The bundled scenarios stay valid and show what their comments promise.
+
+fn bundled(name: &str) -> Report {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
+    let path = root.join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let file = ScenarioFile::parse(&text, name).unwrap_or_else(|e| panic!("{e}"));
+    let tenant_path = path.parent().unwrap().join(&file.tenant_file);
+    let tenant = Tenant::load(&tenant_path).unwrap_or_else(|e| panic!("{e}"));
+    let sc = file.bind(Arc::new(Engine::compile(&tenant).unwrap())).unwrap();
+    simulate(&sc)
+}
+
+#[test]
+fn bundled_scenarios_run_and_show_their_point() {
+    let r = bundled("default.toml");
+    assert!(r.by_connectivity.direct_routing > 0 && r.by_connectivity.calling_plan > 0);
+    assert!(r.by_connectivity.operator_connect > 0 && r.by_connectivity.inbound > 0);
+    assert!(r.emergency.offered > 0 && r.failovers > 0);
+    assert!(r.queues["support-queue"].overflowed > 0);
+
+    let r = bundled("storms/emergency-outage.toml");
+    assert!(r.emergency.offered > 20);
+    assert_eq!(r.emergency.lost, 0);
+
+    let r = bundled("storms/sbc-outage.toml");
+    assert!(r.gateways["sbc5.contoso.com"].retries > 0);
+    assert!(r.gateways["sbc5.contoso.com"].failed_over > 0);
+
+    let r = bundled("storms/month-end-minutes.toml");
+    let pool = &r.minute_pools["US domestic (domestic)"];
+    assert_eq!(pool.left_min, 0);
+    assert!(r.paid_minutes > 0);
+
+    let r = bundled("storms/tv-vote.toml");
+    assert!(r.queues["support-queue"].overflowed > 1000);
+    assert_eq!(r.traffic["everyday inbound"].blocked, 0, "{:?}", r.traffic);
+
+    let r = bundled("storms/monday-busy-hour.toml");
+    assert!(r.gateways["sbc1.contoso.com"].alerts > 0, "{:?}", r.gateways["sbc1.contoso.com"]);
+    assert_eq!(r.emergency.lost, 0);
+}
