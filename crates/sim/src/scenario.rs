@@ -85,11 +85,11 @@ pub enum Arrivals {
         /// Length of the window.
         lasting_ms: u64,
     },
-    /// A day's shape: hour `h` of each simulated day runs at `peak * profile[h] / max(profile)`.
+    /// A day's shape: hour `h` of each simulated day runs at `peak * profile[h]`.
     Diurnal {
         /// The rate in the busiest hour.
         peak_per_s: f64,
-        /// 24 non-negative weights, one per hour.
+        /// 24 weights, one per hour, scaled so that the largest is 1.
         profile: [f64; 24],
     },
 }
@@ -111,9 +111,8 @@ impl Arrivals {
                 }
             }
             Arrivals::Diurnal { peak_per_s, profile } => {
-                let max = profile.iter().copied().fold(0.0, f64::max);
-                let hour = ((t_ms / 3_600_000) % 24) as usize;
-                if max > 0.0 { peak_per_s * profile[hour] / max } else { 0.0 }
+                // The profile is scaled to a maximum of 1 when the scenario is read.
+                peak_per_s * profile[((t_ms / 3_600_000) % 24) as usize]
             }
         }
     }
@@ -697,7 +696,12 @@ impl Checker<'_> {
                 let profile = match &a.profile {
                     Some(p) if p.len() == 24 && p.iter().all(|w| w.is_finite() && *w >= 0.0) => {
                         let mut out = [0.0; 24];
-                        out.copy_from_slice(p);
+                        let max = p.iter().copied().fold(0.0, f64::max);
+                        if max > 0.0 {
+                            for (o, w) in out.iter_mut().zip(p) {
+                                *o = w / max;
+                            }
+                        }
                         Some(out)
                     }
                     Some(p) => {

@@ -10,6 +10,7 @@ use crate::scenario::Scenario;
 
 /// Runs every repetition of `sc` on up to `threads` threads and merges the reports.
 pub fn run_all(sc: &Scenario, threads: usize, opts: &RunOptions<'_>) -> Result<Report, SimError> {
+    let started = opts.clock.map(|c| c());
     let reps = sc.repetitions.max(1);
     let threads = threads.clamp(1, reps as usize);
     let mut results: Vec<Option<Result<Report, SimError>>> = (0..reps).map(|_| None).collect();
@@ -49,5 +50,11 @@ pub fn run_all(sc: &Scenario, threads: usize, opts: &RunOptions<'_>) -> Result<R
             None => merged = Some(r),
         }
     }
-    Ok(merged.unwrap_or_else(|| unreachable!("at least one repetition ran")))
+    let mut merged = merged.unwrap_or_else(|| unreachable!("at least one repetition ran"));
+    // The whole run's wall time, not the slowest shard's.
+    if let (Some(t0), Some(clock)) = (started, opts.clock) {
+        merged.wall_ms = clock().saturating_sub(t0) / 1_000_000;
+        merged.finish();
+    }
+    Ok(merged)
 }
