@@ -63,8 +63,11 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     let tenant = tenant_file::load(&args.tenant)?;
     let engine = Engine::compile(&tenant)
         .map_err(|e| UserError::Message(format!("tenant {}: {e}", tenant.name)))?;
-    let mut read = trace::read(&text, format, &engine, args.speed, args.strict)
-        .map_err(|e| UserError::Message(format!("{name}:{e}")))?;
+    let mut read =
+        trace::read(&text, format, &engine, args.speed, args.strict).map_err(|e| match e.line {
+            0 => UserError::Message(format!("{name}: {}", e.message)),
+            line => UserError::Diagnostics(format!("{name}:{line}: error: {}", e.message)),
+        })?;
     if let Some(v) = &args.via {
         let via = trace::ingress(&engine, v).ok_or_else(|| {
             UserError::Message(format!("--via {v:?}: no such gateway or operator trunk"))

@@ -330,3 +330,134 @@ fn route_json_inbound_and_errors() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("not a gateway"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn sim_runs_the_bundled_default_with_the_report_schema() {
+    let out = tpr(&["sim", "--json", "-", "--quiet"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "seed",
+        "simulated_s",
+        "wall_ms",
+        "events",
+        "events_per_s",
+        "offered",
+        "carried",
+        "failed",
+        "blocked",
+        "blocking_probability",
+        "failovers",
+        "emergency",
+        "by_connectivity",
+        "gateways",
+        "minute_pools",
+        "decision_latency_ns",
+        "leaked_permits",
+    ] {
+        assert!(v.get(key).is_some(), "no {key} in {v}");
+    }
+    for key in ["direct_routing", "calling_plan", "operator_connect", "internal"] {
+        assert!(v["by_connectivity"][key].as_u64().unwrap() > 0, "{key}");
+    }
+    let sbc1 = &v["gateways"]["sbc1.contoso.com"];
+    for key in
+        ["attempts", "answered", "peak_concurrent", "mean_concurrent", "utilization", "alerts"]
+    {
+        assert!(sbc1.get(key).is_some(), "no gateways.*.{key}");
+    }
+    for key in ["p50", "p90", "p99", "p999", "max"] {
+        assert!(v["decision_latency_ns"][key].as_u64().unwrap() > 0, "{key}");
+    }
+    assert_eq!(v["leaked_permits"], 0);
+    assert_eq!(v["seed"], 7);
+}
+
+#[test]
+fn sim_writes_csv_and_svg_and_takes_a_seed() {
+    let dir = std::env::temp_dir().join(format!("tpr-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (csv, svg) = (dir.join("s.csv"), dir.join("p.svg"));
+    let out = tpr(
+        &[
+            "sim",
+            "scenarios/storms/tv-vote.toml",
+            "--seed",
+            "3",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--plot",
+            svg.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(report.contains("seed 3"), "{report}");
+    assert!(report.contains("support-queue"), "{report}");
+    let series = std::fs::read_to_string(&csv).unwrap();
+    assert!(series.starts_with("ElapsedTime(C),CallRate(P),OutgoingCall(P)"), "{series}");
+    assert_eq!(series.lines().count(), 1 + 120, "30 minutes in 15 s intervals");
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(plot.starts_with("<svg") && plot.contains("calls in progress per gateway"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sim_errors_point_at_the_scenario() {
+    let dir = std::env::temp_dir().join(format!("tpr-sim-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[run]\nduration = \"1h\"\n[tenant]\nfile = \"nowhere.toml\"\n[[traffic]]\narrivals = { process = \"poisson\", rate_per_s = 1.0 }\nhold = { dist = \"fixed\", value = \"1m\" }\ndestinations = [ { kind = \"national\" } ]\n").unwrap();
+    let out = tpr(&["sim", bad.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("bad.toml:4:8: error: tenant file"), "{err}");
+    std::fs::write(&bad, "[run]\nduration = \"1 hour\"\n").unwrap();
+    let out = tpr(&["sim", bad.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("bad.toml:2:12: error: duration"), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn replay_reads_traces_and_reports_bad_rows() {
+    let acme = "scenarios/tenants/acme.toml";
+    let out = tpr(
+        &[
+            "replay",
+            "scenarios/traces/SYNTHETIC_teams_pstn_usage_DirectRouting.csv",
+            "--tenant",
+            acme,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("DirectRouting.csv:7: skipped: duration \"oops\""), "{err}");
+    assert!(text(&out.stdout).contains("offered         5"), "{}", text(&out.stdout));
+    let out = tpr(
+        &[
+            "replay",
+            "scenarios/traces/SYNTHETIC_teams_pstn_usage_DirectRouting.csv",
+            "--tenant",
+            acme,
+            "--strict",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("DirectRouting.csv:7: error: duration"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = tpr(
+        &["replay", "scenarios/traces/acme-day.csv", "--tenant", acme, "--json", "-", "--quiet"],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["offered"], 9);
+    assert_eq!(v["leaked_permits"], 0);
+}
