@@ -694,6 +694,7 @@ fn bundled_scenarios_run_and_show_their_point() {
     assert!(r.by_connectivity.direct_routing > 0 && r.by_connectivity.calling_plan > 0);
     assert!(r.by_connectivity.operator_connect > 0 && r.by_connectivity.inbound > 0);
     assert!(r.emergency.offered > 0 && r.failovers > 0);
+    assert_eq!(r.emergency.lost, 0);
     assert!(r.queues["support-queue"].overflowed > 0);
 
     let r = bundled("storms/emergency-outage.toml");
