@@ -7,7 +7,6 @@
 //! its `file:line:col`, and nothing of a bad scenario runs.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -25,41 +24,10 @@ pub const MAX_CALLS: f64 = 200_000_000.0;
 /// The most repetitions (shards) of one scenario.
 pub const MAX_REPETITIONS: u32 = 1_000;
 
-/// One problem in a scenario.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioError {
-    /// Where, when known.
-    pub location: Option<Location>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.location {
-            Some(loc) => write!(f, "{loc}: error: {}", self.message),
-            None => write!(f, "error: {}", self.message),
-        }
-    }
-}
-
-/// Every problem found in a scenario, in file order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScenarioErrors(pub Vec<ScenarioError>);
-
-impl fmt::Display for ScenarioErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ScenarioErrors {}
+/// One problem in the file, at its `file:line:col`.
+pub use tpr_types::Diagnostic as ScenarioError;
+/// Every problem found in the file, in file order.
+pub use tpr_types::Diagnostics as ScenarioErrors;
 
 /// When calls arrive.
 #[derive(Debug, Clone, PartialEq)]

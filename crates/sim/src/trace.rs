@@ -195,6 +195,23 @@ impl Rows<'_> {
         Ok(())
     }
 
+    /// A CSV record and its line, or `None` for a row the reader could not split (reported).
+    fn record(
+        &mut self,
+        rec: Result<csv::StringRecord, csv::Error>,
+    ) -> Result<Option<(csv::StringRecord, u64)>, TraceError> {
+        match rec {
+            Ok(r) => {
+                let line = r.position().map_or(0, |p| p.line());
+                Ok(Some((r, line)))
+            }
+            Err(e) => {
+                self.bad(e.position().map_or(0, |p| p.line()), e.to_string())?;
+                Ok(None)
+            }
+        }
+    }
+
     fn push(&mut self, t: i64, call: TraceCall) -> Result<(), TraceError> {
         if self.calls.len() >= MAX_ROWS {
             return Err(TraceError {
@@ -233,15 +250,7 @@ impl Rows<'_> {
         }
         let col = |i: usize| col[i].unwrap_or(usize::MAX);
         for rec in rd.records() {
-            let rec = match rec {
-                Ok(r) => r,
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    self.bad(line, e.to_string())?;
-                    continue;
-                }
-            };
-            let line = rec.position().map_or(0, |p| p.line());
+            let Some((rec, line)) = self.record(rec)? else { continue };
             let get = |i: usize| rec.get(col(i)).unwrap_or("").trim();
             let Some(t) = parse_time_ms(get(0)).or_else(|| seconds_ms(get(0)).map(|ms| ms as i64))
             else {
@@ -330,15 +339,7 @@ impl Rows<'_> {
         let mut order: Vec<String> = Vec::new();
         let mut groups: BTreeMap<String, Group> = BTreeMap::new();
         for rec in rd.records() {
-            let rec = match rec {
-                Ok(r) => r,
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    self.bad(line, e.to_string())?;
-                    continue;
-                }
-            };
-            let line = rec.position().map_or(0, |p| p.line());
+            let Some((rec, line)) = self.record(rec)? else { continue };
             if rec.len() == 1 && rec[0].trim().is_empty() {
                 continue;
             }
@@ -476,15 +477,7 @@ impl Rows<'_> {
         }
         let at = |c: Option<usize>| c.unwrap_or(usize::MAX);
         for rec in rd.records() {
-            let rec = match rec {
-                Ok(r) => r,
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    self.bad(line, e.to_string())?;
-                    continue;
-                }
-            };
-            let line = rec.position().map_or(0, |p| p.line());
+            let Some((rec, line)) = self.record(rec)? else { continue };
             let get = |c: Option<usize>| rec.get(at(c)).unwrap_or("").trim();
             let Some(t) = parse_time_ms(get(time)) else {
                 self.bad(line, format!("time {:?} is not a time", get(time)))?;

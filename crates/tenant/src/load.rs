@@ -2,7 +2,6 @@
 //! problem located at `file:line:col`.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,48 +11,17 @@ use toml::Spanned;
 use tpr_dialplan::{
     CompileErrorKind, CompiledPlan, DialPlan, Limits, Rule, ServicePlan, service_plan,
 };
-use tpr_types::{LineIndex, Location, Region};
+use tpr_types::{LineIndex, Region};
 
 use crate::accounts;
 use crate::directrouting::{self, RawSections};
 use crate::model::{CallingPlan, NumberType, Tenant, User, UserPolicies, UserRange};
 use crate::policies;
 
-/// One problem in a tenant file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadError {
-    /// Where, when known.
-    pub location: Option<Location>,
-    /// What is wrong, naming the object.
-    pub message: String,
-}
-
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.location {
-            Some(loc) => write!(f, "{loc}: error: {}", self.message),
-            None => write!(f, "error: {}", self.message),
-        }
-    }
-}
-
-/// All the problems found in a tenant file, in file order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadErrors(pub Vec<LoadError>);
-
-impl fmt::Display for LoadErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for LoadErrors {}
+/// One problem in the file, at its `file:line:col`.
+pub use tpr_types::Diagnostic as LoadError;
+/// Every problem found in the file, in file order.
+pub use tpr_types::Diagnostics as LoadErrors;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,8 +6,10 @@
 
 #![deny(missing_docs)]
 
+mod diagnostic;
 mod location;
 mod region;
 
+pub use diagnostic::{Diagnostic, Diagnostics};
 pub use location::{LineIndex, Location};
 pub use region::{Region, RegionError};
