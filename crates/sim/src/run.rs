@@ -150,6 +150,9 @@ struct OutCall {
     carrier: Option<Leg>,
     tries: u16,
     invited: bool,
+    /// When the gateway being tried sends its first answer (a provisional, a final code or a
+    /// network error), if it answers at all.
+    answers_at: Option<u64>,
     script: Option<Script>,
 }
 
@@ -778,6 +781,7 @@ impl<'a> Sim<'a> {
             carrier,
             tries: 0,
             invited: false,
+            answers_at: None,
             script,
         };
         let slot = self.alloc(b, counted, Body::Out(Box::new(out)))?;
@@ -834,8 +838,13 @@ impl<'a> Sim<'a> {
                     self.gateway_answers(slot, leg);
                 }
                 Output::ArmTimer { at_ms } => {
-                    let leg = self.slots[slot as usize].leg;
-                    self.call_ev(at_ms, slot, leg, CallEv::Timer);
+                    // A gateway that answers before the timer fires cancels it: scheduling it
+                    // would only add a stale event. (At the same millisecond the answer was
+                    // scheduled first, so it still comes first.)
+                    if self.out_call(slot).answers_at.is_none_or(|t| t > at_ms) {
+                        let leg = self.slots[slot as usize].leg;
+                        self.call_ev(at_ms, slot, leg, CallEv::Timer);
+                    }
                 }
                 Output::CancelTimer | Output::Ringing => {}
                 Output::Cancel => {
@@ -917,15 +926,16 @@ impl<'a> Sim<'a> {
     fn gateway_answers(&mut self, slot: u32, leg: Leg) {
         let now = self.now;
         let tag = self.slots[slot as usize].leg;
+        self.out_call(slot).answers_at = None;
         if let Leg::Gateway(g) = leg {
             let rt = &self.gateways[g.index()];
             if rt.down {
-                self.call_ev(now + NETWORK_DELAY_MS, slot, tag, CallEv::Network);
+                self.answer_ev(now + NETWORK_DELAY_MS, slot, tag, CallEv::Network);
                 return;
             }
             if let Some(code) = rt.respond {
                 let pdd = self.sc.behaviour(leg).post_dial_delay_ms;
-                self.call_ev(now + pdd, slot, tag, CallEv::Response(code));
+                self.answer_ev(now + pdd, slot, tag, CallEv::Response(code));
                 return;
             }
         }
@@ -955,22 +965,29 @@ impl<'a> Sim<'a> {
         };
         match plan {
             Plan::Answer => {
-                self.call_ev(now + pdd, slot, tag, CallEv::Response(180));
+                self.answer_ev(now + pdd, slot, tag, CallEv::Response(180));
                 self.call_ev(now + pdd + b.ring_ms, slot, tag, CallEv::Response(200));
             }
             Plan::RingOut => {
-                self.call_ev(now + pdd, slot, tag, CallEv::Response(180));
+                self.answer_ev(now + pdd, slot, tag, CallEv::Response(180));
                 self.call_ev(now + pdd + b.give_up_ms, slot, tag, CallEv::HangUp);
             }
             Plan::Respond(Response::Code(c)) => {
-                self.call_ev(now + pdd, slot, tag, CallEv::Response(c))
+                self.answer_ev(now + pdd, slot, tag, CallEv::Response(c))
             }
             // Silence: the failover timer decides.
             Plan::Respond(Response::Timeout) => {}
             Plan::Respond(Response::Network) => {
-                self.call_ev(now + NETWORK_DELAY_MS, slot, tag, CallEv::Network)
+                self.answer_ev(now + NETWORK_DELAY_MS, slot, tag, CallEv::Network)
             }
         }
+    }
+
+    /// Schedules the gateway's first answer to the current try and notes when it comes.
+    fn answer_ev(&mut self, at: u64, slot: u32, tag: u16, ev: CallEv) {
+        let o = self.out_call(slot);
+        o.answers_at = Some(o.answers_at.map_or(at, |t| t.min(at)));
+        self.call_ev(at, slot, tag, ev);
     }
 
     fn out_failed(&mut self, slot: u32, f: Failure) {
