@@ -30,7 +30,8 @@ use tpr_tenant::{NumberType, OverflowAction};
 use crate::dialing::{Dialer, fiction_caller};
 use crate::report::{Bucket, GatewayReport, PoolReport, QueueReport, Report, TrafficReport};
 use crate::scenario::{
-    Behaviour, Destination, Direction, FaultKind, Hold, Leg, Response, Scenario, Traffic, Via,
+    Arrivals, Behaviour, Destination, Direction, FaultKind, Hold, Leg, Response, Scenario, Traffic,
+    Via,
 };
 use crate::trace::{TraceCall, TraceOutcome};
 
@@ -176,11 +177,13 @@ struct InCall {
     hold_ms: u64,
 }
 
+/// A call's state, inline in its slot: slots are reused, so calls allocate nothing.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 enum Body {
     Free,
-    Out(Box<OutCall>),
-    In(Box<InCall>),
+    Out(OutCall),
+    In(InCall),
 }
 
 #[derive(Debug)]
@@ -260,6 +263,8 @@ struct Sim<'a> {
     round_robin: usize,
     enabled: Vec<GatewayId>,
     callers_total: Vec<u64>,
+    /// Exact time of each block's last arrival.
+    arrival_at: Vec<f64>,
     c: Counters,
     series: Vec<Bucket>,
     latency: Histogram<u64>,
@@ -313,6 +318,7 @@ impl<'a> Sim<'a> {
             round_robin: 0,
             enabled,
             callers_total,
+            arrival_at: vec![0.0; sc.traffic.len()],
             c,
             series,
             // 1 ns to 10 s at 3 significant digits: bounds set up front.
@@ -351,39 +357,66 @@ impl<'a> Sim<'a> {
         }
         for b in 0..self.sc.traffic.len() {
             let start = match self.sc.traffic[b].arrivals {
-                crate::scenario::Arrivals::Burst { at_ms, .. } => at_ms,
+                Arrivals::Burst { at_ms, .. } => at_ms,
                 _ => 0,
             };
-            self.next_arrival(b as u16, start);
+            self.next_arrival(b as u16, start as f64);
         }
         if let Some(first) = self.opts.trace.first() {
             self.at(first.at_ms, What::Replay(0));
         }
     }
 
-    /// Schedules block `b`'s next call after `from` (thinning against the block's peak rate).
-    fn next_arrival(&mut self, b: u16, from: u64) {
+    /// Schedules block `b`'s next call after `from` (exact, fractional ms: rounding each
+    /// arrival to the millisecond must not slow a fast process down).
+    fn next_arrival(&mut self, b: u16, from: f64) {
         let t = &self.sc.traffic[b as usize];
         let max = t.arrivals.max_rate();
         let end = match t.arrivals {
-            crate::scenario::Arrivals::Burst { at_ms, lasting_ms, .. } => {
+            Arrivals::Burst { at_ms, lasting_ms, .. } => {
                 at_ms.saturating_add(lasting_ms).min(self.sc.duration_ms)
             }
             _ => self.sc.duration_ms,
-        };
+        } as f64;
         if max <= 0.0 {
             return;
         }
+        let mut at = from;
+        if let Arrivals::Diurnal { .. } = t.arrivals {
+            // The rate is constant within each hour: draw with that hour's rate, and at the
+            // hour's end start again with the next (exact, since gaps are memoryless) — no
+            // draws wasted on quiet nights, as thinning against the peak would.
+            loop {
+                let hour_end = ((at / 3_600_000.0).floor() + 1.0) * 3_600_000.0;
+                let rate = t.arrivals.rate_at(at as u64, self.sc.duration_ms);
+                if rate > 0.0 {
+                    let gap = Exp::new(rate / 1000.0)
+                        .unwrap_or_else(|_| unreachable!("rate checked > 0"));
+                    let next = at + gap.sample(&mut self.rng);
+                    if next < hour_end {
+                        if next >= end {
+                            return;
+                        }
+                        self.arrival_at[usize::from(b)] = next;
+                        self.at(next.ceil() as u64, What::Arrive(b));
+                        return;
+                    }
+                }
+                at = hour_end;
+                if at >= end {
+                    return;
+                }
+            }
+        }
         let gap = Exp::new(max / 1000.0).unwrap_or_else(|_| unreachable!("rate checked > 0"));
-        let mut at = from as f64;
         loop {
             at += gap.sample(&mut self.rng);
-            if at >= end as f64 {
+            if at >= end {
                 return;
             }
             let rate = t.arrivals.rate_at(at as u64, self.sc.duration_ms);
             if rate >= max || self.rng.random::<f64>() * max < rate {
-                // Whole milliseconds; the fraction carries into the next gap.
+                self.arrival_at[usize::from(b)] = at;
                 self.at(at.ceil() as u64, What::Arrive(b));
                 return;
             }
@@ -401,7 +434,7 @@ impl<'a> Sim<'a> {
             }
             match ev.what {
                 What::Arrive(b) => {
-                    self.next_arrival(b, self.now);
+                    self.next_arrival(b, self.arrival_at[usize::from(b)]);
                     self.arrival(b)?;
                 }
                 What::Replay(i) => {
@@ -784,7 +817,7 @@ impl<'a> Sim<'a> {
             answers_at: None,
             script,
         };
-        let slot = self.alloc(b, counted, Body::Out(Box::new(out)))?;
+        let slot = self.alloc(b, counted, Body::Out(out))?;
         self.slots[slot as usize].emergency = emergency;
         self.pump(slot);
         Ok(())
@@ -1101,7 +1134,7 @@ impl<'a> Sim<'a> {
             connected_at: None,
             hold_ms,
         };
-        let slot = self.alloc(b, counted, Body::In(Box::new(call)))?;
+        let slot = self.alloc(b, counted, Body::In(call))?;
         if let Some(g) = gw {
             self.touch(g);
         }

@@ -718,3 +718,43 @@ fn bundled_scenarios_run_and_show_their_point() {
     assert!(r.gateways["sbc1.contoso.com"].alerts > 0, "{:?}", r.gateways["sbc1.contoso.com"]);
     assert_eq!(r.emergency.lost, 0);
 }
+
+#[test]
+fn arrival_processes_offer_their_rate() {
+    // Internal calls (extensions): nothing but arrivals and decisions.
+    let run_with = |arrivals: &str, duration: &str| {
+        let text = format!(
+            "[run]\nduration = \"{duration}\"\n[tenant]\nfile = \"contoso.toml\"\n[[traffic]]\n\
+             callers = \"agents\"\narrivals = {arrivals}\n\
+             hold = {{ dist = \"fixed\", value = \"1s\" }}\n\
+             destinations = [ {{ kind = \"internal_user\" }} ]\n"
+        );
+        simulate(&scenario(&text, CONTOSO)).offered as f64
+    };
+    let within = |got: f64, want: f64| {
+        // Poisson counts: 4 standard deviations.
+        assert!((got - want).abs() < 4.0 * want.sqrt(), "offered {got}, expected {want}");
+    };
+    // Far more than one call per millisecond: arrivals keep their sub-millisecond times.
+    within(run_with("{ process = \"poisson\", rate_per_s = 5000.0 }", "10s"), 50_000.0);
+    // Hour 0 at the peak, hour 1 at half of it, nothing after.
+    let profile = "[2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]";
+    within(
+        run_with(
+            &format!("{{ process = \"diurnal\", peak_per_s = 2.0, profile = {profile} }}"),
+            "3h",
+        ),
+        2.0 * 3600.0 * 1.5,
+    );
+    within(
+        run_with("{ process = \"ramp\", from_per_s = 0.0, to_per_s = 4.0 }", "1h"),
+        2.0 * 3600.0,
+    );
+    within(
+        run_with(
+            "{ process = \"burst\", rate_per_s = 50.0, at = \"10m\", lasting = \"2m\" }",
+            "1h",
+        ),
+        50.0 * 120.0,
+    );
+}
