@@ -23,7 +23,8 @@ use rand_pcg::Pcg64;
 use tpr_capacity::{Ledger, LimitClass, OwnedPermit, try_acquire_owned};
 use tpr_router::{
     Attempt, Call, Charge, Decision, Delivery, Engine, Failure, GatewayId, InboundCall,
-    InboundOutcome, Ingress, Input, NETWORK_FAILURE, Outcome, Output, Scratch, State, UserId,
+    InboundOutcome, Ingress, Input, NETWORK_FAILURE, Outcome, Output, Scratch, State, TrunkId,
+    UserId,
 };
 use tpr_tenant::{NumberType, OverflowAction};
 
@@ -220,18 +221,44 @@ struct QueueRt {
     report: QueueReport,
 }
 
+/// Why an attempted call failed (named in the report; a key, so counting allocates nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Why {
+    /// A final code that does not fail over.
+    Code(u16),
+    /// Every candidate tried; the last code (0: the network).
+    Exhausted(u16),
+    NoAnswer,
+    Abandoned,
+    QueueTimeout,
+}
+
+impl Why {
+    fn name(self) -> String {
+        match self {
+            Why::Code(c) => c.to_string(),
+            Why::Exhausted(NETWORK_FAILURE) => "exhausted-network".into(),
+            Why::Exhausted(c) => format!("exhausted-{c}"),
+            Why::NoAnswer => "no-answer".into(),
+            Why::Abandoned => "abandoned".into(),
+            Why::QueueTimeout => "queue-timeout".into(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Counters {
     offered: u64,
     carried: u64,
     failed: u64,
     blocked: BTreeMap<&'static str, u64>,
-    failures: BTreeMap<String, u64>,
+    failures: BTreeMap<Why, u64>,
     failovers: u64,
     emergency: crate::report::Emergency,
     by: crate::report::ByConnectivity,
     traffic: Vec<TrafficReport>,
-    carriers: BTreeMap<String, GatewayReport>,
+    /// Microsoft's PSTN (`None`) and operator trunks.
+    carriers: BTreeMap<Option<TrunkId>, GatewayReport>,
 }
 
 /// One run of a scenario (repetition `repetition`, seed `scenario.seed + repetition`).
@@ -581,7 +608,7 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn failed(&mut self, block: u16, counted: bool, emergency: bool, why: String) {
+    fn failed(&mut self, block: u16, counted: bool, emergency: bool, why: Why) {
         self.bucket().failed += 1;
         if counted {
             self.c.failed += 1;
@@ -948,11 +975,11 @@ impl<'a> Sim<'a> {
     }
 
     fn carrier_report(&mut self, leg: Leg) -> &mut GatewayReport {
-        let name = match leg {
-            Leg::Operator(t) => format!("operator:{}", self.engine.trunk_name(t)),
-            _ => "calling-plan".to_owned(),
+        let key = match leg {
+            Leg::Operator(t) => Some(t),
+            _ => None,
         };
-        self.c.carriers.entry(name).or_default()
+        self.c.carriers.entry(key).or_default()
     }
 
     /// Draws what the far end does with an INVITE and schedules its responses.
@@ -1033,14 +1060,11 @@ impl<'a> Sim<'a> {
             Failure::Exhausted(503) | Failure::Final(503) if !invited => {
                 self.blocked(block, counted, emergency, "gateways-full")
             }
-            Failure::Final(code) => self.failed(block, counted, emergency, code.to_string()),
-            Failure::Exhausted(NETWORK_FAILURE) => {
-                self.failed(block, counted, emergency, "exhausted-network".into())
-            }
+            Failure::Final(code) => self.failed(block, counted, emergency, Why::Code(code)),
             Failure::Exhausted(code) => {
-                self.failed(block, counted, emergency, format!("exhausted-{code}"))
+                self.failed(block, counted, emergency, Why::Exhausted(code))
             }
-            Failure::CallerHungUp => self.failed(block, counted, emergency, "no-answer".into()),
+            Failure::CallerHungUp => self.failed(block, counted, emergency, Why::NoAnswer),
         }
     }
 
@@ -1289,7 +1313,7 @@ impl<'a> Sim<'a> {
         match (ev, phase) {
             (CallEv::InboundAnswer, InPhase::Ringing) => self.in_connect(slot),
             (CallEv::InboundGiveUp, InPhase::Ringing) => {
-                self.failed(block, counted, emergency, "no-answer".into());
+                self.failed(block, counted, emergency, Why::NoAnswer);
                 self.in_end(slot);
             }
             (CallEv::QueueTimeout | CallEv::Abandon, InPhase::Waiting) => {
@@ -1300,14 +1324,14 @@ impl<'a> Sim<'a> {
                     if counted {
                         q.report.timed_out += 1;
                     }
-                    "queue-timeout"
+                    Why::QueueTimeout
                 } else {
                     if counted {
                         q.report.abandoned += 1;
                     }
-                    "abandoned"
+                    Why::Abandoned
                 };
-                self.failed(block, counted, emergency, why.into());
+                self.failed(block, counted, emergency, why);
                 self.in_end(slot);
             }
             (CallEv::HangUp, InPhase::Talking) => self.in_end(slot),
@@ -1367,7 +1391,11 @@ impl<'a> Sim<'a> {
             order.push(name.clone());
             gateways.insert(name, rt.report.clone());
         }
-        for (name, r) in std::mem::take(&mut self.c.carriers) {
+        for (trunk, r) in std::mem::take(&mut self.c.carriers) {
+            let name = match trunk {
+                Some(t) => format!("operator:{}", engine.trunk_name(t)),
+                None => "calling-plan".to_owned(),
+            };
             gateways.insert(name, r);
         }
         let mut pools = std::collections::BTreeMap::new();
@@ -1407,7 +1435,7 @@ impl<'a> Sim<'a> {
             failed: self.c.failed,
             blocked: self.c.blocked.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
             blocking_probability: 0.0,
-            failures: std::mem::take(&mut self.c.failures),
+            failures: self.c.failures.iter().map(|(k, v)| (k.name(), *v)).collect(),
             failovers: self.c.failovers,
             emergency: self.c.emergency.clone(),
             by_connectivity: self.c.by.clone(),
