@@ -758,3 +758,97 @@ fn arrival_processes_offer_their_rate() {
         50.0 * 120.0,
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The event loop allocates nothing per call: a counting allocator compares a run with one
+// twice as long.
+
+mod alloc {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    use super::*;
+
+    struct Counting;
+
+    thread_local! {
+        static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    // SAFETY: defers to the system allocator; the counter is a plain thread-local cell.
+    #[allow(unsafe_code)]
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+            // SAFETY: same contract as ours.
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: same contract as ours.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+            // SAFETY: same contract as ours.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    fn counted(sc: &Scenario) -> (u64, u64) {
+        let before = ALLOCATIONS.with(Cell::get);
+        let r = run(sc, 0, &RunOptions::default()).unwrap();
+        assert_eq!(r.leaked_permits, 0);
+        (ALLOCATIONS.with(Cell::get) - before, r.offered)
+    }
+
+    #[test]
+    fn calls_do_not_allocate() {
+        let text = |hours: u32| {
+            format!(
+                r#"
+[run]
+seed = 8
+duration = "{hours}h"
+interval = "1h"
+[tenant]
+file = "contoso.toml"
+[[traffic]]
+callers = "agents"
+arrivals = {{ process = "poisson", rate_per_s = 2.0 }}
+hold = {{ dist = "exponential", mean = "2m" }}
+destinations = [ {{ kind = "national" }}, {{ kind = "international" }}, {{ kind = "extension" }} ]
+[[traffic]]
+direction = "inbound"
+arrivals = {{ process = "poisson", rate_per_s = 1.0 }}
+hold = {{ dist = "exponential", mean = "2m" }}
+destinations = [ {{ kind = "internal_user" }}, {{ numbers = ["+18005550199"] }} ]
+[[queue_behaviour]]
+queue = "support-queue"
+agents = 5
+patience = {{ dist = "exponential", mean = "1m" }}
+[[fault]]
+gateway = "sbc5.contoso.com"
+down = "30m"
+up = "50m"
+"#
+            )
+        };
+        let short = scenario(&text(2), CONTOSO);
+        let long = scenario(&text(4), CONTOSO);
+        // Warm the engine's lazy automata first, as a long run would.
+        counted(&short);
+        let (a_short, calls_short) = counted(&short);
+        let (a_long, calls_long) = counted(&long);
+        let more_calls = calls_long - calls_short;
+        assert!(more_calls > 10_000, "{calls_short} {calls_long}");
+        // Growing the heap and the slab doubles a few times; a per-call allocation would
+        // show as thousands.
+        assert!(
+            a_long.saturating_sub(a_short) < more_calls / 100,
+            "{a_short} allocations for {calls_short} calls, {a_long} for {calls_long}"
+        );
+    }
+}
