@@ -167,7 +167,6 @@ enum InPhase {
 
 #[derive(Debug)]
 struct InCall {
-    callee: UserId,
     admission: Option<OwnedPermit>,
     gateway: Option<(GatewayId, OwnedPermit)>,
     queue: Option<(usize, Option<OwnedPermit>)>,
@@ -1148,7 +1147,6 @@ impl<'a> Sim<'a> {
         };
         let gw = gateway.as_ref().map(|(g, _)| *g);
         let call = InCall {
-            callee: to,
             admission: Some(admission),
             gateway,
             queue: None,
@@ -1353,7 +1351,6 @@ impl<'a> Sim<'a> {
         c.admission = None;
         c.gateway = None;
         c.queue = None;
-        let _ = c.callee;
         if let (Some(secs), true) = (talked, toll_free) {
             self.state.debit_toll_free(self.engine, secs);
         }
