@@ -1125,30 +1125,9 @@ impl ScenarioFile {
         }
         let via = match &r.via {
             None => Via::Auto,
-            Some(v) => match v.get_ref().as_str() {
-                "auto" => Via::Auto,
-                "calling-plan" | "calling_plan" => Via::Fixed(Ingress::CallingPlan),
-                s => {
-                    if let Some(trunk) = s.strip_prefix("operator:") {
-                        match (0..engine.trunk_count())
-                            .map(|i| TrunkId::from_index(i as u16))
-                            .find(|t| engine.trunk_name(*t).eq_ignore_ascii_case(trunk))
-                        {
-                            Some(t) => Via::Fixed(Ingress::Operator(t)),
-                            None => {
-                                c.error(v.span(), format!("via: no operator trunk {trunk:?}"));
-                                return None;
-                            }
-                        }
-                    } else {
-                        Via::Fixed(Ingress::Gateway(gateway(c, engine, v)?))
-                    }
-                }
-            },
+            Some(v) if v.get_ref() == "auto" => Via::Auto,
+            Some(v) => Via::Fixed(ingress(c, engine, v)?),
         };
-        if direction == Direction::Inbound && r.answer.is_none() {
-            // Default below.
-        }
         let answer = r.answer.as_ref().map_or(0.9, |a| *a.get_ref());
         Some(Traffic {
             name,
@@ -1183,22 +1162,29 @@ fn gateway(c: &mut Checker<'_>, engine: &Engine, name: &Spanned<String>) -> Opti
     g
 }
 
-fn leg(c: &mut Checker<'_>, engine: &Engine, name: &Spanned<String>) -> Option<Leg> {
-    match name.get_ref().as_str() {
-        "*" => Some(Leg::Default),
-        "calling-plan" | "calling_plan" => Some(Leg::CallingPlan),
-        s if s.starts_with("operator:") => {
-            let trunk = &s["operator:".len()..];
-            let t = (0..engine.trunk_count())
-                .map(|i| TrunkId::from_index(i as u16))
-                .find(|t| engine.trunk_name(*t).eq_ignore_ascii_case(trunk));
-            if t.is_none() {
-                c.error(name.span(), format!("no operator trunk {trunk:?} in the tenant"));
+/// A gateway FQDN, `calling-plan` or `operator:<trunk>`, with an error naming what is missing.
+fn ingress(c: &mut Checker<'_>, engine: &Engine, name: &Spanned<String>) -> Option<Ingress> {
+    let found = crate::trace::ingress(engine, name.get_ref());
+    if found.is_none() {
+        match name.get_ref().strip_prefix("operator:") {
+            Some(trunk) => {
+                c.error(name.span(), format!("no operator trunk {trunk:?} in the tenant"))
             }
-            t.map(Leg::Operator)
+            None => c.error(name.span(), format!("no gateway {:?} in the tenant", name.get_ref())),
         }
-        _ => gateway(c, engine, name).map(Leg::Gateway),
     }
+    found
+}
+
+fn leg(c: &mut Checker<'_>, engine: &Engine, name: &Spanned<String>) -> Option<Leg> {
+    if name.get_ref() == "*" {
+        return Some(Leg::Default);
+    }
+    ingress(c, engine, name).map(|i| match i {
+        Ingress::Gateway(g) => Leg::Gateway(g),
+        Ingress::CallingPlan => Leg::CallingPlan,
+        Ingress::Operator(t) => Leg::Operator(t),
+    })
 }
 
 fn fault_window(c: &mut Checker<'_>, f: &Spanned<RawFault>) -> Option<(FaultKind, u64, u64)> {
