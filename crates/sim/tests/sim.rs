@@ -764,44 +764,18 @@ fn arrival_processes_offer_their_rate() {
 // twice as long.
 
 mod alloc {
-    use std::alloc::{GlobalAlloc, Layout, System};
-    use std::cell::Cell;
+    use tpr_types::counting_alloc::{Counting, allocations};
 
     use super::*;
-
-    struct Counting;
-
-    thread_local! {
-        static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-    }
-
-    // SAFETY: defers to the system allocator; the counter is a plain thread-local cell.
-    #[allow(unsafe_code)]
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-            let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-            // SAFETY: same contract as ours.
-            unsafe { System.alloc(layout) }
-        }
-        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-            // SAFETY: same contract as ours.
-            unsafe { System.dealloc(ptr, layout) }
-        }
-        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-            let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-            // SAFETY: same contract as ours.
-            unsafe { System.realloc(ptr, layout, new_size) }
-        }
-    }
 
     #[global_allocator]
     static GLOBAL: Counting = Counting;
 
     fn counted(sc: &Scenario) -> (u64, u64) {
-        let before = ALLOCATIONS.with(Cell::get);
+        let before = allocations();
         let r = run(sc, 0, &RunOptions::default()).unwrap();
         assert_eq!(r.leaked_permits, 0);
-        (ALLOCATIONS.with(Cell::get) - before, r.offered)
+        (allocations() - before, r.offered)
     }
 
     #[test]

@@ -6,6 +6,8 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "counting-alloc")]
+pub mod counting_alloc;
 mod diagnostic;
 mod location;
 mod region;
