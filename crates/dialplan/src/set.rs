@@ -4,7 +4,10 @@
 //! usages whose pattern matches the number (then the first usage that has any); blocked,
 //! exempt and unassigned-number patterns ask the same question. A [`PatternSet`] compiles all
 //! the patterns into one dense DFA with `MatchKind::All`, searched unanchored (Teams searches
-//! route patterns), so one forward scan reports every pattern that matches. Patterns with
+//! route patterns), so one forward scan reports every pattern that matches. Each pattern `P`
+//! enters that DFA as `P(?s:.)*`: it matches somewhere in the string exactly when `P(?s:.)*`
+//! matches up to its end, so the scan is a plain walk over the bytes (stopping early at the dead
+//! state) and one look at the state it ends in, with no match handling on the way. Patterns with
 //! lookaround or backreferences enter the automaton as a regular superset of themselves and a
 //! backtracker with a step budget confirms them, as in a dial plan. A set whose DFA would pass
 //! the size limit falls back to a lazy DFA (regex-automata's meta engine), which needs a
@@ -27,8 +30,10 @@ use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::meta::{self, Regex};
 use regex_automata::nfa::thompson;
 use regex_automata::util::primitives::NonMaxUsize;
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::start;
 use regex_automata::util::syntax;
-use regex_automata::{Input, MatchKind};
+use regex_automata::{Anchored, Input, MatchKind};
 
 use crate::error::CompileErrorKind;
 use crate::pattern::{Checked, Pattern, build_backtracking, check};
@@ -39,6 +44,11 @@ use crate::template::Spans;
 // chase to every scan.
 #[allow(clippy::large_enum_variant)]
 enum Scanner {
+    /// The DFA of every `P(?s:.)*` and its start state (always the same: scans start at
+    /// offset 0 of the string).
+    Whole(dense::DFA<Vec<u32>>, StateID),
+    /// The patterns as given, searched for overlapping matches (when the `Whole` automaton
+    /// would pass the size limit).
     Dense(dense::DFA<Vec<u32>>),
     Lazy(Regex),
     Empty,
@@ -82,6 +92,15 @@ impl PatternSet {
         patterns: &[S],
         limits: &Limits,
     ) -> Result<PatternSet, (usize, CompileErrorKind)> {
+        PatternSet::build(patterns, limits, true)
+    }
+
+    /// `whole`: try the `P(?s:.)*` automaton first (tests turn it off to compare).
+    fn build<S: AsRef<str>>(
+        patterns: &[S],
+        limits: &Limits,
+        whole: bool,
+    ) -> Result<PatternSet, (usize, CompileErrorKind)> {
         let mut automaton = Vec::with_capacity(patterns.len());
         let mut confirm = Vec::with_capacity(patterns.len());
         for (i, p) in patterns.iter().enumerate() {
@@ -105,35 +124,29 @@ impl PatternSet {
         if automaton.is_empty() {
             return Ok(PatternSet { scanner: Scanner::Empty, confirm, any_confirm });
         }
-        let dense = dense::Builder::new()
-            .configure(
-                dense::Config::new()
-                    .match_kind(MatchKind::All)
-                    .start_kind(StartKind::Unanchored)
-                    .dfa_size_limit(Some(limits.max_plan_bytes / 4))
-                    .determinize_size_limit(Some(limits.max_plan_bytes / 4)),
-            )
-            .syntax(syntax_config())
-            .thompson(
-                thompson::Config::new().utf8(false).nfa_size_limit(Some(limits.max_plan_bytes)),
-            )
-            .build_many(&automaton);
-        let scanner = match dense {
-            Ok(dfa) => Scanner::Dense(dfa),
-            Err(_) => {
-                let lazy = Regex::builder()
-                    .configure(
-                        meta::Config::new()
-                            .match_kind(MatchKind::All)
-                            .utf8_empty(false)
-                            .nfa_size_limit(Some(limits.max_plan_bytes))
-                            .dfa_size_limit(Some(limits.max_plan_bytes)),
-                    )
-                    .syntax(syntax_config())
-                    .build_many(&automaton)
-                    .map_err(|_| (0, CompileErrorKind::TooBig { limit: limits.max_plan_bytes }))?;
-                Scanner::Lazy(lazy)
-            }
+        let whole_patterns: Vec<String> =
+            automaton.iter().map(|p| format!("(?:{p})(?s-u:.)*")).collect();
+        let scanner = if whole
+            && let Ok(dfa) = dense_dfa(&whole_patterns, limits)
+            && let Ok(start) =
+                dfa.start_state(&start::Config::new().anchored(Anchored::No).look_behind(None))
+        {
+            Scanner::Whole(dfa, start)
+        } else if let Ok(dfa) = dense_dfa(&automaton, limits) {
+            Scanner::Dense(dfa)
+        } else {
+            let lazy = Regex::builder()
+                .configure(
+                    meta::Config::new()
+                        .match_kind(MatchKind::All)
+                        .utf8_empty(false)
+                        .nfa_size_limit(Some(limits.max_plan_bytes))
+                        .dfa_size_limit(Some(limits.max_plan_bytes)),
+                )
+                .syntax(syntax_config())
+                .build_many(&automaton)
+                .map_err(|_| (0, CompileErrorKind::TooBig { limit: limits.max_plan_bytes }))?;
+            Scanner::Lazy(lazy)
         };
         Ok(PatternSet { scanner, confirm, any_confirm })
     }
@@ -151,7 +164,7 @@ impl PatternSet {
     /// Heap bytes of the automaton.
     pub fn memory_usage(&self) -> usize {
         match &self.scanner {
-            Scanner::Dense(d) => d.memory_usage(),
+            Scanner::Whole(d, _) | Scanner::Dense(d) => d.memory_usage(),
             Scanner::Lazy(r) => r.memory_usage(),
             Scanner::Empty => 0,
         }
@@ -194,6 +207,24 @@ impl PatternSet {
         cache.hits.clear();
         let input = Input::new(s);
         match &self.scanner {
+            &Scanner::Whole(ref dfa, start) => {
+                let mut sid = start;
+                for &b in s.as_bytes() {
+                    sid = dfa.next_state(sid, b);
+                    if dfa.is_dead_state(sid) {
+                        break;
+                    }
+                }
+                if !dfa.is_dead_state(sid) {
+                    sid = dfa.next_eoi_state(sid);
+                    if dfa.is_match_state(sid) {
+                        for i in 0..dfa.match_len(sid) {
+                            // Cannot fail: the set's capacity is the number of patterns.
+                            let _ = cache.hits.try_insert(dfa.match_pattern(sid, i));
+                        }
+                    }
+                }
+            }
             Scanner::Dense(dfa) => {
                 // A dense DFA built without quit bytes cannot fail.
                 let _ = dfa.try_which_overlapping_matches(&input, &mut cache.hits);
@@ -219,6 +250,25 @@ impl PatternSet {
         }
         &cache.confirmed
     }
+}
+
+/// One dense DFA reporting every pattern of `patterns` (`MatchKind::All`), searched
+/// unanchored, within the plan size limit.
+fn dense_dfa<S: AsRef<str>>(
+    patterns: &[S],
+    limits: &Limits,
+) -> Result<dense::DFA<Vec<u32>>, regex_automata::dfa::dense::BuildError> {
+    dense::Builder::new()
+        .configure(
+            dense::Config::new()
+                .match_kind(MatchKind::All)
+                .start_kind(StartKind::Unanchored)
+                .dfa_size_limit(Some(limits.max_plan_bytes / 4))
+                .determinize_size_limit(Some(limits.max_plan_bytes / 4)),
+        )
+        .syntax(syntax_config())
+        .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(limits.max_plan_bytes)))
+        .build_many(patterns)
 }
 
 /// Scratch for [`crate::Translation::apply_into`]: capture slots, reused between calls.
@@ -254,6 +304,8 @@ impl Pattern {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn hits(set: &PatternSet, s: &str) -> Vec<usize> {
@@ -290,6 +342,47 @@ mod tests {
         for s in ["+14255550100", "", "11", "+442071234567", "1234567890", "+", "12"] {
             let expect: Vec<usize> = (0..pats.len()).filter(|&i| single[i].is_match(s)).collect();
             assert_eq!(hits(&set, s), expect, "{s:?}");
+        }
+    }
+
+    fn piece() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            r"\d", r"\d{2,4}", "1", "44", r"\+", "(44|1)", ".", "[0-5]", "0*", "9?", r"\d+",
+            "(?:12)+", r"\b", ";ext=",
+        ])
+    }
+
+    fn pattern() -> impl Strategy<Value = String> {
+        (any::<bool>(), prop::collection::vec(piece(), 1..5), any::<bool>()).prop_map(
+            |(start, pieces, end)| {
+                format!(
+                    "{}{}{}",
+                    if start { "^" } else { "" },
+                    pieces.concat(),
+                    if end { "$" } else { "" }
+                )
+            },
+        )
+    }
+
+    proptest! {
+        // The whole-string automaton, the overlapping search and each pattern alone agree.
+        #[test]
+        fn whole_string_scan_agrees(
+            pats in prop::collection::vec(pattern(), 1..8),
+            inputs in prop::collection::vec("[+0-9;ext=a ]{0,16}", 1..8),
+        ) {
+            let l = Limits::default();
+            let whole = PatternSet::build(&pats, &l, true).unwrap();
+            prop_assert!(matches!(whole.scanner, Scanner::Whole(..)));
+            let overlapping = PatternSet::build(&pats, &l, false).unwrap();
+            let single = Pattern::many(&pats, &l).unwrap();
+            for s in &inputs {
+                let expect: Vec<usize> =
+                    (0..pats.len()).filter(|&i| single[i].is_match(s)).collect();
+                prop_assert_eq!(&hits(&whole, s), &expect, "{:?} on {:?}", pats, s);
+                prop_assert_eq!(&hits(&overlapping, s), &expect, "{:?} on {:?}", pats, s);
+            }
         }
     }
 
