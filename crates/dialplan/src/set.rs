@@ -127,12 +127,12 @@ impl PatternSet {
         let whole_patterns: Vec<String> =
             automaton.iter().map(|p| format!("(?:{p})(?s-u:.)*")).collect();
         let scanner = if whole
-            && let Ok(dfa) = dense_dfa(&whole_patterns, limits)
+            && let Some(dfa) = dense_dfa(&whole_patterns, limits)
             && let Ok(start) =
                 dfa.start_state(&start::Config::new().anchored(Anchored::No).look_behind(None))
         {
             Scanner::Whole(dfa, start)
-        } else if let Ok(dfa) = dense_dfa(&automaton, limits) {
+        } else if let Some(dfa) = dense_dfa(&automaton, limits) {
             Scanner::Dense(dfa)
         } else {
             let lazy = Regex::builder()
@@ -253,11 +253,11 @@ impl PatternSet {
 }
 
 /// One dense DFA reporting every pattern of `patterns` (`MatchKind::All`), searched
-/// unanchored, within the plan size limit.
+/// unanchored, or `None` past the plan size limit.
 fn dense_dfa<S: AsRef<str>>(
     patterns: &[S],
     limits: &Limits,
-) -> Result<dense::DFA<Vec<u32>>, regex_automata::dfa::dense::BuildError> {
+) -> Option<dense::DFA<Vec<u32>>> {
     dense::Builder::new()
         .configure(
             dense::Config::new()
@@ -269,6 +269,7 @@ fn dense_dfa<S: AsRef<str>>(
         .syntax(syntax_config())
         .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(limits.max_plan_bytes)))
         .build_many(patterns)
+        .ok()
 }
 
 /// Scratch for [`crate::Translation::apply_into`]: capture slots, reused between calls.
