@@ -254,10 +254,7 @@ impl PatternSet {
 
 /// One dense DFA reporting every pattern of `patterns` (`MatchKind::All`), searched
 /// unanchored, or `None` past the plan size limit.
-fn dense_dfa<S: AsRef<str>>(
-    patterns: &[S],
-    limits: &Limits,
-) -> Option<dense::DFA<Vec<u32>>> {
+fn dense_dfa<S: AsRef<str>>(patterns: &[S], limits: &Limits) -> Option<dense::DFA<Vec<u32>>> {
     dense::Builder::new()
         .configure(
             dense::Config::new()

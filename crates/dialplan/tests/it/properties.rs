@@ -150,3 +150,24 @@ enum Piece {
     Group(usize),
     Dollar,
 }
+
+/// Found by `compiled_equals_reference`: fancy-regex 0.20.0 (the reference's engine) matched
+/// `(\d+)\d+\+?\d+` on "00", which has too few digits, so the reference translated a number
+/// no rule matches. Fixed upstream in 0.20.2, the version the workspace now asks for.
+#[test]
+fn reference_engine_needs_three_digits_for_three_repeats() {
+    let plan = DialPlan {
+        name: "Prop".into(),
+        rules: vec![Rule::new("r0", r"(\d+)\d+\+?\d+", "${1}")],
+        ..DialPlan::default()
+    };
+    let service = service_plan(Region::try_new("US").unwrap()).unwrap();
+    let limits = Limits::default();
+    let compiled = CompiledPlan::compile(Some(&plan), service, &limits).unwrap();
+    let reference = ReferencePlan::new(Some(&plan), service, &limits).unwrap();
+    let r = reference.normalize("00", Mode::Effective).unwrap();
+    assert_eq!((r.output.as_str(), r.first), ("+100", None));
+    let mut cache = compiled.create_cache();
+    assert!(reference.diff(&compiled, &mut cache, "00", Mode::Effective).is_ok());
+    assert_eq!(reference.normalize("000", Mode::Effective).unwrap().first, Some(0));
+}
