@@ -2,8 +2,9 @@
 //! or a tenant may carry at once.
 //!
 //! A [`Ledger`] is built once from the configuration ([`LedgerBuilder`]) with one counter per
-//! key, addressed by a dense [`KeyId`]: no hashing on the hot path. Counters live on
-//! cache-padded atomics; [`Ledger::try_acquire`] takes several keys at once (caller number,
+//! key, addressed by a [`KeyId`] that is its counter's position: no hashing on the hot path.
+//! Numbers' counters are packed eight to a 128-byte block; gateways, trunks, tenants and
+//! queues each have a block of their own. [`Ledger::try_acquire`] takes several keys at once (caller number,
 //! callee service number, gateway, tenant) all-or-nothing: at the first key at its limit it
 //! gives back what it took and says which key refused. A [`Permit`] releases its keys when
 //! dropped, exactly once, from whichever thread drops it.

@@ -44,8 +44,8 @@ struct Entry {
 impl MutexStore {
     /// A store with the same keys and limits as `ledger`, all at zero.
     pub fn like(ledger: &Ledger) -> MutexStore {
-        let map = (0..ledger.len() as u32)
-            .map(KeyId::from_u32)
+        let map = ledger
+            .keys()
             .map(|k| {
                 (
                     k,

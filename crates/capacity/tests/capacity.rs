@@ -66,6 +66,32 @@ fn alert_threshold_rounds_up() {
 }
 
 #[test]
+fn shared_keys_get_a_block_of_their_own_and_numbers_are_packed() {
+    let mut b = LedgerBuilder::new(Defaults::default());
+    let n1 = b.user_number("+14255550100").unwrap();
+    let g = b.gateway("sbc1", None, None).unwrap();
+    let n2 = b.user_number("+14255550101").unwrap();
+    let n3 = b.service_number("+14255550102").unwrap();
+    let t = b.tenant("contoso", None).unwrap();
+    let ledger = b.build();
+    let ids: Vec<u32> = [n1, g, n2, n3, t].iter().map(|k| k.as_u32()).collect();
+    // Blocks of eight 16-byte cells: the gateway starts one and leaves the rest empty, the
+    // numbers after it share the next, the tenant starts a third.
+    assert_eq!(ids, [0, 8, 16, 17, 24]);
+    assert_eq!(ledger.keys().collect::<Vec<_>>(), [n1, g, n2, n3, t]);
+    assert_eq!(ledger.len(), 5);
+    assert_eq!(
+        ledger.snapshot().keys.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(),
+        ["+14255550100", "sbc1", "+14255550101", "+14255550102", "contoso"]
+    );
+    let p = ledger.try_acquire(&[n2, n3, g, t]).unwrap();
+    assert_eq!(ledger.in_use(), 4);
+    assert_eq!((ledger.current(n1), ledger.current(n2)), (0, 1));
+    drop(p);
+    assert_eq!(ledger.in_use(), 0);
+}
+
+#[test]
 fn enforced_cap_refuses_and_rolls_back_the_other_keys() {
     // Spec T70: sbc1 with enforced_max_sessions 1, in use: the next call is refused by sbc1.
     let mut b = LedgerBuilder::new(Defaults::default());
@@ -76,7 +102,11 @@ fn enforced_cap_refuses_and_rolls_back_the_other_keys() {
     let first = ledger.try_acquire(&[caller, tenant, sbc1]).unwrap();
     let refused = ledger.try_acquire(&[caller, tenant, sbc1]).unwrap_err();
     assert_eq!(refused.key, sbc1);
-    assert_eq!(refused.to_string(), "gateway key 2 is at its limit of 1 concurrent calls");
+    assert_eq!(
+        refused.to_string(),
+        format!("gateway key {} is at its limit of 1 concurrent calls", sbc1.as_u32())
+    );
+    assert_eq!(ledger.name(refused.key), "sbc1.contoso.com");
     assert_eq!((ledger.current(caller), ledger.current(tenant), ledger.current(sbc1)), (1, 1, 1));
     assert_eq!(
         (ledger.rejected(caller), ledger.rejected(tenant), ledger.rejected(sbc1)),
@@ -227,7 +257,7 @@ proptest! {
                     let p = held.swap_remove(k % held.len());
                     let mut seen = Vec::new();
                     for &key in p.keys() {
-                        if !seen.contains(&key) { seen.push(key); model[key.as_u32() as usize] -= 1; }
+                        if !seen.contains(&key) { seen.push(key); model[keys.iter().position(|&k| k == key).unwrap()] -= 1; }
                     }
                 }
                 Op::Release(_) => {}
