@@ -13,6 +13,7 @@ use tpr_tenant::{
 use tpr_types::Region;
 
 use crate::ids::{GatewayId, PoolId, RouteId, TrunkId, UserId};
+use crate::numbers::NumberIndex;
 
 /// Why a tenant could not be compiled for routing. Each names the object at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -103,7 +104,8 @@ pub(crate) struct GatewayRec {
 
 pub(crate) struct RouteRec {
     pub name: String,
-    pub gateways: SmallVec<[GatewayId; 4]>,
+    /// The route's enabled gateways, each once, in order: what a call can try.
+    pub live: SmallVec<[GatewayId; 4]>,
 }
 
 /// The routes of a policy's usages, flattened in decision order: usage by usage, each usage's
@@ -186,10 +188,6 @@ pub(crate) struct TrunkRec {
     pub key: KeyId,
 }
 
-/// Numbers of the tenant, for reverse number lookup (spec §7): base number → (extension,
-/// holder).
-type NumberIndex = HashMap<Box<str>, SmallVec<[(Option<Box<str>>, UserId); 1]>, FnvBuild>;
-
 /// A tenant compiled for routing. Immutable: share it between threads (`Arc<Engine>`); each
 /// thread makes its own [`crate::Scratch`].
 pub struct Engine {
@@ -249,40 +247,6 @@ fn id16(i: usize, what: &str) -> Result<u16, CompileError> {
 fn key_err(e: BuildError) -> CompileError {
     err("capacity", e)
 }
-
-/// Splits `+14255388701;ext=1001` into base and extension.
-pub(crate) fn split_ext(number: &str) -> (&str, Option<&str>) {
-    // Numbers rarely carry one: a byte scan for ';' before the substring search.
-    if !number.as_bytes().contains(&b';') {
-        return (number, None);
-    }
-    match number.split_once(";ext=") {
-        Some((base, ext)) => (base, Some(ext)),
-        None => (number, None),
-    }
-}
-
-/// FNV-1a: the number index is keyed by short digit strings the tenant wrote, so a fast
-/// non-keyed hash is enough (the keys are not chosen by callers: lookups cannot make the
-/// table degrade, only miss).
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
-}
-
-type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
 
 /// Monthly minutes of one licence (spec §5.1).
 fn allowance(tenant: &Tenant, region: Region, plan: CallingPlan, international: bool) -> u64 {
@@ -446,7 +410,7 @@ impl Engine {
         let mut routes = Vec::with_capacity(r.voice_routes.len());
         for route in &r.voice_routes {
             let owner = format!("voice route {:?}", route.name);
-            let gateways = route
+            let list = route
                 .gateways
                 .iter()
                 .map(|g| {
@@ -454,8 +418,14 @@ impl Engine {
                         .map(|i| GatewayId(i as u16))
                         .ok_or_else(|| err(&owner, format!("gateway {g:?} is not defined")))
                 })
-                .collect::<Result<_, _>>()?;
-            routes.push(RouteRec { name: route.name.clone(), gateways });
+                .collect::<Result<SmallVec<[GatewayId; 4]>, _>>()?;
+            let mut live = SmallVec::new();
+            for &g in &list {
+                if gateways[g.index()].enabled && !live.contains(&g) {
+                    live.push(g);
+                }
+            }
+            routes.push(RouteRec { name: route.name.clone(), live });
         }
         id16(routes.len(), "voice routes")?;
         let usages = r.pstn_usages.clone();
@@ -690,12 +660,8 @@ impl Engine {
         };
 
         // Reverse number lookup.
-        let mut numbers: NumberIndex =
-            HashMap::with_capacity_and_hasher(parties.len(), FnvBuild::default());
-        let mut add = |number: &str, who: UserId| {
-            let (base, ext) = split_ext(number);
-            numbers.entry(base.into()).or_default().push((ext.map(Into::into), who));
-        };
+        let mut numbers = NumberIndex::with_capacity(parties.len());
+        let mut add = |number: &str, who: UserId| numbers.add(number, who);
         for (i, p) in parties.iter().enumerate() {
             if let Some(n) = &p.number
                 && !skip_rnl.contains(&UserId(i as u32))
@@ -1028,7 +994,7 @@ impl Engine {
         self.plans.iter().map(CompiledPlan::memory_usage).sum::<usize>()
             + self.vrps.iter().map(|v| v.table.set.memory_usage()).sum::<usize>()
             + self.parties.len() * std::mem::size_of::<Party>()
-            + self.numbers.len() * 64
+            + self.numbers.memory_usage()
     }
 
     pub(crate) fn caller_id_substitute(&self, u: UserId) -> &CallerIdRec {

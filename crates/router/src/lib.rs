@@ -58,6 +58,7 @@ pub mod country;
 mod engine;
 mod ids;
 mod inbound;
+mod numbers;
 mod outbound;
 mod router;
 mod state;

@@ -13,7 +13,7 @@ use tpr_tenant::{CallerIdSubstitute, CallingPlan, NumberType};
 
 use crate::carrier::{CarrierEmergency, carrier_emergency};
 use crate::country::is_domestic_from;
-use crate::engine::{DialOut, Engine, GatewayRec, Party, PartyKind, RouteTable, split_ext};
+use crate::engine::{DialOut, Engine, GatewayRec, Party, PartyKind, RouteTable};
 use crate::ids::{GatewayId, RouteId, SiteId, TrunkId, UserId};
 use crate::state::{Charge, State};
 
@@ -322,7 +322,7 @@ enum Dr {
 }
 
 /// Shuffles `v` with an unbiased Fisher–Yates.
-fn fisher_yates<R: Rng + ?Sized>(v: &mut [GatewayId], rng: &mut R) {
+fn fisher_yates<T, R: Rng + ?Sized>(v: &mut [T], rng: &mut R) {
     for i in (1..v.len()).rev() {
         let j = rng.random_range(0..=i);
         v.swap(i, j);
@@ -588,15 +588,7 @@ impl Engine {
     /// Reverse number lookup (spec §7): an exact base and extension wins; else the only
     /// number with that base, if it has no extension.
     pub fn lookup(&self, number: &str) -> Option<UserId> {
-        let (base, ext) = split_ext(number);
-        let entries = self.numbers.get(base)?;
-        if let Some(&(_, u)) = entries.iter().find(|(e, _)| e.as_deref() == ext) {
-            return Some(u);
-        }
-        match entries.as_slice() {
-            [(None, u)] if ext.is_some() => Some(*u),
-            _ => None,
-        }
+        self.numbers.lookup(number)
     }
 
     fn caller_id(&self, call: &Call<'_>, p: &Party) -> CallerId {
@@ -679,39 +671,34 @@ impl Engine {
         }
         let Some(usage) = usage else { return Dr::NoMatch };
         if let Some(g) = ingress
-            && self.gateways[g.index()].enabled
-            && let Some(&r) = matched.iter().find(|r| self.routes[r.index()].gateways.contains(&g))
+            && let Some(&r) = matched.iter().find(|r| self.routes[r.index()].live.contains(&g))
         {
             out.push(Candidate { gateway: g, route: r });
         }
         let mut lbr_refused = false;
         for &r in &matched {
-            let mut healthy: SmallVec<[GatewayId; 8]> = SmallVec::new();
-            let mut demoted: SmallVec<[GatewayId; 8]> = SmallVec::new();
-            for &g in &self.routes[r.index()].gateways {
-                let rec = &self.gateways[g.index()];
-                if !rec.enabled
-                    || out.iter().any(|c| c.gateway == g)
-                    || healthy.contains(&g)
-                    || demoted.contains(&g)
-                {
+            // This route's healthy gateways go to out[start..mid], its demoted ones after them,
+            // each group in route order, then each group is shuffled.
+            let start = out.len();
+            let mut mid = start;
+            for &g in &self.routes[r.index()].live {
+                if out[..start].iter().any(|c| c.gateway == g) {
                     continue;
                 }
-                if !self.lbr_allows(rec, who) {
+                if !self.lbr_allows(&self.gateways[g.index()], who) {
                     lbr_refused = true;
                     continue;
                 }
+                let c = Candidate { gateway: g, route: r };
                 if state.healthy(self, g, now_ms) {
-                    healthy.push(g);
+                    out.insert(mid, c);
+                    mid += 1;
                 } else {
-                    demoted.push(g);
+                    out.push(c);
                 }
             }
-            fisher_yates(&mut healthy, rng);
-            fisher_yates(&mut demoted, rng);
-            out.extend(
-                healthy.into_iter().chain(demoted).map(|gateway| Candidate { gateway, route: r }),
-            );
+            fisher_yates(&mut out[start..mid], rng);
+            fisher_yates(&mut out[mid..], rng);
         }
         if out.is_empty() { Dr::NoGateway { lbr: lbr_refused } } else { Dr::Routed(usage) }
     }

@@ -1,0 +1,205 @@
+//! Reverse number lookup (spec §7): which user or resource account holds a number.
+//!
+//! Every internal call, every inbound call and every simulated call asks, so the index keeps
+//! the common case in one probe of a table with inline keys: a number that is `+` and up to 18
+//! digits (every E.164 number) is packed into a `u64`, with no pointer to follow and no string
+//! to compare. Numbers with other characters, and numbers with extensions, take a slower path.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use crate::ids::UserId;
+
+/// Splits `+14255550100;ext=12` into the base number and the extension.
+pub(crate) fn split_ext(number: &str) -> (&str, Option<&str>) {
+    // Numbers rarely carry one: a byte scan for ';' before the substring search.
+    if !number.as_bytes().contains(&b';') {
+        return (number, None);
+    }
+    match number.split_once(";ext=") {
+        Some((base, ext)) => (base, Some(ext)),
+        None => (number, None),
+    }
+}
+
+/// `+` (optional) and 1 to 18 digits, packed: a leading 1 keeps leading zeros apart (`012`
+/// and `12` differ), and the top bit says `+`.
+fn pack(base: &str) -> Option<u64> {
+    let (plus, digits) = match base.as_bytes() {
+        [b'+', rest @ ..] => (true, rest),
+        all => (false, all),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v: u64 = 1;
+    for &b in digits {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        v = v * 10 + u64::from(d);
+    }
+    Some(if plus { v | 1 << 63 } else { v })
+}
+
+/// A mixer for packed numbers (splitmix64's finalizer): consecutive numbers of a range land
+/// in unrelated buckets. The keys come from the tenant, not from callers, so a keyed hash
+/// buys nothing: a caller's number can only miss.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Mix(u64);
+
+impl Hasher for Mix {
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Strings (the slow path): FNV-1a into the state, mixed again by `finish`.
+        let mut h = self.0 ^ 0xcbf2_9ce4_8422_2325;
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type MixBuild = BuildHasherDefault<Mix>;
+
+/// The holders of one base number.
+#[derive(Debug, Clone)]
+enum Holders {
+    /// One holder, without an extension: the common case.
+    One(UserId),
+    /// Several, or with extensions.
+    Many(Vec<(Option<Box<str>>, UserId)>),
+}
+
+impl Holders {
+    fn push(&mut self, ext: Option<&str>, who: UserId) {
+        match self {
+            Holders::One(u) => *self = Holders::Many(vec![(None, *u), (ext.map(Into::into), who)]),
+            Holders::Many(v) => v.push((ext.map(Into::into), who)),
+        }
+    }
+
+    /// An exact base and extension wins; else the only holder of the base, if it has no
+    /// extension.
+    fn find(&self, ext: Option<&str>) -> Option<UserId> {
+        match self {
+            Holders::One(u) => Some(*u),
+            Holders::Many(v) => {
+                if let Some(&(_, u)) = v.iter().find(|(e, _)| e.as_deref() == ext) {
+                    return Some(u);
+                }
+                match v.as_slice() {
+                    [(None, u)] if ext.is_some() => Some(*u),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+/// Numbers of a tenant: base number → holders.
+#[derive(Debug, Default)]
+pub(crate) struct NumberIndex {
+    packed: HashMap<u64, Holders, MixBuild>,
+    other: HashMap<Box<str>, Holders, MixBuild>,
+}
+
+impl NumberIndex {
+    pub fn with_capacity(n: usize) -> NumberIndex {
+        NumberIndex {
+            packed: HashMap::with_capacity_and_hasher(n, MixBuild::default()),
+            other: HashMap::default(),
+        }
+    }
+
+    /// Adds `number` (with its `;ext=`, if any), held by `who`.
+    pub fn add(&mut self, number: &str, who: UserId) {
+        let (base, ext) = split_ext(number);
+        let new = || match ext {
+            None => Holders::One(who),
+            Some(e) => Holders::Many(vec![(Some(e.into()), who)]),
+        };
+        let entry = match pack(base) {
+            Some(k) => self.packed.entry(k),
+            None => {
+                match self.other.get_mut(base) {
+                    Some(h) => h.push(ext, who),
+                    None => {
+                        self.other.insert(base.into(), new());
+                    }
+                }
+                return;
+            }
+        };
+        entry.and_modify(|h| h.push(ext, who)).or_insert_with(new);
+    }
+
+    /// Who holds `number`?
+    #[inline]
+    pub fn lookup(&self, number: &str) -> Option<UserId> {
+        let (base, ext) = split_ext(number);
+        let holders = match pack(base) {
+            Some(k) => self.packed.get(&k),
+            None => self.other.get(base),
+        };
+        holders?.find(ext)
+    }
+
+    /// Heap bytes, roughly (the tables' slots).
+    pub fn memory_usage(&self) -> usize {
+        self.packed.capacity() * (8 + std::mem::size_of::<Holders>() + 1)
+            + self.other.capacity() * (16 + std::mem::size_of::<Holders>() + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packing_keeps_numbers_apart() {
+        assert_eq!(pack("+14255550100"), Some(1 << 63 | 114_255_550_100));
+        assert_ne!(pack("012"), pack("12"));
+        assert_ne!(pack("+12"), pack("12"));
+        assert_eq!(pack("+123456789012345678"), Some(1 << 63 | 1_123_456_789_012_345_678));
+        for bad in ["", "+", "+1234567890123456789", "12a", "+1 425", "1;ext=2", "++1"] {
+            assert_eq!(pack(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lookup_follows_the_extension_rules() {
+        let mut ix = NumberIndex::default();
+        ix.add("+14255550100", UserId(1));
+        ix.add("+14255550200;ext=12", UserId(2));
+        ix.add("+14255550200;ext=13", UserId(3));
+        ix.add("+14255550300", UserId(4));
+        ix.add("+14255550300;ext=5", UserId(5));
+        ix.add("tel-odd#1", UserId(6));
+        ix.add("012", UserId(7));
+        assert_eq!(ix.lookup("+14255550100"), Some(UserId(1)));
+        // The only holder of a base without an extension takes calls to any extension.
+        assert_eq!(ix.lookup("+14255550100;ext=9"), Some(UserId(1)));
+        assert_eq!(ix.lookup("+14255550200;ext=13"), Some(UserId(3)));
+        assert_eq!(ix.lookup("+14255550200;ext=14"), None);
+        assert_eq!(ix.lookup("+14255550200"), None);
+        assert_eq!(ix.lookup("+14255550300"), Some(UserId(4)));
+        assert_eq!(ix.lookup("+14255550300;ext=5"), Some(UserId(5)));
+        assert_eq!(ix.lookup("+14255550300;ext=6"), None);
+        assert_eq!(ix.lookup("tel-odd#1"), Some(UserId(6)));
+        assert_eq!(ix.lookup("012"), Some(UserId(7)));
+        assert_eq!(ix.lookup("12"), None);
+        assert_eq!(ix.lookup("+14255550101"), None);
+    }
+}
