@@ -672,6 +672,7 @@ impl Engine {
         for (who, n) in &private {
             add(n, *who);
         }
+        numbers.seal();
 
         let caller_id = tenant
             .policies

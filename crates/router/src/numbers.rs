@@ -4,9 +4,13 @@
 //! the common case in one probe of a table with inline keys: a number that is `+` and up to 18
 //! digits (every E.164 number) is packed into a `u64`, with no pointer to follow and no string
 //! to compare. Numbers with other characters, and numbers with extensions, take a slower path.
+//!
+//! Most numbers asked about are not the tenant's (every PSTN call asks before it goes out), so
+//! a small Bloom filter (16 bits per number, two probes, about 1.5 % false positives) answers
+//! "no" from memory that stays in cache, without touching the table.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 use crate::ids::UserId;
 
@@ -113,6 +117,16 @@ impl Holders {
 pub(crate) struct NumberIndex {
     packed: HashMap<u64, Holders, MixBuild>,
     other: HashMap<Box<str>, Holders, MixBuild>,
+    /// Bloom filter of the packed keys: `filter.len() * 64` bits, a power of two (empty until
+    /// [`NumberIndex::seal`]).
+    filter: Box<[u64]>,
+}
+
+/// The two bit positions of a packed key in a filter of `bits` bits (a power of two).
+fn probes(key: u64, bits: usize) -> [usize; 2] {
+    let h = BuildHasherDefault::<Mix>::default().hash_one(key);
+    let mask = bits as u64 - 1;
+    [(h & mask) as usize, ((h >> 32) & mask) as usize]
 }
 
 impl NumberIndex {
@@ -120,7 +134,20 @@ impl NumberIndex {
         NumberIndex {
             packed: HashMap::with_capacity_and_hasher(n, MixBuild::default()),
             other: HashMap::default(),
+            filter: Box::default(),
         }
+    }
+
+    /// Builds the filter once every number is in.
+    pub fn seal(&mut self) {
+        let bits = (self.packed.len() * 16).next_power_of_two().max(64);
+        let mut filter = vec![0u64; bits / 64];
+        for &k in self.packed.keys() {
+            for b in probes(k, bits) {
+                filter[b / 64] |= 1 << (b % 64);
+            }
+        }
+        self.filter = filter.into_boxed_slice();
     }
 
     /// Adds `number` (with its `;ext=`, if any), held by `who`.
@@ -150,7 +177,15 @@ impl NumberIndex {
     pub fn lookup(&self, number: &str) -> Option<UserId> {
         let (base, ext) = split_ext(number);
         let holders = match pack(base) {
-            Some(k) => self.packed.get(&k),
+            Some(k) => {
+                let bits = self.filter.len() * 64;
+                if bits > 0
+                    && probes(k, bits).iter().any(|&b| self.filter[b / 64] & 1 << (b % 64) == 0)
+                {
+                    return None;
+                }
+                self.packed.get(&k)
+            }
             None => self.other.get(base),
         };
         holders?.find(ext)
@@ -158,7 +193,8 @@ impl NumberIndex {
 
     /// Heap bytes, roughly (the tables' slots).
     pub fn memory_usage(&self) -> usize {
-        self.packed.capacity() * (8 + std::mem::size_of::<Holders>() + 1)
+        self.filter.len() * 8
+            + self.packed.capacity() * (8 + std::mem::size_of::<Holders>() + 1)
             + self.other.capacity() * (16 + std::mem::size_of::<Holders>() + 1)
     }
 }
@@ -188,6 +224,9 @@ mod tests {
         ix.add("+14255550300;ext=5", UserId(5));
         ix.add("tel-odd#1", UserId(6));
         ix.add("012", UserId(7));
+        let unsealed = ix.lookup("+14255550100");
+        ix.seal();
+        assert_eq!(unsealed, ix.lookup("+14255550100"));
         assert_eq!(ix.lookup("+14255550100"), Some(UserId(1)));
         // The only holder of a base without an extension takes calls to any extension.
         assert_eq!(ix.lookup("+14255550100;ext=9"), Some(UserId(1)));
@@ -201,5 +240,27 @@ mod tests {
         assert_eq!(ix.lookup("012"), Some(UserId(7)));
         assert_eq!(ix.lookup("12"), None);
         assert_eq!(ix.lookup("+14255550101"), None);
+    }
+
+    #[test]
+    fn the_filter_never_hides_a_number_and_rejects_most_others() {
+        let mut ix = NumberIndex::with_capacity(10_000);
+        for i in 0..10_000u32 {
+            ix.add(&format!("+1425555{i:04}"), UserId(i));
+        }
+        ix.seal();
+        for i in 0..10_000u32 {
+            assert_eq!(ix.lookup(&format!("+1425555{i:04}")), Some(UserId(i)));
+        }
+        // Numbers next to the range: the filter alone must turn away nearly all of them.
+        let passed = (0..100_000u64)
+            .filter(|i| {
+                let k = pack(&format!("+1206{i:07}")).unwrap();
+                probes(k, ix.filter.len() * 64)
+                    .iter()
+                    .all(|&b| ix.filter[b / 64] & 1 << (b % 64) != 0)
+            })
+            .count();
+        assert!(passed < 3_000, "{passed} of 100,000 outsiders passed the filter");
     }
 }
