@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
-use tpr_router::{Call, Engine, Scratch, State, UserId};
+use tpr_dialplan::Limits;
+use tpr_router::{Call, Engine, Interner, Scratch, State, UserId};
 use tpr_tenant::Tenant;
 
 use crate::{Finish, UserError, tenant_file};
@@ -35,6 +36,10 @@ pub struct Args {
     /// Clone the tenant this many times (each its own engine) and spread the calls over them.
     #[arg(long, value_name = "K", default_value_t = 1)]
     tenants: usize,
+    /// Compile every tenant's automata on its own instead of sharing identical ones between
+    /// tenants (what a router would do with distinct configurations).
+    #[arg(long)]
+    no_share: bool,
     /// Also run the same calls through engines with naive one-regex-per-rule matching.
     #[arg(long, value_name = "KIND", value_parser = ["naive"])]
     baseline: Option<String>,
@@ -77,7 +82,8 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
             .map_err(|e| anyhow::anyhow!("bundled tenant: {e}"))?,
     };
     let compile_start = Instant::now();
-    let engines = compile_all(&tenant, args.tenants, args.threads, false)?;
+    let interner = (!args.no_share).then(Interner::new);
+    let engines = compile_all(&tenant, args.tenants, args.threads, false, interner.as_ref())?;
     let compile = compile_start.elapsed();
     let users: usize = engines.iter().map(|l| l.users.len()).sum();
     if users == 0 {
@@ -86,14 +92,29 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         )
         .into());
     }
-    let memory: usize = engines.iter().map(|l| l.engine.memory_usage()).sum();
+    let memory = match &interner {
+        Some(i) => {
+            let st = i.stats();
+            let tables: usize = engines.iter().map(|l| l.engine.table_memory_usage()).sum();
+            format!(
+                "{:.1} MiB of tables, {:.1} MiB of automata shared: {} distinct plans and {} pattern sets",
+                mib(tables),
+                mib(st.bytes),
+                st.plans,
+                st.sets
+            )
+        }
+        None => format!(
+            "{:.1} MiB of automata and tables, nothing shared",
+            mib(engines.iter().map(|l| l.engine.memory_usage()).sum())
+        ),
+    };
     println!(
-        "tenant {} x{}: {} callers, compiled in {:.2} s ({:.1} MiB of automata and tables)",
+        "tenant {} x{}: {} callers, compiled in {:.2} s ({memory})",
         tenant.name,
         args.tenants,
         users,
         compile.as_secs_f64(),
-        memory as f64 / (1 << 20) as f64
     );
     let strings = traffic(&engines, args.seed, args.calls.min(200_000) as usize);
     let jobs: Vec<Job<'_>> =
@@ -109,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         .collect();
     println!("  decisions: {}", share.join(", "));
     if args.baseline.is_some() {
-        let naive = compile_all(&tenant, args.tenants, args.threads, true)?;
+        let naive = compile_all(&tenant, args.tenants, args.threads, true, None)?;
         let slow = measure(&naive, &jobs, &args);
         report("naive", &slow, args.calls);
         let ratio = slow.wall.as_secs_f64() / fast.wall.as_secs_f64();
@@ -127,19 +148,28 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     Ok(Finish::Ok)
 }
 
+fn mib(bytes: usize) -> f64 {
+    bytes as f64 / f64::from(1 << 20)
+}
+
 fn compile_all(
     tenant: &Tenant,
     k: usize,
     threads: usize,
     naive: bool,
+    interner: Option<&Interner>,
 ) -> anyhow::Result<Vec<Loaded>> {
     let compile_one = |i: usize| -> anyhow::Result<Loaded> {
         let mut t = tenant.clone();
         if k > 1 {
             t.name = format!("{}-{i}", tenant.name);
         }
-        let engine = if naive { Engine::compile_naive(&t) } else { Engine::compile(&t) }
-            .map_err(|e| UserError::Message(format!("{}: {e}", t.name)))?;
+        let engine = match (naive, interner) {
+            (true, _) => Engine::compile_naive(&t),
+            (false, Some(i)) => Engine::compile_shared(&t, &Limits::default(), i),
+            (false, None) => Engine::compile(&t),
+        }
+        .map_err(|e| UserError::Message(format!("{}: {e}", t.name)))?;
         let state = State::new(&engine);
         let users = (0..engine.user_count() as u32)
             .map(UserId::from_index)

@@ -89,15 +89,19 @@ fn tables() -> &'static [Table] {
                 unsupported: UNSUPPORTED.contains(&region.as_str()),
             });
         }
+        // By region, for a binary search per call.
+        out.sort_by_key(|t| t.region);
         out
     })
 }
 
 /// Is `dialed` (cleaned, without `+`) an emergency number of the carrier in `region`?
 pub(crate) fn carrier_emergency(region: Region, dialed: &str) -> CarrierEmergency<'static> {
-    let Some(t) = tables().iter().find(|t| t.region == region) else {
+    let tables = tables();
+    let Ok(i) = tables.binary_search_by_key(&region, |t| t.region) else {
         return CarrierEmergency::No;
     };
+    let t = &tables[i];
     if let Some(n) = t.numbers.iter().find(|n| *n == dialed) {
         return CarrierEmergency::Yes(Some(n));
     }

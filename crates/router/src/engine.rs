@@ -2,13 +2,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 use smallvec::SmallVec;
 use tpr_capacity::{BuildError, Defaults, KeyId, LedgerBuilder};
 use tpr_dialplan::{CompiledPlan, Limits, PatternSet, Translation};
+
+use crate::intern::Interner;
 use tpr_tenant::{
-    AccountKind, CallerIdSubstitute, CallingPlan, CallingPolicy, Credits, NumberType,
-    QueueSettings, Tenant, TreatmentTarget, User, UserPolicies,
+    AccountKind, CallerIdSubstitute, CallingPlan, CallingPolicy, Credits, EffectivePlanError,
+    NumberType, QueueSettings, Tenant, TreatmentTarget, User, UserPolicies,
 };
 use tpr_types::Region;
 
@@ -112,7 +115,7 @@ pub(crate) struct RouteRec {
 /// routes by priority. One scan of `set` gives every entry whose pattern matches; the lowest
 /// entry's usage is the one used, and its matching entries are contiguous and in order.
 pub(crate) struct RouteTable {
-    pub set: PatternSet,
+    pub set: Arc<PatternSet>,
     /// The baseline: one regex per entry, tried one by one (see [`Engine::compile_naive`]).
     pub naive: Option<Vec<tpr_dialplan::Pattern>>,
     /// (usage index in the tenant's `pstn_usages`, route).
@@ -163,9 +166,9 @@ pub(crate) struct TreatmentRec {
 }
 
 pub(crate) struct Blocking {
-    pub blocked: PatternSet,
+    pub blocked: Arc<PatternSet>,
     pub redirect: Vec<Option<UserId>>,
-    pub exempt: PatternSet,
+    pub exempt: Arc<PatternSet>,
 }
 
 /// A Calling Plan minute pool: licence country, plan, and domestic or international.
@@ -192,7 +195,7 @@ pub(crate) struct TrunkRec {
 /// thread makes its own [`crate::Scratch`].
 pub struct Engine {
     pub(crate) name: String,
-    pub(crate) plans: Vec<CompiledPlan>,
+    pub(crate) plans: Vec<Arc<CompiledPlan>>,
     pub(crate) parties: Vec<Party>,
     pub(crate) listed_ids: HashMap<String, UserId>,
     /// Ids of the listed users as written, by `UserId`.
@@ -205,11 +208,14 @@ pub struct Engine {
     pub(crate) usages: Vec<String>,
     pub(crate) vrps: Vec<VrpRec>,
     pub(crate) ecrps: Vec<EcrpRec>,
+    /// The longest dial string or mask of any emergency policy: a longer dialed string is
+    /// not an emergency call on Direct Routing, without looking at the policies.
+    pub(crate) emergency_max_len: usize,
     pub(crate) sites: Vec<SiteRec>,
     pub(crate) calling: Vec<CallingPolicy>,
     pub(crate) caller_id: Vec<CallerIdRec>,
     pub(crate) numbers: NumberIndex,
-    pub(crate) unassigned: PatternSet,
+    pub(crate) unassigned: Arc<PatternSet>,
     pub(crate) treatments: Vec<TreatmentRec>,
     pub(crate) blocking: Option<Blocking>,
     pub(crate) pools: Vec<PoolInfo>,
@@ -283,7 +289,8 @@ fn plan_name(plan: CallingPlan) -> &'static str {
 struct Builder<'t> {
     tenant: &'t Tenant,
     limits: Limits,
-    plans: Vec<CompiledPlan>,
+    interner: &'t Interner,
+    plans: Vec<Arc<CompiledPlan>>,
     plan_index: HashMap<(Option<String>, Region), u16>,
     plan_keys: Vec<(Option<String>, Region)>,
     ledger: LedgerBuilder,
@@ -297,10 +304,21 @@ impl Builder<'_> {
         if let Some(&i) = self.plan_index.get(&key) {
             return Ok(i);
         }
-        let plan = self
+        let owner = || format!("dial plan {:?}", dial_plan.unwrap_or("Global"));
+        let tenant_plan = match dial_plan {
+            Some(name) => Some(self.tenant.dial_plan(name).ok_or_else(|| {
+                err(owner(), EffectivePlanError::UnknownDialPlan(name.to_owned()))
+            })?),
+            None => self.tenant.dial_plan("Global"),
+        };
+        let service = self
             .tenant
-            .compile_effective(dial_plan, region, &self.limits)
-            .map_err(|e| err(format!("dial plan {:?}", dial_plan.unwrap_or("Global")), e))?;
+            .service_plan(region)
+            .ok_or_else(|| err(owner(), EffectivePlanError::UnknownRegion(region)))?;
+        let plan = self
+            .interner
+            .plan(tenant_plan, service, &self.limits)
+            .map_err(|e| err(owner(), EffectivePlanError::Compile(e)))?;
         let i = id16(self.plans.len(), "effective dial plans")?;
         self.plans.push(plan);
         self.plan_keys.push((dial_plan.map(str::to_owned), region));
@@ -343,6 +361,17 @@ impl Engine {
     /// Compiles `tenant`. Everything is checked before anything is returned: a tenant that
     /// fails here leaves no engine behind.
     pub fn compile_with(tenant: &Tenant, limits: &Limits) -> Result<Engine, CompileError> {
+        Engine::compile_shared(tenant, limits, &Interner::new())
+    }
+
+    /// Compiles `tenant`, taking its dial plans and pattern sets from `interner` when an
+    /// identical one was compiled before (for another tenant, or an earlier version of this
+    /// one), and leaving the new ones there.
+    pub fn compile_shared(
+        tenant: &Tenant,
+        limits: &Limits,
+        interner: &Interner,
+    ) -> Result<Engine, CompileError> {
         let c = &tenant.capacity;
         let defaults = Defaults {
             user_number_max_calls: c.user_number_max_calls,
@@ -352,6 +381,7 @@ impl Engine {
         let mut b = Builder {
             tenant,
             limits: limits.clone(),
+            interner,
             plans: Vec::new(),
             plan_index: HashMap::new(),
             plan_keys: Vec::new(),
@@ -443,7 +473,7 @@ impl Engine {
                         }
                     }
                 }
-                let set = PatternSet::new(&patterns, limits).map_err(|(i, e)| {
+                let set = interner.set(&patterns, limits).map_err(|(i, e)| {
                     err(format!("voice route {:?}", routes[entries[i].1.index()].name), e)
                 })?;
                 Ok(RouteTable { set, naive: None, entries })
@@ -688,7 +718,7 @@ impl Engine {
 
         let unassigned_patterns: Vec<&str> =
             tenant.policies.unassigned.iter().map(|t| t.pattern.as_str()).collect();
-        let unassigned = PatternSet::new(&unassigned_patterns, limits).map_err(|(i, e)| {
+        let unassigned = interner.set(&unassigned_patterns, limits).map_err(|(i, e)| {
             err(format!("unassigned number treatment {:?}", tenant.policies.unassigned[i].name), e)
         })?;
         let treatments = tenant
@@ -715,16 +745,15 @@ impl Engine {
             let exempt: Vec<&str> =
                 bl.exempt.iter().filter(|p| p.enabled).map(|p| p.pattern.as_str()).collect();
             Some(Blocking {
-                blocked: PatternSet::new(
-                    &on.iter().map(|p| p.pattern.as_str()).collect::<Vec<_>>(),
-                    limits,
-                )
-                .map_err(|(i, e)| err(format!("blocked number pattern {:?}", on[i].name), e))?,
+                blocked: interner
+                    .set(&on.iter().map(|p| p.pattern.as_str()).collect::<Vec<_>>(), limits)
+                    .map_err(|(i, e)| err(format!("blocked number pattern {:?}", on[i].name), e))?,
                 redirect: on
                     .iter()
                     .map(|p| p.resource_account.as_deref().and_then(party_by_id))
                     .collect(),
-                exempt: PatternSet::new(&exempt, limits)
+                exempt: interner
+                    .set(&exempt, limits)
                     .map_err(|(_, e)| err("exempt number pattern", e))?,
             })
         } else {
@@ -743,6 +772,13 @@ impl Engine {
             routes,
             usages,
             vrps,
+            emergency_max_len: ecrps
+                .iter()
+                .flat_map(|e| &e.numbers)
+                .flat_map(|n| std::iter::once(&n.dial_string).chain(&n.masks))
+                .map(String::len)
+                .max()
+                .unwrap_or(0),
             ecrps,
             sites,
             calling,
@@ -990,12 +1026,18 @@ impl Engine {
         &self.ledger
     }
 
-    /// Compiled dial plans, automata and tables, in heap bytes (approximate).
+    /// Compiled dial plans, automata and tables, in heap bytes (approximate). Automata shared
+    /// with other engines (see [`Interner`]) count in full here too.
     pub fn memory_usage(&self) -> usize {
-        self.plans.iter().map(CompiledPlan::memory_usage).sum::<usize>()
+        self.plans.iter().map(|p| p.memory_usage()).sum::<usize>()
             + self.vrps.iter().map(|v| v.table.set.memory_usage()).sum::<usize>()
-            + self.parties.len() * std::mem::size_of::<Party>()
-            + self.numbers.memory_usage()
+            + self.table_memory_usage()
+    }
+
+    /// The engine's own tables (parties, number index), in heap bytes: what each tenant costs
+    /// when its automata are shared.
+    pub fn table_memory_usage(&self) -> usize {
+        self.parties.len() * std::mem::size_of::<Party>() + self.numbers.memory_usage()
     }
 
     pub(crate) fn caller_id_substitute(&self, u: UserId) -> &CallerIdRec {

@@ -58,6 +58,7 @@ pub mod country;
 mod engine;
 mod ids;
 mod inbound;
+mod intern;
 mod numbers;
 mod outbound;
 mod router;
@@ -67,6 +68,7 @@ pub use attempt::{Attempt, Failure, Input, NETWORK_FAILURE, NETWORK_TRIES, Outpu
 pub use engine::{CompileError, DialOut, Engine, PartyKind, PoolInfo, TreatmentTo};
 pub use ids::{GatewayId, PoolId, RouteId, SiteId, TrunkId, UserId};
 pub use inbound::{Delivery, InboundCall, InboundDecision, InboundOutcome, InboundReject};
+pub use intern::{InternStats, Interner};
 pub use outbound::{
     Call, CallerId, Candidate, Candidates, Client, Decision, Ingress, Location, Outcome, Reject,
     Scratch,

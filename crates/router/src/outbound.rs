@@ -551,6 +551,9 @@ impl Engine {
             };
             Decision::new(outcome)
         } else {
+            if dialed.len() > self.emergency_max_len {
+                return None;
+            }
             let site = call.location.site(p);
             let find = |e: u16| -> Option<(u16, usize)> {
                 let rec = &self.ecrps[e as usize];

@@ -64,6 +64,34 @@ proptest! {
     }
 
     #[test]
+    fn shared_automata_decide_the_same(number in dialed(), seed in any::<u64>(), who in 0usize..2) {
+        let text = common::fixture_text(&[]);
+        let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
+        let mut other = tenant.clone();
+        other.name = "fabrikam".into();
+        let limits = tpr_dialplan::Limits::default();
+        let interner = tpr_router::Interner::new();
+        let first = tpr_router::Engine::compile_shared(&tenant, &limits, &interner).unwrap();
+        let before = interner.stats();
+        let second = tpr_router::Engine::compile_shared(&other, &limits, &interner).unwrap();
+        let after = interner.stats();
+        // The second tenant compiled nothing new.
+        prop_assert_eq!((before.plans, before.sets), (after.plans, after.sets));
+        prop_assert!(after.shared > before.shared);
+        let alone = tpr_router::Engine::compile(&other).unwrap();
+        let user = alone.party(["spencer", "john"][who]).unwrap();
+        let call = Call::new(user, &number);
+        for engine in [&first, &second] {
+            let (s1, s2) = (tpr_router::State::new(engine), tpr_router::State::new(&alone));
+            let (mut c1, mut c2) = (tpr_router::Scratch::new(engine), tpr_router::Scratch::new(&alone));
+            let d1 = engine.decide(&s1, &call, &mut c1, &mut Pcg64Mcg::seed_from_u64(seed), 0);
+            let d2 = alone.decide(&s2, &call, &mut c2, &mut Pcg64Mcg::seed_from_u64(seed), 0);
+            prop_assert_eq!(d1, d2);
+            prop_assert_eq!(c1.number, c2.number);
+        }
+    }
+
+    #[test]
     fn machine_never_double_rings_and_releases_everything(
         inputs in prop::collection::vec(input(), 0..40),
         seed in any::<u64>(),
