@@ -88,6 +88,16 @@ pub(crate) struct Party {
     pub pools: [Option<PoolId>; 2],
 }
 
+/// What a routing decision reads of a gateway, packed (6 bytes) apart from the rest of its
+/// record: a decision looks at every gateway of its routes, and these stay in one cache line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GatewayHot {
+    pub send_options: bool,
+    pub lbr: bool,
+    pub lbr_user_override: bool,
+    pub site: Option<u16>,
+}
+
 pub(crate) struct GatewayRec {
     pub fqdn: String,
     pub enabled: bool,
@@ -204,6 +214,8 @@ pub struct Engine {
     pub(crate) ranges: Vec<(u32, tpr_tenant::UserRange)>,
     pub(crate) account_ids: Vec<String>,
     pub(crate) gateways: Vec<GatewayRec>,
+    /// `gateways`' hot fields, by the same index.
+    pub(crate) gateway_hot: Vec<GatewayHot>,
     pub(crate) routes: Vec<RouteRec>,
     pub(crate) usages: Vec<String>,
     pub(crate) vrps: Vec<VrpRec>,
@@ -768,6 +780,15 @@ impl Engine {
             listed_names,
             ranges,
             account_ids,
+            gateway_hot: gateways
+                .iter()
+                .map(|g| GatewayHot {
+                    send_options: g.send_options,
+                    lbr: g.lbr,
+                    lbr_user_override: g.lbr_user_override,
+                    site: g.site,
+                })
+                .collect(),
             gateways,
             routes,
             usages,

@@ -289,6 +289,6 @@ impl Engine {
 
     fn lbr_allows_inbound(&self, g: crate::ids::GatewayId, callee: UserId) -> bool {
         let p = &self.parties[callee.index()];
-        self.lbr_allows_for(&self.gateways[g.index()], p, Location::Assigned)
+        self.lbr_allows_for(self.gateway_hot[g.index()], p, Location::Assigned)
     }
 }

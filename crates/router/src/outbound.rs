@@ -13,7 +13,7 @@ use tpr_tenant::{CallerIdSubstitute, CallingPlan, NumberType};
 
 use crate::carrier::{CarrierEmergency, carrier_emergency};
 use crate::country::is_domestic_from;
-use crate::engine::{DialOut, Engine, GatewayRec, Party, PartyKind, RouteTable};
+use crate::engine::{DialOut, Engine, GatewayHot, Party, PartyKind, RouteTable};
 use crate::ids::{GatewayId, RouteId, SiteId, TrunkId, UserId};
 use crate::state::{Charge, State};
 
@@ -610,12 +610,12 @@ impl Engine {
         }
     }
 
-    fn lbr_allows(&self, g: &GatewayRec, who: Option<(&Party, Location)>) -> bool {
+    fn lbr_allows(&self, g: GatewayHot, who: Option<(&Party, Location)>) -> bool {
         who.is_none_or(|(p, location)| self.lbr_allows_for(g, p, location))
     }
 
     /// Location-Based Routing (spec §4.6): may `p`, at `location`, use gateway `g`?
-    pub(crate) fn lbr_allows_for(&self, g: &GatewayRec, p: &Party, location: Location) -> bool {
+    pub(crate) fn lbr_allows_for(&self, g: GatewayHot, p: &Party, location: Location) -> bool {
         if !self.calling[p.calling as usize].prevent_toll_bypass {
             return !g.lbr;
         }
@@ -688,7 +688,7 @@ impl Engine {
                 if out[..start].iter().any(|c| c.gateway == g) {
                     continue;
                 }
-                if !self.lbr_allows(&self.gateways[g.index()], who) {
+                if !self.lbr_allows(self.gateway_hot[g.index()], who) {
                     lbr_refused = true;
                     continue;
                 }

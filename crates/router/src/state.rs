@@ -98,7 +98,7 @@ impl State {
 
     /// Is `g` healthy at `now_ms`? Gateways that are not pinged always are (spec §8 Q9).
     pub fn healthy(&self, engine: &Engine, g: GatewayId, now_ms: u64) -> bool {
-        if !engine.gateways[g.index()].send_options {
+        if !engine.gateway_hot[g.index()].send_options {
             return true;
         }
         let last = self.options[g.index()].load(Ordering::Relaxed);
