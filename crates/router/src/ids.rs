@@ -47,6 +47,14 @@ id!(
     SiteId(u16)
 );
 
+impl SiteId {
+    /// A network site by index, in the tenant's order (an index past the last site means an
+    /// unknown network).
+    pub fn from_index(i: u16) -> SiteId {
+        SiteId(i)
+    }
+}
+
 impl TrunkId {
     /// A trunk by index (`0..engine.trunk_count()`).
     pub fn from_index(i: u16) -> TrunkId {

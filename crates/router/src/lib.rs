@@ -56,6 +56,7 @@ mod attempt;
 mod carrier;
 pub mod country;
 mod engine;
+pub mod fuzzing;
 mod ids;
 mod inbound;
 mod intern;

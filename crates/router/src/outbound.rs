@@ -40,11 +40,12 @@ pub enum Location {
 }
 
 impl Location {
-    /// The site index this location puts party `p` at, if any.
-    pub(crate) fn site(self, p: &Party) -> Option<u16> {
+    /// The site index this location puts party `p` at, if any (a site the tenant does not
+    /// have is an unknown network).
+    pub(crate) fn site(self, p: &Party, sites: usize) -> Option<u16> {
         match self {
             Location::Assigned => p.site,
-            Location::Site(s) => Some(s.0),
+            Location::Site(s) => Some(s.0).filter(|&i| usize::from(i) < sites),
             Location::Unknown => None,
         }
     }
@@ -554,7 +555,7 @@ impl Engine {
             if dialed.len() > self.emergency_max_len {
                 return None;
             }
-            let site = call.location.site(p);
+            let site = call.location.site(p, self.sites.len());
             let find = |e: u16| -> Option<(u16, usize)> {
                 let rec = &self.ecrps[e as usize];
                 rec.numbers
@@ -619,7 +620,7 @@ impl Engine {
         if !self.calling[p.calling as usize].prevent_toll_bypass {
             return !g.lbr;
         }
-        let site = location.site(p);
+        let site = location.site(p, self.sites.len());
         match site {
             Some(s) if self.sites[s as usize].lbr => g.lbr && g.site == Some(s),
             Some(_) => !g.lbr,
