@@ -15,7 +15,7 @@ enum Keys {
     Heap(Box<[KeyId]>),
 }
 
-const INLINE: usize = 6;
+const INLINE: usize = 4;
 
 impl Keys {
     fn new(keys: &[KeyId]) -> Keys {

@@ -82,11 +82,11 @@ pub enum Output {
         /// The operator trunk, or `None` for the Microsoft PSTN (Calling Plan).
         trunk: Option<TrunkId>,
     },
-    /// Arm the failover timer to fire at this time (replaces any armed timer).
-    ArmTimer {
-        /// Absolute time in ms.
-        at_ms: u64,
-    },
+    /// Arm the failover timer (replacing any armed one) to fire at [`Attempt::timer`], read
+    /// when this output is taken: a later output of the same batch may have re-armed or
+    /// cancelled it. (Carrying the time here would double the size of every output, and an
+    /// attempt keeps a few of them inline.)
+    ArmTimer,
     /// Disarm the failover timer.
     CancelTimer,
     /// The callee is ringing (a non-100 provisional): no failover from here on.
@@ -115,7 +115,7 @@ enum Leg {
     Carrier(Option<TrunkId>),
 }
 
-/// One call's attempts. About 200 bytes: candidates inline, two permits.
+/// One call's attempts. 160 bytes: candidates inline, two permits, a few outputs.
 #[derive(Debug)]
 pub struct Attempt {
     candidates: Candidates,
@@ -293,7 +293,7 @@ impl Attempt {
     fn arm_timer(&mut self, engine: &Engine, g: GatewayId, now_ms: u64) {
         self.timer_armed = true;
         self.timer_at = now_ms + engine.gateways[g.index()].failover_ms;
-        self.outputs.push(Output::ArmTimer { at_ms: self.timer_at });
+        self.outputs.push(Output::ArmTimer);
     }
 
     fn cancel_timer(&mut self) {

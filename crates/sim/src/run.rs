@@ -177,6 +177,11 @@ struct InCall {
     hold_ms: u64,
 }
 
+// design.md: state per active call <= 256 bytes. A slot is 240 today (the attempt machine
+// with its candidates and two permits is 160); each pending event of the call adds 32.
+const _: () = assert!(std::mem::size_of::<Slot>() <= 256);
+const _: () = assert!(std::mem::size_of::<Ev>() <= 32);
+
 /// A call's state, inline in its slot: slots are reused, so calls allocate nothing.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
@@ -896,7 +901,9 @@ impl<'a> Sim<'a> {
                     self.carrier_report(leg).attempts += 1;
                     self.gateway_answers(slot, leg);
                 }
-                Output::ArmTimer { at_ms } => {
+                Output::ArmTimer => {
+                    // Re-armed or cancelled later in the same batch: that output decides.
+                    let Some(at_ms) = self.out_call(slot).attempt.timer() else { continue };
                     // A gateway that answers before the timer fires cancels it: scheduling it
                     // would only add a stale event. (At the same millisecond the answer was
                     // scheduled first, so it still comes first.)

@@ -105,7 +105,7 @@ impl Fx {
                         run.refused.push(name.to_owned());
                     }
                     Output::InviteCarrier { .. } => pending.push(Input::Response(200)),
-                    Output::ArmTimer { at_ms } => timer = Some(at_ms),
+                    Output::ArmTimer => timer = a.timer(),
                     Output::CancelTimer => timer = None,
                     Output::Connected => run.end = End::Connected,
                     Output::Failed(f) => run.end = End::Failed(f),
