@@ -11,6 +11,7 @@
 mod dialing;
 pub mod duration;
 pub mod fuzzing;
+mod queue;
 mod report;
 mod run;
 mod scenario;

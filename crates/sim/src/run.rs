@@ -12,8 +12,7 @@
 //! in an [`Attempt`] or an inbound call's slot and is released when the call ends; after the
 //! run drains, [`Ledger::in_use`] must be 0.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use hdrhistogram::Histogram;
@@ -29,6 +28,7 @@ use tpr_router::{
 use tpr_tenant::{NumberType, OverflowAction};
 
 use crate::dialing::{Dialer, fiction_caller};
+use crate::queue::EventQueue;
 use crate::report::{Bucket, GatewayReport, PoolReport, QueueReport, Report, TrafficReport};
 use crate::scenario::{
     Arrivals, Behaviour, Destination, Direction, FaultKind, Hold, Leg, Response, Scenario, Traffic,
@@ -102,31 +102,6 @@ enum What {
     Sample(u32),
 }
 
-#[derive(Debug)]
-struct Ev {
-    at: u64,
-    seq: u64,
-    what: What,
-}
-
-impl PartialEq for Ev {
-    fn eq(&self, other: &Ev) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
-    }
-}
-impl Eq for Ev {}
-impl PartialOrd for Ev {
-    fn partial_cmp(&self, other: &Ev) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Ev {
-    /// Reversed, so that the max-heap pops the earliest event, then the first scheduled.
-    fn cmp(&self, other: &Ev) -> Ordering {
-        (other.at, other.seq).cmp(&(self.at, self.seq))
-    }
-}
-
 /// What the far end does with one INVITE.
 #[derive(Debug, Clone, Copy)]
 enum Plan {
@@ -180,7 +155,7 @@ struct InCall {
 // design.md: state per active call <= 256 bytes. A slot is 240 today (the attempt machine
 // with its candidates and two permits is 160); each pending event of the call adds 32.
 const _: () = assert!(std::mem::size_of::<Slot>() <= 256);
-const _: () = assert!(std::mem::size_of::<Ev>() <= 32);
+const _: () = assert!(std::mem::size_of::<crate::queue::Entry<What>>() <= 32);
 
 /// A call's state, inline in its slot: slots are reused, so calls allocate nothing.
 #[derive(Debug)]
@@ -282,8 +257,7 @@ struct Sim<'a> {
     rng: Pcg64,
     scratch: Scratch,
     dialer: Dialer,
-    heap: BinaryHeap<Ev>,
-    seq: u64,
+    queue: EventQueue<What>,
     now: u64,
     events: u64,
     slots: Vec<Slot>,
@@ -337,8 +311,7 @@ impl<'a> Sim<'a> {
             rng: Pcg64::seed_from_u64(sc.seed.wrapping_add(u64::from(repetition))),
             scratch: Scratch::new(engine),
             dialer: Dialer::new(engine),
-            heap: BinaryHeap::new(),
-            seq: 0,
+            queue: EventQueue::new(),
             now: 0,
             events: 0,
             slots: Vec::new(),
@@ -362,8 +335,7 @@ impl<'a> Sim<'a> {
     }
 
     fn at(&mut self, at: u64, what: What) {
-        self.seq += 1;
-        self.heap.push(Ev { at, seq: self.seq, what });
+        self.queue.push(at, what);
     }
 
     fn call_ev(&mut self, at: u64, slot: u32, leg: u16, ev: CallEv) {
@@ -455,7 +427,7 @@ impl<'a> Sim<'a> {
     }
 
     fn drain(&mut self) -> Result<(), SimError> {
-        while let Some(ev) = self.heap.pop() {
+        while let Some(ev) = self.queue.pop() {
             self.now = ev.at;
             self.events += 1;
             if self.events % PROGRESS_EVERY == 0
