@@ -3,8 +3,10 @@
 //! Domestic means the destination is in the caller's usage-location country. Outside the North
 //! American Numbering Plan the country calling code decides: `+44…` is domestic for a GB user.
 //! Inside it (`+1`), 25 countries share the code and the area code decides: `+1 416` is Canada,
-//! `+1 787` Puerto Rico. The United States and Puerto Rico form one domestic group by default
-//! (tpr's choice, [O] in the spec), so US → PR is domestic and US → CA is international.
+//! `+1 787` Puerto Rico. Regions can be merged into one domestic group (the tenant's
+//! `calling_plans.domestic_groups`); by default the United States and Puerto Rico form one
+//! (tpr's choice, [O] in the spec), so US → PR is domestic and US → CA is international. A
+//! group may span calling codes: with `["CH", "LI"]`, `+423…` is domestic for a Swiss user.
 //! Dialed strings without `+` (extensions sent over Direct Routing) count as domestic.
 
 use std::sync::OnceLock;
@@ -47,10 +49,6 @@ const NANP: &[(&str, &[u16])] = &[
     ("VG", &[284]),
     ("VI", &[340]),
 ];
-
-/// Regions that count as one country for "domestic" (spec: `domestic_groups`, default
-/// {US, PR}).
-const DOMESTIC_GROUPS: &[&[&str]] = &[&["US", "PR"]];
 
 /// Lookup tables, built once: which 1–3 digit strings are country calling codes, and the
 /// region index (into `NANP`, or `US_INDEX`) of every NANP area code.
@@ -104,8 +102,9 @@ fn split_code(number: &str) -> Option<(u32, &str)> {
     })
 }
 
-fn same_group(a: &str, b: &str) -> bool {
-    a == b || DOMESTIC_GROUPS.iter().any(|g| g.contains(&a) && g.contains(&b))
+/// The group `region` belongs to (empty if none).
+fn group_of(region: Region, groups: &[Vec<Region>]) -> &[Region] {
+    groups.iter().find(|g| g.contains(&region)).map_or(&[], |g| g.as_slice())
 }
 
 /// The country calling code of `region`, if it has a service plan.
@@ -113,26 +112,35 @@ pub fn calling_code(region: Region) -> Option<u32> {
     service_plan(region)?.country_code.parse().ok()
 }
 
-/// Is a call from a user in `region` to `number` domestic?
+/// Is a call from a user in `region` to `number` domestic, with the default groups
+/// (US and PR)?
 pub fn is_domestic(region: Region, number: &str) -> bool {
-    is_domestic_from(region, calling_code(region), number)
+    let groups = tpr_tenant::CallingPlans::default().domestic_groups;
+    is_domestic_from(region, calling_code(region), number, &groups)
 }
 
 /// [`is_domestic`] with the calling code of `region` looked up already (the hot path).
-pub fn is_domestic_from(region: Region, home_code: Option<u32>, number: &str) -> bool {
+pub fn is_domestic_from(
+    region: Region,
+    home_code: Option<u32>,
+    number: &str,
+    groups: &[Vec<Region>],
+) -> bool {
     if !number.starts_with('+') {
         return true;
     }
-    let Some(home_code) = home_code else { return false };
     let Some((cc, rest)) = split_code(number) else { return false };
-    if cc != home_code {
-        return false;
+    let group = group_of(region, groups);
+    if cc == 1 {
+        // NANP: the area code names the region.
+        if home_code != Some(1) && group.is_empty() {
+            return false;
+        }
+        let area = rest.get(..3).and_then(digits_value).unwrap_or(0) as u16;
+        let to = nanp_region(area);
+        return to == region.as_str() || group.iter().any(|r| r.as_str() == to);
     }
-    if cc != 1 {
-        return true;
-    }
-    let area = rest.get(..3).and_then(digits_value).unwrap_or(0) as u16;
-    same_group(region.as_str(), nanp_region(area))
+    Some(cc) == home_code || group.iter().any(|&r| calling_code(r) == Some(cc))
 }
 
 #[cfg(test)]
@@ -162,5 +170,22 @@ mod tests {
         assert!(is_domestic(r("IE"), "+353123456789"), "three-digit code");
         assert!(is_domestic(r("US"), "911"), "no + : an extension or a dial string");
         assert!(!is_domestic(r("US"), "+"));
+    }
+
+    #[test]
+    fn groups_merge_regions_across_codes() {
+        let groups = vec![vec![r("US"), r("CA")], vec![r("CH"), r("LI")]];
+        let d = |region: &str, n: &str| {
+            is_domestic_from(r(region), calling_code(r(region)), n, &groups)
+        };
+        assert!(d("US", "+14165550100"), "Toronto, with US and CA grouped");
+        assert!(!d("US", "+17875550100"), "PR is not in this tenant's US group");
+        assert!(d("CA", "+14255550100"));
+        assert!(d("CH", "+4236123456"), "Liechtenstein's own code");
+        assert!(d("LI", "+41446681800"));
+        assert!(!d("CH", "+33123456789"));
+        let none: Vec<Vec<Region>> = Vec::new();
+        assert!(!is_domestic_from(r("US"), Some(1), "+17875550100", &none));
+        assert!(is_domestic_from(r("US"), Some(1), "+12065550100", &none));
     }
 }

@@ -220,6 +220,8 @@ pub struct Engine {
     pub(crate) usages: Vec<String>,
     pub(crate) vrps: Vec<VrpRec>,
     pub(crate) ecrps: Vec<EcrpRec>,
+    /// Regions that count as one country for "domestic" (`calling_plans.domestic_groups`).
+    pub(crate) domestic_groups: Vec<Vec<Region>>,
     /// The longest dial string or mask of any emergency policy: a longer dialed string is
     /// not an emergency call on Direct Routing, without looking at the policies.
     pub(crate) emergency_max_len: usize,
@@ -811,6 +813,7 @@ impl Engine {
             pools: b.pools,
             trunks,
             credits: tenant.calling_plans.communications_credits,
+            domestic_groups: tenant.calling_plans.domestic_groups.clone(),
             postpaid_overage: tenant.calling_plans.postpaid_overage,
             ledger: b.ledger,
             tenant_key,

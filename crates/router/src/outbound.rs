@@ -418,7 +418,7 @@ impl Engine {
             return Decision::new(Outcome::Rejected(Reject::CapacityExceeded));
         }
         // 7. Dial-out policy.
-        let domestic = is_domestic_from(p.region, p.calling_code, number);
+        let domestic = is_domestic_from(p.region, p.calling_code, number, &self.domestic_groups);
         match p.dial_out {
             DialOut::Disabled => return Decision::new(Outcome::Rejected(Reject::DialOutPolicy)),
             DialOut::Domestic if !domestic => {

@@ -312,6 +312,24 @@ fn t39_t40_dial_out_policies() {
     assert_eq!(f.decide("john", "+442071234567").reject(), Some(Reject::DialOutPolicy));
     assert_eq!(f.decide("john", "+14255550100").kind(), "direct-routing");
     assert_eq!(f.decide("john", "+14165550100").reject(), Some(Reject::DialOutPolicy), "Canada");
+    assert_eq!(f.decide("john", "+17875550100").kind(), "direct-routing", "PR: default group");
+}
+
+#[test]
+fn domestic_groups_come_from_the_tenant() {
+    // Spec §2.7: `domestic_groups` merges countries; this tenant treats Canada as domestic and
+    // Puerto Rico as abroad.
+    let mut f = fx(&[
+        ("john", "dial_out_policy = \"DialoutCPCInternationalPSTNDomestic\""),
+        ("extra", "[calling_plans]\ndomestic_groups = [[\"US\", \"CA\"]]"),
+    ]);
+    assert_eq!(f.decide("john", "+14165550100").kind(), "direct-routing", "Canada");
+    assert_eq!(f.decide("john", "+17875550100").reject(), Some(Reject::DialOutPolicy), "PR");
+    let mut f = fx(&[
+        ("john", "dial_out_policy = \"DialoutCPCInternationalPSTNDomestic\""),
+        ("extra", "[calling_plans]\ndomestic_groups = []"),
+    ]);
+    assert_eq!(f.decide("john", "+17875550100").reject(), Some(Reject::DialOutPolicy), "no groups");
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use toml::Spanned;
+use tpr_types::Region;
 
 use crate::load::Loader;
 use crate::model::UserPolicies;
@@ -113,6 +114,9 @@ pub struct CallingPlans {
     pub communications_credits: Credits,
     /// Postpaid overage (MCA billing).
     pub postpaid_overage: bool,
+    /// Regions that count as one country for "domestic" (dial-out policies and Calling Plan
+    /// minutes). Default `[["US", "PR"]]`.
+    pub domestic_groups: Vec<Vec<Region>>,
 }
 
 impl Default for CallingPlans {
@@ -125,6 +129,7 @@ impl Default for CallingPlans {
             international_minutes: 600,
             communications_credits: Credits::None,
             postpaid_overage: false,
+            domestic_groups: vec![["US", "PR"].map(|r| Region::try_new(r).expect("valid")).into()],
         }
     }
 }
@@ -198,6 +203,8 @@ pub(crate) struct RawCallingPlans {
     communications_credits: Option<Spanned<toml::Value>>,
     #[serde(default)]
     postpaid_overage: bool,
+    #[serde(default)]
+    domestic_groups: Option<Vec<Spanned<Vec<Spanned<String>>>>>,
 }
 
 #[derive(Deserialize)]
@@ -338,7 +345,46 @@ pub(crate) fn calling_plans(
     plans.communications_credits =
         credits(l, raw.communications_credits.as_ref().or(tenant_credits));
     plans.postpaid_overage = raw.postpaid_overage;
+    if let Some(groups) = &raw.domestic_groups {
+        plans.domestic_groups = domestic_groups(l, groups);
+    }
     plans
+}
+
+/// `[["US", "PR"], ["CH", "LI"]]`: each group two or more regions tpr has a service plan
+/// for, no region in two groups.
+fn domestic_groups(l: &mut Loader, raw: &[Spanned<Vec<Spanned<String>>>]) -> Vec<Vec<Region>> {
+    let mut out: Vec<Vec<Region>> = Vec::new();
+    for group in raw {
+        let mut regions: Vec<Region> = Vec::new();
+        for code in group.get_ref() {
+            let region = Region::try_new(code.get_ref())
+                .ok()
+                .filter(|r| tpr_dialplan::service_plan(*r).is_some());
+            let Some(region) = region else {
+                let msg = format!(
+                    "calling_plans.domestic_groups: {:?} is not a region code tpr knows",
+                    code.get_ref()
+                );
+                l.error(code.span(), msg);
+                continue;
+            };
+            if regions.contains(&region) || out.iter().any(|g| g.contains(&region)) {
+                let msg = format!("calling_plans.domestic_groups: {region} is listed twice");
+                l.error(code.span(), msg);
+                continue;
+            }
+            regions.push(region);
+        }
+        if group.get_ref().len() < 2 {
+            l.error(
+                group.span(),
+                "calling_plans.domestic_groups: a group needs two or more regions",
+            );
+        }
+        out.push(regions);
+    }
+    out
 }
 
 /// `true` (auto-recharge), `false` (none) or a balance in paid minutes (spec §2.11).

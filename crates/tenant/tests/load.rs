@@ -338,6 +338,43 @@ fn resource_accounts_calling_plans_and_capacity() {
 }
 
 #[test]
+fn domestic_groups_default_replace_and_errors() {
+    let t = Tenant::from_toml_str(HEAD, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    let names = |t: &Tenant| -> Vec<Vec<String>> {
+        t.calling_plans
+            .domestic_groups
+            .iter()
+            .map(|g| g.iter().map(|r| r.as_str().to_owned()).collect())
+            .collect()
+    };
+    assert_eq!(names(&t), [["US", "PR"]]);
+    let text =
+        format!("{HEAD}[calling_plans]\ndomestic_groups = [[\"US\", \"CA\"], [\"CH\", \"LI\"]]\n");
+    let t = Tenant::from_toml_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(names(&t), [["US", "CA"], ["CH", "LI"]]);
+    let text = format!("{HEAD}[calling_plans]\ndomestic_groups = []\n");
+    let t = Tenant::from_toml_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert!(t.calling_plans.domestic_groups.is_empty());
+
+    let text = format!(
+        "{HEAD}[calling_plans]\ndomestic_groups = [[\"US\", \"XX\"], [\"CA\"], [\"PR\", \"US\"]]\n"
+    );
+    let line = HEAD.lines().count() + 2;
+    assert_eq!(
+        errors(&text),
+        vec![
+            format!(
+                "t.toml:{line}:27: error: calling_plans.domestic_groups: \"XX\" is not a region code tpr knows"
+            ),
+            format!(
+                "t.toml:{line}:34: error: calling_plans.domestic_groups: a group needs two or more regions"
+            ),
+            format!("t.toml:{line}:49: error: calling_plans.domestic_groups: US is listed twice"),
+        ]
+    );
+}
+
+#[test]
 fn accounts_and_numbers_problems() {
     let text = format!(
         "{HEAD}
