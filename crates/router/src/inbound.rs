@@ -54,6 +54,9 @@ pub enum InboundReject {
     NoCredits,
     /// A call queue is full and disconnects with busy (486).
     QueueOverflow,
+    /// An unassigned Calling Plan subscriber number has a treatment, but routing it needs
+    /// communications credits and there are none (404, spec §5.4, §7 step 6).
+    UnassignedNoCredits,
 }
 
 impl InboundReject {
@@ -61,7 +64,7 @@ impl InboundReject {
     pub fn sip_code(self) -> u16 {
         match self {
             InboundReject::Blocked | InboundReject::NoCredits => 403,
-            InboundReject::NotFound => 404,
+            InboundReject::NotFound | InboundReject::UnassignedNoCredits => 404,
             InboundReject::Busy | InboundReject::QueueOverflow => 486,
             InboundReject::TrunkFull => 503,
         }
@@ -76,6 +79,7 @@ impl InboundReject {
             InboundReject::TrunkFull => "trunk-full",
             InboundReject::NoCredits => "no-credits",
             InboundReject::QueueOverflow => "queue-overflow",
+            InboundReject::UnassignedNoCredits => "unassigned-no-credits",
         }
     }
 }
@@ -211,6 +215,12 @@ impl Engine {
                 else {
                     return InboundDecision::reject(InboundReject::NotFound);
                 };
+                // A number that reaches the tenant from the Microsoft PSTN is one of its
+                // Calling Plan numbers; unassigned, it is a subscriber number (service numbers
+                // are assigned to resource accounts), and routing it needs credits.
+                if call.via == Ingress::CallingPlan && !state.credits_positive(self) {
+                    return InboundDecision::reject(InboundReject::UnassignedNoCredits);
+                }
                 match self.treatments[t].to {
                     TreatmentTo::Announcement => {
                         let mut d = InboundDecision::new(InboundOutcome::Announcement(t as u16));

@@ -168,6 +168,18 @@ fn t42_t43_unassigned_numbers() {
     assert_eq!(InboundReject::NotFound.sip_code(), 404);
     let d = via_sbc1(&mut f, "12345", "+14255550100");
     assert_eq!(d.outcome, InboundOutcome::Rejected(InboundReject::NotFound), "not E.164");
+
+    // Spec §5.4: routing an unassigned Calling Plan subscriber number needs credits. Direct
+    // Routing numbers do not.
+    let mut f = setup("false");
+    let d = via(&mut f, "+15553331234", "+14255550100", Ingress::CallingPlan);
+    assert_eq!(d.outcome, InboundOutcome::Rejected(InboundReject::UnassignedNoCredits));
+    let r = InboundReject::UnassignedNoCredits;
+    assert_eq!((r.sip_code(), r.as_str()), (404, "unassigned-no-credits"));
+    let d = via_sbc1(&mut f, "+15553331234", "+14255550100");
+    assert_eq!(d.outcome, InboundOutcome::Announcement(1));
+    let d = via(&mut f, "+19995550000", "+14255550100", Ingress::CallingPlan);
+    assert_eq!(d.outcome, InboundOutcome::Rejected(InboundReject::NotFound), "no treatment");
 }
 
 #[test]
