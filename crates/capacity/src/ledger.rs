@@ -15,7 +15,7 @@ use crate::limits::{
     BuildError, Defaults, LimitClass, MAX_GATEWAY_SESSIONS, MAX_QUEUE_OVERFLOW, Refused,
 };
 use crate::permit::Permit;
-use crate::sync::{AtomicU32, AtomicU64, Ordering};
+use crate::sync::{Arc, AtomicU32, AtomicU64, Ordering};
 
 /// A key of a [`Ledger`]: a dense index, cheap to copy and to store in a call's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -217,6 +217,24 @@ impl LedgerBuilder {
         self.keys.is_empty()
     }
 
+    /// Builds a ledger that takes over from `old` (a reload whose key layout changed). Calls
+    /// still holding permits on `old` keep counting against the limits of the keys with the
+    /// same names here until they end: a key refuses when its own count plus what `old`
+    /// (and whatever `old` took over from) still holds under that name reaches its limit.
+    /// The old counts only ever go down, so the sum never passes a limit. With nothing in
+    /// flight on `old`, this is [`LedgerBuilder::build`].
+    pub fn build_after(self, old: &Arc<Ledger>) -> Ledger {
+        let mut ledger = self.build();
+        if old.in_use() > 0 {
+            let mut map = vec![None; ledger.config_of.len()].into_boxed_slice();
+            for (cfg, &key) in ledger.config.iter().zip(&ledger.ids) {
+                map[key.index()] = old.key(&cfg.name);
+            }
+            ledger.before = Some(Predecessor { ledger: old.clone(), keys: map });
+        }
+        ledger
+    }
+
     /// Builds the ledger, all counters at zero.
     pub fn build(self) -> Ledger {
         let blocks = (self.next as usize).div_ceil(CELLS_PER_BLOCK);
@@ -243,6 +261,7 @@ impl LedgerBuilder {
             config_of,
             names: self.names,
             blocks,
+            before: None,
         }
     }
 }
@@ -261,6 +280,14 @@ pub struct Ledger {
     /// Refusals and alerts, by config index: rare, so kept off the cells.
     rejected: Box<[AtomicU64]>,
     alerts: Box<[AtomicU64]>,
+    /// The ledger this one took over from, while calls on it were in flight.
+    before: Option<Predecessor>,
+}
+
+/// A ledger taken over from, and each of our cells' key there (by name).
+struct Predecessor {
+    ledger: Arc<Ledger>,
+    keys: Box<[Option<KeyId>]>,
 }
 
 impl fmt::Debug for Ledger {
@@ -321,11 +348,31 @@ impl Ledger {
         }
     }
 
+    /// What the ledgers this one took over from still hold under `key`'s name.
+    fn carried(&self, key: KeyId) -> u32 {
+        match &self.before {
+            None => 0,
+            Some(p) => match p.keys.get(key.index()).copied().flatten() {
+                Some(old) => p.ledger.held(old),
+                None => 0,
+            },
+        }
+    }
+
+    /// Calls `key` carries now, counting those that started before a reload and still hold
+    /// the same-named key of an earlier ledger ([`LedgerBuilder::build_after`]).
+    #[inline]
+    pub fn held(&self, key: KeyId) -> u32 {
+        self.current(key).saturating_add(self.carried(key))
+    }
+
     fn acquire_one(&self, key: KeyId) -> Result<(), Refused> {
         let c = self.cell(key);
         let mut current = c.current.load(Ordering::Relaxed);
+        // Read once: it only goes down, so a stale value errs on the side of refusing.
+        let carried = self.carried(key);
         loop {
-            if current >= c.limit {
+            if current.saturating_add(carried) >= c.limit {
                 let (i, cfg) = self.config(key);
                 self.rejected[i].fetch_add(1, Ordering::Relaxed);
                 return Err(Refused { key, class: cfg.class, limit: cfg.limit });
@@ -348,7 +395,7 @@ impl Ledger {
         }
         // Counts move by one, so the way up crosses the threshold exactly when it reaches it:
         // one alert per crossing, however many calls come after.
-        if c.alert_at == now {
+        if c.alert_at == now.saturating_add(carried) {
             self.alerts[self.config(key).0].fetch_add(1, Ordering::Relaxed);
         }
         Ok(())

@@ -92,6 +92,41 @@ fn shared_keys_get_a_block_of_their_own_and_numbers_are_packed() {
 }
 
 #[test]
+fn a_ledger_built_after_another_counts_its_calls_in_flight() {
+    let mut b = LedgerBuilder::new(Defaults::default());
+    let n = b.user_number("+14255550100").unwrap();
+    let g = b.gateway("sbc1", Some(3), None).unwrap();
+    let old = Arc::new(b.build());
+    let in_flight = try_acquire_owned(&old, &[n, g]).unwrap();
+
+    // A reload adds a gateway before the others: every id moves.
+    let mut b = LedgerBuilder::new(Defaults::default());
+    let g0 = b.gateway("sbc0", Some(1), None).unwrap();
+    let g2 = b.gateway("sbc1", Some(3), None).unwrap();
+    let n2 = b.user_number("+14255550100").unwrap();
+    let new = Arc::new(b.build_after(&old));
+    assert_ne!((n2, g2), (n, g));
+    assert_eq!((new.current(n2), new.held(n2), new.held(g2), new.held(g0)), (0, 1, 1, 0));
+    // The number's limit is 2: one call on the old ledger, so one more here.
+    let p = new.try_acquire(&[n2, g2]).unwrap();
+    let refused = new.try_acquire(&[n2]).unwrap_err();
+    assert_eq!((refused.key, new.rejected(n2)), (n2, 1));
+    // The old call ends: the number has room again.
+    drop(in_flight);
+    assert_eq!(new.held(n2), 1);
+    let q = new.try_acquire(&[n2]).unwrap();
+    drop((p, q));
+    assert_eq!((new.in_use(), old.in_use()), (0, 0));
+
+    // Nothing in flight: no link to the old ledger at all.
+    let mut b = LedgerBuilder::new(Defaults::default());
+    let n3 = b.user_number("+14255550100").unwrap();
+    let newer = b.build_after(&new);
+    assert_eq!(newer.held(n3), 0);
+    let _two = (newer.try_acquire(&[n3]).unwrap(), newer.try_acquire(&[n3]).unwrap());
+}
+
+#[test]
 fn enforced_cap_refuses_and_rolls_back_the_other_keys() {
     // Spec T70: sbc1 with enforced_max_sessions 1, in use: the next call is refused by sbc1.
     let mut b = LedgerBuilder::new(Defaults::default());

@@ -178,7 +178,7 @@ impl Engine {
             }
         }
         if let Some(k) = trunk_key
-            && state.ledger.limit(k).is_some_and(|l| state.ledger.current(k) >= l)
+            && state.ledger.limit(k).is_some_and(|l| state.ledger.held(k) >= l)
         {
             return InboundDecision::reject(InboundReject::TrunkFull);
         }
@@ -240,7 +240,7 @@ impl Engine {
         // 8. Capacity of the called number.
         let ledger = &state.ledger;
         if let Some(k) = p.number_key
-            && ledger.limit(k).is_some_and(|l| ledger.current(k) >= l)
+            && ledger.limit(k).is_some_and(|l| ledger.held(k) >= l)
         {
             return InboundDecision::reject(InboundReject::Busy);
         }
@@ -272,7 +272,7 @@ impl Engine {
                 };
                 let policy = &self.calling[p.calling as usize];
                 let voicemail_on = policy.allow_voicemail != Voicemail::AlwaysDisabled;
-                let in_call = p.number_key.is_some_and(|k| ledger.current(k) > 0);
+                let in_call = p.number_key.is_some_and(|k| ledger.held(k) > 0);
                 if lbr_refused {
                     deliver(Delivery::Unanswered)
                 } else if call.voicemail && voicemail_on {

@@ -413,7 +413,7 @@ impl Engine {
         // 6. Capacity of the caller's number.
         let ledger = &state.ledger;
         if let Some(k) = p.number_key
-            && ledger.limit(k).is_some_and(|l| ledger.current(k) >= l)
+            && ledger.limit(k).is_some_and(|l| ledger.held(k) >= l)
         {
             return Decision::new(Outcome::Rejected(Reject::CapacityExceeded));
         }

@@ -39,18 +39,21 @@ impl Router {
     }
 
     /// Compiles `tenant` and, if that succeeds, serves it from now on. On error nothing
-    /// changes. When the capacity key layout is unchanged (same numbers, gateways, trunks
-    /// and limits), the new engine keeps counting on the old ledger, so calls in flight
-    /// still count against the limits; otherwise new calls start on a fresh ledger.
+    /// changes. Calls in flight keep counting against the limits: when the capacity key layout
+    /// is unchanged (same numbers, gateways, trunks and limits) the new engine counts on the
+    /// old ledger; otherwise on a new one that adds what the old one still holds under each
+    /// key's name ([`tpr_capacity::LedgerBuilder::build_after`]). Gateway health, pool
+    /// minutes, spend and credits carry over by name ([`State::after`]).
     pub fn reload(&self, tenant: &Tenant) -> Result<(), CompileError> {
         let engine = Engine::compile(tenant)?;
         let old = self.current.load();
         let same_layout = old.engine.ledger_layout().same_layout(engine.ledger_layout());
-        let state = if same_layout {
-            State::with_ledger(&engine, old.state.ledger.clone())
+        let ledger = if same_layout {
+            old.state.ledger.clone()
         } else {
-            State::new(&engine)
+            Arc::new(engine.ledger_layout().clone().build_after(&old.state.ledger))
         };
+        let state = State::after(&engine, ledger, &old.engine, &old.state);
         self.current.store(Arc::new(Loaded { engine: Arc::new(engine), state: Arc::new(state) }));
         Ok(())
     }

@@ -86,6 +86,47 @@ impl State {
         }
     }
 
+    /// The state for `engine` taking over from `old` (the state of `old_engine`) on a reload:
+    /// gateway health by FQDN, minutes used per pool by pool, spend per user by user id, and
+    /// the credit balance while the tenant's credit setting is unchanged. Counters come from
+    /// `ledger` (the old one when the key layout did not change, else one built after it).
+    /// Minutes settled later by calls still running on the old engine go to the old state.
+    pub fn after(
+        engine: &Engine,
+        ledger: Arc<Ledger>,
+        old_engine: &Engine,
+        old: &State,
+    ) -> State {
+        let state = State::with_ledger(engine, ledger);
+        for (g, rec) in engine.gateways.iter().enumerate() {
+            if let Some(o) = old_engine.gateways.iter().position(|x| x.fqdn == rec.fqdn) {
+                state.options[g].store(old.options[o].load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
+        for (p, pool) in engine.pools.iter().enumerate() {
+            if let Some(o) = old_engine.pools.iter().position(|x| x.name == pool.name) {
+                let used = old.pool_used[o].load(Ordering::Relaxed);
+                state.pool_used[p].store(used, Ordering::Relaxed);
+            }
+        }
+        if engine.credits == old_engine.credits {
+            state.credits.store(old.credits.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        if !state.spent.is_empty() && !old.spent.is_empty() {
+            for (i, spent) in state.spent.iter().enumerate() {
+                let name = engine.party_name(UserId::from_index(i as u32));
+                if let Some(o) = old_engine.party(&name)
+                    && let Some(s) = old.spent.get(o.index())
+                {
+                    spent.store(s.load(Ordering::Relaxed), Ordering::Relaxed);
+                }
+            }
+        }
+        state.paid_total.store(old.paid_total.load(Ordering::Relaxed), Ordering::Relaxed);
+        state.unfunded_total.store(old.unfunded_total.load(Ordering::Relaxed), Ordering::Relaxed);
+        state
+    }
+
     /// Gateway `g` answered an OPTIONS ping at `now_ms`.
     pub fn options_answered(&self, g: GatewayId, now_ms: u64) {
         self.options[g.index()].store(now_ms, Ordering::Relaxed);

@@ -204,6 +204,50 @@ fn t27_disabled_gateway_takes_no_new_calls_but_calls_in_flight_go_on() {
     assert!(Arc::ptr_eq(&router.current(), &after));
 }
 
+#[test]
+fn a_reload_that_moves_every_key_still_counts_the_calls_in_flight() {
+    // spencer's number carries 2 calls at once; one is up when the tenant is reloaded with a
+    // new gateway listed first, which gives every capacity key a new id.
+    let text = common::fixture_text(&[]);
+    let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
+    let router = tpr_router::Router::new(&tenant).unwrap();
+    let before = router.current();
+    let mut scratch = tpr_router::Scratch::new(&before.engine);
+    let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(1);
+    let spencer = before.engine.party("spencer").unwrap();
+    let call = Call::new(spencer, "+14255550100");
+    let d = before.engine.decide(&before.state, &call, &mut scratch, &mut rng, 0);
+    let mut up = tpr_router::Attempt::start(&before.engine, &before.state.ledger, &d, 0).unwrap();
+    up.handle_input(&before.engine, &before.state.ledger, Input::Response(200), 0);
+    before.state.options_lost(before.engine.gateway("sbc2.contoso.com").unwrap());
+
+    let extra = "[[gateways]]\nfqdn = \"sbc0.contoso.com\"\nsip_signaling_port = 5061\nenabled = true\n";
+    let moved = format!("{extra}\n{text}");
+    let moved = tpr_tenant::Tenant::from_toml_str(&moved, "f.toml").unwrap();
+    router.reload(&moved).unwrap();
+    let after = router.current();
+    assert!(!Arc::ptr_eq(&after.state.ledger, &before.state.ledger), "a new key layout");
+    let (s_old, s_new) = (before.engine.number_key(spencer), after.engine.number_key(spencer));
+    assert_ne!(s_old, s_new);
+    assert_eq!(after.state.ledger.held(s_new.unwrap()), 1, "the call up on the old engine");
+    // Gateway health carries over by name.
+    let sbc2 = after.engine.gateway("sbc2.contoso.com").unwrap();
+    assert!(!after.state.healthy(&after.engine, sbc2, 1));
+
+    // One more call fits; the third is refused at the number, as before the reload.
+    let mut scratch = tpr_router::Scratch::new(&after.engine);
+    let d = after.engine.decide(&after.state, &call, &mut scratch, &mut rng, 0);
+    let second = tpr_router::Attempt::start(&after.engine, &after.state.ledger, &d, 0).unwrap();
+    let d = after.engine.decide(&after.state, &call, &mut scratch, &mut rng, 0);
+    assert_eq!(d.reject(), Some(Reject::CapacityExceeded));
+    // The old call ends: room again.
+    up.handle_input(&before.engine, &before.state.ledger, Input::HangUp, 60_000);
+    let d = after.engine.decide(&after.state, &call, &mut scratch, &mut rng, 0);
+    assert_eq!(d.kind(), "direct-routing");
+    drop(second);
+    assert_eq!((before.state.ledger.in_use(), after.state.ledger.in_use()), (0, 0));
+}
+
 use std::sync::Arc;
 
 #[test]
