@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use tpr_router::Engine;
-use tpr_sim::{Report, RunOptions, Scenario, ScenarioFile, run_all};
+use tpr_sim::{Report, RunOptions, Scenario, ScenarioFile, run_many};
 use tpr_tenant::Tenant;
 
 use crate::{Finish, UserError, tenant_file};
@@ -20,9 +20,10 @@ const DEFAULT_TENANT_NAME: &str = "tenants/contoso.toml";
 /// Arguments of `tpr sim`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The scenario (TOML). Without one, the bundled default runs.
+    /// The scenario (TOML). Without one, the bundled default runs. Several scenarios (one per
+    /// tenant, say) run as shards of one run, and their reports combine into one.
     #[arg(value_name = "SCENARIO")]
-    scenario: Option<PathBuf>,
+    scenarios: Vec<PathBuf>,
     #[command(flatten)]
     out: Outputs,
 }
@@ -33,7 +34,7 @@ pub struct Outputs {
     /// Seed (overrides the scenario's `[run] seed`).
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
-    /// Worker threads for repetitions.
+    /// Worker threads: shards (every repetition of every scenario) run in parallel.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
     /// Repetitions (independent runs, seeds S, S+1, ...), merged into one report.
@@ -54,17 +55,16 @@ pub struct Outputs {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Finish> {
-    let scenario = match &args.scenario {
-        Some(path) => load_scenario(path)?,
-        None => {
-            let file = ScenarioFile::parse(DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME)
-                .map_err(|e| anyhow::anyhow!("bundled scenario: {e}"))?;
-            let tenant = Tenant::from_toml_str(crate::bench::DEFAULT_TENANT, DEFAULT_TENANT_NAME)
-                .map_err(|e| anyhow::anyhow!("bundled tenant: {e}"))?;
-            bind(&file, &tenant)?
-        }
+    let scenarios = if args.scenarios.is_empty() {
+        let file = ScenarioFile::parse(DEFAULT_SCENARIO, DEFAULT_SCENARIO_NAME)
+            .map_err(|e| anyhow::anyhow!("bundled scenario: {e}"))?;
+        let tenant = Tenant::from_toml_str(crate::bench::DEFAULT_TENANT, DEFAULT_TENANT_NAME)
+            .map_err(|e| anyhow::anyhow!("bundled tenant: {e}"))?;
+        vec![bind(&file, &tenant)?]
+    } else {
+        args.scenarios.iter().map(|p| load_scenario(p)).collect::<anyhow::Result<_>>()?
     };
-    simulate(scenario, &args.out, &[])
+    simulate_many(scenarios, &args.out, &[])
 }
 
 /// Reads a scenario and the tenant it names (relative to the scenario file).
@@ -99,32 +99,60 @@ fn wall_ns() -> u64 {
 
 /// Runs `scenario` (with `trace` calls on top) and writes what `out` asks for.
 pub fn simulate(
-    mut scenario: Scenario,
+    scenario: Scenario,
     out: &Outputs,
     trace: &[tpr_sim::trace::TraceCall],
 ) -> anyhow::Result<Finish> {
-    if let Some(seed) = out.seed {
-        scenario.seed = seed;
-    }
-    if let Some(r) = out.repetitions {
-        if !(1..=tpr_sim::MAX_REPETITIONS).contains(&r) {
-            return Err(UserError::Message(format!(
-                "--repetitions must be 1 to {}",
-                tpr_sim::MAX_REPETITIONS
-            ))
-            .into());
-        }
-        scenario.repetitions = r;
+    simulate_many(vec![scenario], out, trace)
+}
+
+/// Runs every scenario as shards of one run and writes what `out` asks for.
+fn simulate_many(
+    mut scenarios: Vec<Scenario>,
+    out: &Outputs,
+    trace: &[tpr_sim::trace::TraceCall],
+) -> anyhow::Result<Finish> {
+    if let Some(r) = out.repetitions
+        && !(1..=tpr_sim::MAX_REPETITIONS).contains(&r)
+    {
+        return Err(UserError::Message(format!(
+            "--repetitions must be 1 to {}",
+            tpr_sim::MAX_REPETITIONS
+        ))
+        .into());
     }
     if out.threads == 0 {
         return Err(UserError::Message("--threads must be at least 1".into()).into());
     }
-    let bar = Progress::new(!out.quiet && std::io::stderr().is_terminal(), scenario.repetitions);
+    for scenario in &mut scenarios {
+        if let Some(seed) = out.seed {
+            scenario.seed = seed;
+        }
+        if let Some(r) = out.repetitions {
+            scenario.repetitions = r;
+        }
+    }
+    // A combined time series needs one interval.
+    if (out.csv.is_some() || out.plot.is_some())
+        && let Some(other) = scenarios.iter().find(|s| s.interval_ms != scenarios[0].interval_ms)
+    {
+        return Err(UserError::Message(format!(
+            "--csv and --plot need one series interval for all scenarios: {} has {}, {} has {}; \
+             set [run] interval in each",
+            scenarios[0].file,
+            tpr_sim::duration::format_ms(scenarios[0].interval_ms),
+            other.file,
+            tpr_sim::duration::format_ms(other.interval_ms)
+        ))
+        .into());
+    }
+    let shards: u32 = scenarios.iter().map(|s| s.repetitions.max(1)).sum();
+    let bar = Progress::new(!out.quiet && std::io::stderr().is_terminal(), shards);
     let progress = |sim_ms: u64, duration_ms: u64| bar.update(sim_ms, duration_ms);
     let clock = wall_ns;
     let opts = RunOptions { clock: Some(&clock), progress: Some(&progress), trace };
-    let report = run_all(&scenario, out.threads, &opts)
-        .map_err(|e| UserError::Message(format!("{}: {e}", scenario.file)))?;
+    let report = run_many(&scenarios, out.threads, &opts)
+        .map_err(|(file, e)| UserError::Message(format!("{file}: {e}")))?;
     bar.finish();
     write_outputs(&report, out)?;
     if report.leaked_permits != 0 {

@@ -404,6 +404,31 @@ fn sim_writes_csv_and_svg_and_takes_a_seed() {
 }
 
 #[test]
+fn sim_runs_several_tenants_as_shards_of_one_report() {
+    let (a, b) = ("scenarios/storms/tv-vote.toml", "scenarios/storms/emergency-outage.toml");
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = tpr(args, None);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_str(&text(&out.stdout)).unwrap()
+    };
+    let one = json(&["sim", a, "--json", "-", "--quiet"]);
+    let two = json(&["sim", b, "--json", "-", "--quiet"]);
+    let both = json(&["sim", a, b, "--json", "-", "--quiet", "--threads", "2"]);
+    let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap();
+    assert_eq!(n(&both, "offered"), n(&one, "offered") + n(&two, "offered"));
+    assert_eq!(n(&both, "repetitions"), 2);
+    assert_eq!(both["leaked_permits"], 0);
+    // Each tenant's gateways under its own name.
+    let tenant = one["tenant"].as_str().unwrap();
+    let gateways = both["gateways"].as_object().unwrap();
+    assert!(gateways.keys().any(|k| k.starts_with(&format!("{tenant}/"))), "{gateways:?}");
+    // A combined series needs one interval.
+    let out = tpr(&["sim", a, b, "--csv", "/dev/null", "--quiet"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("one series interval"), "{}", text(&out.stderr));
+}
+
+#[test]
 fn sim_errors_point_at_the_scenario() {
     let dir = std::env::temp_dir().join(format!("tpr-sim-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

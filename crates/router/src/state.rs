@@ -91,12 +91,7 @@ impl State {
     /// the credit balance while the tenant's credit setting is unchanged. Counters come from
     /// `ledger` (the old one when the key layout did not change, else one built after it).
     /// Minutes settled later by calls still running on the old engine go to the old state.
-    pub fn after(
-        engine: &Engine,
-        ledger: Arc<Ledger>,
-        old_engine: &Engine,
-        old: &State,
-    ) -> State {
+    pub fn after(engine: &Engine, ledger: Arc<Ledger>, old_engine: &Engine, old: &State) -> State {
         let state = State::with_ledger(engine, ledger);
         for (g, rec) in engine.gateways.iter().enumerate() {
             if let Some(o) = old_engine.gateways.iter().position(|x| x.fqdn == rec.fqdn) {

@@ -221,7 +221,8 @@ fn a_reload_that_moves_every_key_still_counts_the_calls_in_flight() {
     up.handle_input(&before.engine, &before.state.ledger, Input::Response(200), 0);
     before.state.options_lost(before.engine.gateway("sbc2.contoso.com").unwrap());
 
-    let extra = "[[gateways]]\nfqdn = \"sbc0.contoso.com\"\nsip_signaling_port = 5061\nenabled = true\n";
+    let extra =
+        "[[gateways]]\nfqdn = \"sbc0.contoso.com\"\nsip_signaling_port = 5061\nenabled = true\n";
     let moved = format!("{extra}\n{text}");
     let moved = tpr_tenant::Tenant::from_toml_str(&moved, "f.toml").unwrap();
     router.reload(&moved).unwrap();

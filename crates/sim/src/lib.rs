@@ -28,4 +28,4 @@ pub use scenario::{
     MAX_CALLS, MAX_RATE_PER_S, MAX_REPETITIONS, QueueBehaviour, Response, Scenario, ScenarioError,
     ScenarioErrors, ScenarioFile, Traffic, Via,
 };
-pub use shard::run_all;
+pub use shard::{run_all, run_many};

@@ -144,6 +144,17 @@ pub struct Bucket {
     pub gateways: Vec<u32>,
 }
 
+impl Bucket {
+    fn add_counts(&mut self, b: &Bucket) {
+        self.offered += b.offered;
+        self.carried += b.carried;
+        self.blocked += b.blocked;
+        self.failed += b.failed;
+        self.failovers += b.failovers;
+        self.concurrent += b.concurrent;
+    }
+}
+
 /// The report of a run (or of several repetitions merged).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -214,24 +225,9 @@ impl Report {
     pub fn merge(&mut self, other: Report) {
         let n = f64::from(self.repetitions);
         let m = f64::from(other.repetitions);
-        self.repetitions += other.repetitions;
-        self.wall_ms = self.wall_ms.max(other.wall_ms);
-        self.events += other.events;
-        self.offered += other.offered;
-        self.carried += other.carried;
-        self.failed += other.failed;
+        self.add_totals(&other);
         add_map(&mut self.blocked, other.blocked);
         add_map(&mut self.failures, other.failures);
-        self.failovers += other.failovers;
-        self.emergency.offered += other.emergency.offered;
-        self.emergency.connected += other.emergency.connected;
-        self.emergency.lost += other.emergency.lost;
-        let (a, b) = (&mut self.by_connectivity, other.by_connectivity);
-        a.direct_routing += b.direct_routing;
-        a.calling_plan += b.calling_plan;
-        a.operator_connect += b.operator_connect;
-        a.internal += b.internal;
-        a.inbound += b.inbound;
         for (k, t) in other.traffic {
             let e = self.traffic.entry(k).or_default();
             e.offered += t.offered;
@@ -260,7 +256,6 @@ impl Report {
             e.used_min += p.used_min;
             e.left_min += p.left_min;
         }
-        self.paid_minutes += other.paid_minutes;
         for (k, q) in other.queues {
             let e = self.queues.entry(k).or_default();
             e.offered += q.offered;
@@ -271,16 +266,10 @@ impl Report {
             e.peak_waiting = e.peak_waiting.max(q.peak_waiting);
             e.wait_ms_total += q.wait_ms_total;
         }
-        self.leaked_permits += other.leaked_permits;
         for (i, b) in other.series.into_iter().enumerate() {
             match self.series.get_mut(i) {
                 Some(s) => {
-                    s.offered += b.offered;
-                    s.carried += b.carried;
-                    s.blocked += b.blocked;
-                    s.failed += b.failed;
-                    s.failovers += b.failovers;
-                    s.concurrent += b.concurrent;
+                    s.add_counts(&b);
                     for (x, y) in s.gateways.iter_mut().zip(b.gateways) {
                         *x += y;
                     }
@@ -288,15 +277,113 @@ impl Report {
                 None => self.series.push(b),
             }
         }
-        match (&mut self.latency, other.latency) {
+        self.finish();
+    }
+
+    /// The counters every report sums, whatever it covers.
+    fn add_totals(&mut self, other: &Report) {
+        self.repetitions += other.repetitions;
+        self.wall_ms = self.wall_ms.max(other.wall_ms);
+        self.simulated_s = self.simulated_s.max(other.simulated_s);
+        self.events += other.events;
+        self.offered += other.offered;
+        self.carried += other.carried;
+        self.failed += other.failed;
+        self.failovers += other.failovers;
+        self.emergency.offered += other.emergency.offered;
+        self.emergency.connected += other.emergency.connected;
+        self.emergency.lost += other.emergency.lost;
+        let (a, b) = (&mut self.by_connectivity, &other.by_connectivity);
+        a.direct_routing += b.direct_routing;
+        a.calling_plan += b.calling_plan;
+        a.operator_connect += b.operator_connect;
+        a.internal += b.internal;
+        a.inbound += b.inbound;
+        self.paid_minutes += other.paid_minutes;
+        self.leaked_permits += other.leaked_permits;
+        match (&mut self.latency, &other.latency) {
             (Some(a), Some(b)) => {
                 // Same bounds on both sides: `add` cannot fail.
-                let _ = a.add(&b);
+                let _ = a.add(b);
             }
-            (None, b) => self.latency = b,
+            (None, b) => self.latency = b.clone(),
             _ => {}
         }
-        self.finish();
+    }
+
+    /// One report for several tenants' runs (shards of one `tpr sim` with several scenarios):
+    /// totals and reasons are summed; traffic blocks, gateways, pools and queues are listed
+    /// per tenant as `tenant/name`; the series adds up intervals and lists every tenant's
+    /// gateways. The series is kept only when all runs share one interval.
+    pub fn combine(reports: Vec<Report>) -> Report {
+        let mut names: Vec<String> = Vec::new();
+        let mut out: Option<Report> = None;
+        for mut r in reports {
+            let mut name = r.tenant.clone();
+            let mut k = 1;
+            while names.contains(&name) {
+                k += 1;
+                name = format!("{}#{k}", r.tenant);
+            }
+            r.namespace(&name);
+            names.push(name);
+            match &mut out {
+                None => out = Some(r),
+                Some(m) => m.absorb(r),
+            }
+        }
+        let mut out = out.unwrap_or_else(|| unreachable!("combine needs a report"));
+        out.tenant = names.join(", ");
+        out.finish();
+        out
+    }
+
+    fn namespace(&mut self, tenant: &str) {
+        fn rename<V>(m: &mut BTreeMap<String, V>, tenant: &str) {
+            *m = std::mem::take(m).into_iter().map(|(k, v)| (format!("{tenant}/{k}"), v)).collect();
+        }
+        rename(&mut self.traffic, tenant);
+        rename(&mut self.gateways, tenant);
+        rename(&mut self.minute_pools, tenant);
+        rename(&mut self.queues, tenant);
+        for g in &mut self.gateway_order {
+            *g = format!("{tenant}/{g}");
+        }
+    }
+
+    /// Adds another tenant's report (keys already distinct).
+    fn absorb(&mut self, other: Report) {
+        self.add_totals(&other);
+        self.scenario = format!("{}, {}", self.scenario, other.scenario);
+        add_map(&mut self.blocked, other.blocked);
+        add_map(&mut self.failures, other.failures);
+        self.traffic.extend(other.traffic);
+        self.gateways.extend(other.gateways);
+        self.minute_pools.extend(other.minute_pools);
+        self.queues.extend(other.queues);
+        if self.interval_ms != other.interval_ms {
+            self.series.clear();
+            self.gateway_order.clear();
+            return;
+        }
+        let (mine, theirs) = (self.gateway_order.len(), other.gateway_order.len());
+        self.gateway_order.extend(other.gateway_order);
+        let mut other_series = other.series.into_iter();
+        for b in self.series.iter_mut() {
+            match other_series.next() {
+                Some(o) => {
+                    b.add_counts(&o);
+                    b.gateways.extend(o.gateways);
+                }
+                None => b.gateways.resize(mine + theirs, 0),
+            }
+        }
+        for mut o in other_series {
+            let mut g = vec![0; mine];
+            g.append(&mut o.gateways);
+            o.gateways = g;
+            self.series.push(o);
+        }
     }
 
     /// Computes the derived fields (ratios, means, percentiles).

@@ -1,8 +1,9 @@
-//! Repetitions as shards: independent runs of one scenario (seeds `seed`, `seed + 1`, ...)
-//! on worker threads, merged in repetition order so that the thread count never changes the
-//! report.
+//! Shards: independent runs on worker threads. A shard is one repetition (seeds `seed`,
+//! `seed + 1`, ...) of one scenario; with several scenarios (several tenants), every
+//! repetition of each. Results are merged in shard order, so the thread count never changes
+//! the report.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::report::Report;
 use crate::run::{RunOptions, SimError, run};
@@ -10,47 +11,73 @@ use crate::scenario::Scenario;
 
 /// Runs every repetition of `sc` on up to `threads` threads and merges the reports.
 pub fn run_all(sc: &Scenario, threads: usize, opts: &RunOptions<'_>) -> Result<Report, SimError> {
+    run_many(std::slice::from_ref(sc), threads, opts).map_err(|(_, e)| e)
+}
+
+/// Runs every repetition of every scenario on up to `threads` threads. Each scenario's
+/// repetitions merge into one report, and the scenarios' reports combine into one
+/// ([`Report::combine`]: per-tenant names for blocks, gateways, pools and queues). An error
+/// names the scenario (its file) that stopped.
+pub fn run_many(
+    scenarios: &[Scenario],
+    threads: usize,
+    opts: &RunOptions<'_>,
+) -> Result<Report, (String, SimError)> {
     let started = opts.clock.map(|c| c());
-    let reps = sc.repetitions.max(1);
-    let threads = threads.clamp(1, reps as usize);
-    let mut results: Vec<Option<Result<Report, SimError>>> = (0..reps).map(|_| None).collect();
+    let shards: Vec<(usize, u32)> = scenarios
+        .iter()
+        .enumerate()
+        .flat_map(|(s, sc)| (0..sc.repetitions.max(1)).map(move |r| (s, r)))
+        .collect();
+    let threads = threads.clamp(1, shards.len().max(1));
+    let play = |i: usize| {
+        let (s, rep) = shards[i];
+        run(&scenarios[s], rep, opts)
+    };
+    let mut results: Vec<Option<Result<Report, SimError>>> = shards.iter().map(|_| None).collect();
     if threads == 1 {
         for (i, slot) in results.iter_mut().enumerate() {
-            *slot = Some(run(sc, i as u32, opts));
+            *slot = Some(play(i));
         }
     } else {
-        let next = AtomicU32::new(0);
+        let next = AtomicUsize::new(0);
         let (tx, rx) = crossbeam_channel::unbounded();
         std::thread::scope(|scope| {
             for _ in 0..threads {
                 let tx = tx.clone();
-                let next = &next;
+                let (next, play, count) = (&next, &play, shards.len());
                 scope.spawn(move || {
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= reps {
+                        if i >= count {
                             break;
                         }
                         // The receiver outlives the workers: a send cannot fail.
-                        let _ = tx.send((i, run(sc, i, opts)));
+                        let _ = tx.send((i, play(i)));
                     }
                 });
             }
             drop(tx);
             for (i, r) in rx {
-                results[i as usize] = Some(r);
+                results[i] = Some(r);
             }
         });
     }
-    let mut merged: Option<Report> = None;
-    for r in results.into_iter().flatten() {
-        let r = r?;
-        match &mut merged {
+    let mut per_scenario: Vec<Option<Report>> = scenarios.iter().map(|_| None).collect();
+    for (&(s, _), r) in shards.iter().zip(results) {
+        let r = r
+            .unwrap_or_else(|| unreachable!("every shard ran"))
+            .map_err(|e| (scenarios[s].file.to_string(), e))?;
+        match &mut per_scenario[s] {
             Some(m) => m.merge(r),
-            None => merged = Some(r),
+            slot @ None => *slot = Some(r),
         }
     }
-    let mut merged = merged.unwrap_or_else(|| unreachable!("at least one repetition ran"));
+    let reports: Vec<Report> = per_scenario.into_iter().flatten().collect();
+    let mut merged = match reports.len() {
+        1 => reports.into_iter().next().unwrap_or_else(|| unreachable!()),
+        _ => Report::combine(reports),
+    };
     // The whole run's wall time, not the slowest shard's.
     if let (Some(t0), Some(clock)) = (started, opts.clock) {
         merged.wall_ms = clock().saturating_sub(t0) / 1_000_000;

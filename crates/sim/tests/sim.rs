@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use tpr_router::Engine;
-use tpr_sim::{Report, RunOptions, Scenario, ScenarioFile, run, run_all};
+use tpr_sim::{Report, RunOptions, Scenario, ScenarioFile, run, run_all, run_many};
 use tpr_tenant::Tenant;
 
 const CONTOSO: &str = include_str!("../../../scenarios/tenants/contoso.toml");
@@ -192,6 +192,54 @@ fn threads_do_not_change_the_merged_report() {
     // The merge adds the repetitions up.
     let single: u64 = (0..4).map(|i| run(&sc, i, &RunOptions::default()).unwrap().offered).sum();
     assert_eq!(one.offered, single);
+}
+
+#[test]
+fn tenants_run_as_shards_and_combine() {
+    let mut contoso = default_scenario();
+    contoso.duration_ms = 20 * 60_000;
+    contoso.warmup_ms = 60_000;
+    contoso.repetitions = 2;
+    contoso.interval_ms = 60_000;
+    let mut two = two_sbcs("");
+    two.interval_ms = 60_000;
+    let alone_c = run_all(&contoso, 1, &RunOptions::default()).unwrap();
+    let alone_t = run_all(&two, 1, &RunOptions::default()).unwrap();
+    let shards = [contoso, two];
+    let one = run_many(&shards, 1, &RunOptions::default()).unwrap();
+    let three = run_many(&shards, 3, &RunOptions::default()).unwrap();
+    assert_eq!(deterministic_json(&one), deterministic_json(&three), "threads change nothing");
+    assert_eq!(one.repetitions, 3);
+    assert_eq!(one.offered, alone_c.offered + alone_t.offered);
+    assert_eq!(one.carried, alone_c.carried + alone_t.carried);
+    assert_eq!(one.events, alone_c.events + alone_t.events);
+    assert_eq!(one.tenant, format!("{}, {}", alone_c.tenant, alone_t.tenant));
+    // Per-tenant names, each tenant's figures as it had them alone.
+    for (k, g) in &alone_c.gateways {
+        let c = &one.gateways[&format!("{}/{k}", alone_c.tenant)];
+        assert_eq!(
+            (c.attempts, c.answered, c.peak_concurrent),
+            (g.attempts, g.answered, g.peak_concurrent)
+        );
+    }
+    for (k, t) in &alone_t.traffic {
+        assert_eq!(one.traffic[&format!("{}/{k}", alone_t.tenant)].offered, t.offered);
+    }
+    assert_eq!(one.gateways.len(), alone_c.gateways.len() + alone_t.gateways.len());
+    // The series lists every tenant's gateways, and its intervals add up.
+    let header = one.series_csv().lines().next().unwrap().to_owned();
+    let columns = header.split(',').filter(|c| c.starts_with("CurrentCall:")).count();
+    assert_eq!(columns, alone_c.gateway_order.len() + alone_t.gateway_order.len());
+    let offered: u64 = one.series.iter().map(|b| b.offered).sum();
+    let alone: u64 = alone_c.series.iter().chain(&alone_t.series).map(|b| b.offered).sum();
+    assert_eq!(offered, alone);
+    assert_eq!(one.leaked_permits, 0);
+    // Different intervals: no combined series (the CLI refuses --csv and --plot then).
+    let [mut c, t] = shards;
+    c.interval_ms = 30_000;
+    let mixed = run_many(&[c, t], 1, &RunOptions::default()).unwrap();
+    assert!(mixed.series.is_empty() && mixed.gateway_order.is_empty());
+    assert_eq!(mixed.offered, one.offered);
 }
 
 // ---------------------------------------------------------------------------------------
