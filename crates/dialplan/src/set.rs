@@ -4,11 +4,14 @@
 //! usages whose pattern matches the number (then the first usage that has any); blocked,
 //! exempt and unassigned-number patterns ask the same question. A [`PatternSet`] compiles all
 //! the patterns into one dense DFA with `MatchKind::All`, searched unanchored (Teams searches
-//! route patterns), so one forward scan reports every pattern that matches. When every pattern
-//! starts with `^` (route patterns almost always do), each pattern `P` enters that DFA as
-//! `P(?s:.)*`: it matches somewhere in the string exactly when `P(?s:.)*`
+//! route patterns), so one forward scan reports every pattern that matches. Each pattern `P`
+//! enters that DFA as `P(?s:.)*`: it matches somewhere in the string exactly when `P(?s:.)*`
 //! matches up to its end, so the scan is a plain walk over the bytes (stopping early at the dead
-//! state) and one look at the state it ends in, with no match handling on the way. Patterns with
+//! state) and one look at the state it ends in, with no match handling on the way. That
+//! automaton stays small when patterns start with `^` or are as simple as `\d+`, but several
+//! unanchored patterns with bounded repeats can make it explode (every match becomes a flag it
+//! carries); it is built within a small budget ([`WHOLE_BUDGET`]), and a set that does not fit
+//! is searched for overlapping matches of the patterns as given instead. Patterns with
 //! lookaround or backreferences enter the automaton as a regular superset of themselves and a
 //! backtracker with a step budget confirms them, as in a dial plan. A set whose DFA would pass
 //! the size limit falls back to a lazy DFA (regex-automata's meta engine), which needs a
@@ -35,7 +38,6 @@ use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind};
-use regex_syntax::hir::Look;
 
 use crate::error::CompileErrorKind;
 use crate::pattern::{Checked, Pattern, build_backtracking, check};
@@ -104,10 +106,6 @@ impl PatternSet {
         whole: bool,
     ) -> Result<PatternSet, (usize, CompileErrorKind)> {
         let mut automaton = Vec::with_capacity(patterns.len());
-        // Every pattern starts with `^`: only then is the `P(?s:.)*` automaton sure to stay
-        // small. An unanchored pattern with a `.*` after it makes every match a flag the DFA
-        // must carry, and a few such patterns can take a second to determinize to the limit.
-        let mut anchored = true;
         let mut confirm = Vec::with_capacity(patterns.len());
         for (i, p) in patterns.iter().enumerate() {
             let p = p.as_ref();
@@ -118,8 +116,7 @@ impl PatternSet {
                     CompileErrorKind::TooLong { what: "pattern", len, max: limits.max_pattern_len },
                 ));
             }
-            let Checked { t, hir } = check(p).map_err(|e| (i, e))?;
-            anchored &= hir.properties().look_set_prefix().contains(Look::Start);
+            let Checked { t, .. } = check(p).map_err(|e| (i, e))?;
             confirm.push(if t.needs_backtracker {
                 Some(build_backtracking(&t.exact, limits).map_err(|e| (i, e))?)
             } else {
@@ -134,13 +131,13 @@ impl PatternSet {
         let whole_patterns: Vec<String> =
             automaton.iter().map(|p| format!("(?:{p})(?s-u:.)*")).collect();
         let scanner = if whole
-            && anchored
-            && let Some(dfa) = dense_dfa(&whole_patterns, limits)
+            && let Some(dfa) =
+                dense_dfa(&whole_patterns, WHOLE_BUDGET.min(limits.max_plan_bytes / 4))
             && let Ok(start) =
                 dfa.start_state(&start::Config::new().anchored(Anchored::No).look_behind(None))
         {
             Scanner::Whole(dfa, start)
-        } else if let Some(dfa) = dense_dfa(&automaton, limits) {
+        } else if let Some(dfa) = dense_dfa(&automaton, limits.max_plan_bytes / 4) {
             Scanner::Dense(dfa)
         } else {
             let lazy = Regex::builder()
@@ -260,19 +257,24 @@ impl PatternSet {
     }
 }
 
+/// The most the `P(?s:.)*` automaton of a set may take, in bytes (and in determinization
+/// memory). Route tables of real tenants take a few kilobytes; a set that needs more falls
+/// back to the overlapping search after at most a few tens of milliseconds.
+pub const WHOLE_BUDGET: usize = 1 << 20;
+
 /// One dense DFA reporting every pattern of `patterns` (`MatchKind::All`), searched
-/// unanchored, or `None` past the plan size limit.
-fn dense_dfa<S: AsRef<str>>(patterns: &[S], limits: &Limits) -> Option<dense::DFA<Vec<u32>>> {
+/// unanchored, or `None` past `limit` bytes.
+fn dense_dfa<S: AsRef<str>>(patterns: &[S], limit: usize) -> Option<dense::DFA<Vec<u32>>> {
     dense::Builder::new()
         .configure(
             dense::Config::new()
                 .match_kind(MatchKind::All)
                 .start_kind(StartKind::Unanchored)
-                .dfa_size_limit(Some(limits.max_plan_bytes / 4))
-                .determinize_size_limit(Some(limits.max_plan_bytes / 4)),
+                .dfa_size_limit(Some(limit))
+                .determinize_size_limit(Some(limit)),
         )
         .syntax(syntax_config())
-        .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(limits.max_plan_bytes)))
+        .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(4 * limit)))
         .build_many(patterns)
         .ok()
 }
@@ -380,8 +382,10 @@ mod tests {
         ) {
             let l = Limits::default();
             let whole = PatternSet::build(&pats, &l, true).unwrap();
-            let anchored = pats.iter().all(|p| p.starts_with('^'));
-            prop_assert_eq!(matches!(whole.scanner, Scanner::Whole(..)), anchored);
+            // Sets of anchored patterns always fit the budget.
+            if pats.iter().all(|p| p.starts_with('^')) {
+                prop_assert!(matches!(whole.scanner, Scanner::Whole(..)));
+            }
             let overlapping = PatternSet::build(&pats, &l, false).unwrap();
             let single = Pattern::many(&pats, &l).unwrap();
             for s in &inputs {
@@ -391,6 +395,22 @@ mod tests {
                 prop_assert_eq!(&hits(&overlapping, s), &expect, "{:?} on {:?}", pats, s);
             }
         }
+    }
+
+    #[test]
+    fn exploding_sets_fall_back_quickly_and_real_ones_do_not() {
+        let l = Limits::default();
+        // Found by the proptest: four unanchored patterns whose `P(?s:.)*` automaton passes
+        // the limit (it took a second to find that out with the whole plan budget).
+        let pats = ["(?:12)+", r"\d{2,4}\d{2,4}", r"1.\d{2,4}\d{2,4}", r"(44|1)\d"];
+        let set = PatternSet::new(&pats, &l).unwrap();
+        assert!(matches!(set.scanner, Scanner::Dense(..)));
+        assert_eq!(hits(&set, "+4412345678"), [0, 1, 2, 3]);
+        assert_eq!(hits(&set, "+413"), [3]);
+        // Microsoft's own example routes: anchored national routes and `\d+` for the rest.
+        let routes = [r"^\+1(425|206)(\d{7})$", r"^\+1(\d{10})$", r"\d+", "^911$"];
+        let set = PatternSet::new(&routes, &l).unwrap();
+        assert!(matches!(set.scanner, Scanner::Whole(..)));
     }
 
     #[test]
