@@ -97,16 +97,16 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
             let st = i.stats();
             let tables: usize = engines.iter().map(|l| l.engine.table_memory_usage()).sum();
             format!(
-                "{:.1} MiB of tables, {:.1} MiB of automata shared: {} distinct plans and {} pattern sets",
-                mib(tables),
-                mib(st.bytes),
+                "{} of tables, {} of automata shared: {} distinct plans and {} pattern sets",
+                size(tables),
+                size(st.bytes),
                 st.plans,
                 st.sets
             )
         }
         None => format!(
-            "{:.1} MiB of automata and tables, nothing shared",
-            mib(engines.iter().map(|l| l.engine.memory_usage()).sum())
+            "{} of automata and tables, nothing shared",
+            size(engines.iter().map(|l| l.engine.memory_usage()).sum())
         ),
     };
     println!(
@@ -148,8 +148,13 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     Ok(Finish::Ok)
 }
 
-fn mib(bytes: usize) -> f64 {
-    bytes as f64 / f64::from(1 << 20)
+/// `812 KiB`, `70.4 MiB`.
+fn size(bytes: usize) -> String {
+    if bytes < 1 << 20 {
+        format!("{} KiB", bytes.div_ceil(1 << 10))
+    } else {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
+    }
 }
 
 fn compile_all(

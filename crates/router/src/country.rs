@@ -102,9 +102,28 @@ fn split_code(number: &str) -> Option<(u32, &str)> {
     })
 }
 
-/// The group `region` belongs to (empty if none).
-fn group_of(region: Region, groups: &[Vec<Region>]) -> &[Region] {
-    groups.iter().find(|g| g.contains(&region)).map_or(&[], |g| g.as_slice())
+/// Regions merged into one country for "domestic", with their calling codes looked up once.
+#[derive(Debug, Clone, Default)]
+pub struct DomesticGroups(Vec<(Vec<Region>, Vec<u32>)>);
+
+impl DomesticGroups {
+    /// The groups, e.g. `[[US, PR]]`.
+    pub fn new(groups: &[Vec<Region>]) -> DomesticGroups {
+        DomesticGroups(
+            groups
+                .iter()
+                .map(|g| (g.clone(), g.iter().filter_map(|&r| calling_code(r)).collect()))
+                .collect(),
+        )
+    }
+
+    /// The group `region` belongs to (empty if none): its regions and their codes.
+    fn of(&self, region: Region) -> (&[Region], &[u32]) {
+        self.0
+            .iter()
+            .find(|(g, _)| g.contains(&region))
+            .map_or((&[], &[]), |(g, c)| (g.as_slice(), c.as_slice()))
+    }
 }
 
 /// The country calling code of `region`, if it has a service plan.
@@ -115,7 +134,7 @@ pub fn calling_code(region: Region) -> Option<u32> {
 /// Is a call from a user in `region` to `number` domestic, with the default groups
 /// (US and PR)?
 pub fn is_domestic(region: Region, number: &str) -> bool {
-    let groups = tpr_tenant::CallingPlans::default().domestic_groups;
+    let groups = DomesticGroups::new(&tpr_tenant::CallingPlans::default().domestic_groups);
     is_domestic_from(region, calling_code(region), number, &groups)
 }
 
@@ -124,13 +143,13 @@ pub fn is_domestic_from(
     region: Region,
     home_code: Option<u32>,
     number: &str,
-    groups: &[Vec<Region>],
+    groups: &DomesticGroups,
 ) -> bool {
     if !number.starts_with('+') {
         return true;
     }
     let Some((cc, rest)) = split_code(number) else { return false };
-    let group = group_of(region, groups);
+    let (group, codes) = groups.of(region);
     if cc == 1 {
         // NANP: the area code names the region.
         if home_code != Some(1) && group.is_empty() {
@@ -140,7 +159,7 @@ pub fn is_domestic_from(
         let to = nanp_region(area);
         return to == region.as_str() || group.iter().any(|r| r.as_str() == to);
     }
-    Some(cc) == home_code || group.iter().any(|&r| calling_code(r) == Some(cc))
+    Some(cc) == home_code || codes.contains(&cc)
 }
 
 #[cfg(test)]
@@ -174,7 +193,7 @@ mod tests {
 
     #[test]
     fn groups_merge_regions_across_codes() {
-        let groups = vec![vec![r("US"), r("CA")], vec![r("CH"), r("LI")]];
+        let groups = DomesticGroups::new(&[vec![r("US"), r("CA")], vec![r("CH"), r("LI")]]);
         let d = |region: &str, n: &str| {
             is_domestic_from(r(region), calling_code(r(region)), n, &groups)
         };
@@ -184,7 +203,7 @@ mod tests {
         assert!(d("CH", "+4236123456"), "Liechtenstein's own code");
         assert!(d("LI", "+41446681800"));
         assert!(!d("CH", "+33123456789"));
-        let none: Vec<Vec<Region>> = Vec::new();
+        let none = DomesticGroups::default();
         assert!(!is_domestic_from(r("US"), Some(1), "+17875550100", &none));
         assert!(is_domestic_from(r("US"), Some(1), "+12065550100", &none));
     }

@@ -221,7 +221,7 @@ pub struct Engine {
     pub(crate) vrps: Vec<VrpRec>,
     pub(crate) ecrps: Vec<EcrpRec>,
     /// Regions that count as one country for "domestic" (`calling_plans.domestic_groups`).
-    pub(crate) domestic_groups: Vec<Vec<Region>>,
+    pub(crate) domestic_groups: crate::country::DomesticGroups,
     /// The longest dial string or mask of any emergency policy: a longer dialed string is
     /// not an emergency call on Direct Routing, without looking at the policies.
     pub(crate) emergency_max_len: usize,
@@ -813,7 +813,9 @@ impl Engine {
             pools: b.pools,
             trunks,
             credits: tenant.calling_plans.communications_credits,
-            domestic_groups: tenant.calling_plans.domestic_groups.clone(),
+            domestic_groups: crate::country::DomesticGroups::new(
+                &tenant.calling_plans.domestic_groups,
+            ),
             postpaid_overage: tenant.calling_plans.postpaid_overage,
             ledger: b.ledger,
             tenant_key,
