@@ -163,8 +163,10 @@ fn t23_t24_t25_t26_failover_codes_and_provisionals() {
     assert_eq!(run.end, End::Failed(Failure::Final(503)));
 }
 
-#[test]
-fn t27_disabled_gateway_takes_no_new_calls_but_calls_in_flight_go_on() {
+/// A router on the fixture with one call from spencer to +14255550100 answered: the router,
+/// the engine and state the call started on, the call's attempt machine, and the seeded RNG.
+fn router_with_a_call_up()
+-> (tpr_router::Router, Arc<tpr_router::Loaded>, tpr_router::Attempt, rand_pcg::Pcg64Mcg) {
     let text = common::fixture_text(&[]);
     let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
     let router = tpr_router::Router::new(&tenant).unwrap();
@@ -172,10 +174,20 @@ fn t27_disabled_gateway_takes_no_new_calls_but_calls_in_flight_go_on() {
     let mut scratch = tpr_router::Scratch::new(&before.engine);
     let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(1);
     let spencer = before.engine.party("spencer").unwrap();
-    let call = Call::new(spencer, "+14255550100");
-    let d = before.engine.decide(&before.state, &call, &mut scratch, &mut rng, 0);
+    let d = before.engine.decide(&before.state, &spencer_call(spencer), &mut scratch, &mut rng, 0);
     let mut up = tpr_router::Attempt::start(&before.engine, &before.state.ledger, &d, 0).unwrap();
     up.handle_input(&before.engine, &before.state.ledger, Input::Response(200), 0);
+    (router, before, up, rng)
+}
+
+fn spencer_call(spencer: tpr_router::UserId) -> Call<'static> {
+    Call::new(spencer, "+14255550100")
+}
+
+#[test]
+fn t27_disabled_gateway_takes_no_new_calls_but_calls_in_flight_go_on() {
+    let (router, before, mut up, mut rng) = router_with_a_call_up();
+    let call = spencer_call(before.engine.party("spencer").unwrap());
     assert!(up.is_connected());
 
     let disabled = common::fixture_text(&[]).replacen("enabled = true", "enabled = false", 1);
@@ -208,26 +220,18 @@ fn t27_disabled_gateway_takes_no_new_calls_but_calls_in_flight_go_on() {
 fn a_reload_that_moves_every_key_still_counts_the_calls_in_flight() {
     // spencer's number carries 2 calls at once; one is up when the tenant is reloaded with a
     // new gateway listed first, which gives every capacity key a new id.
-    let text = common::fixture_text(&[]);
-    let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
-    let router = tpr_router::Router::new(&tenant).unwrap();
-    let before = router.current();
-    let mut scratch = tpr_router::Scratch::new(&before.engine);
-    let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(1);
-    let spencer = before.engine.party("spencer").unwrap();
-    let call = Call::new(spencer, "+14255550100");
-    let d = before.engine.decide(&before.state, &call, &mut scratch, &mut rng, 0);
-    let mut up = tpr_router::Attempt::start(&before.engine, &before.state.ledger, &d, 0).unwrap();
-    up.handle_input(&before.engine, &before.state.ledger, Input::Response(200), 0);
+    let (router, before, mut up, mut rng) = router_with_a_call_up();
+    let call = spencer_call(before.engine.party("spencer").unwrap());
     before.state.options_lost(before.engine.gateway("sbc2.contoso.com").unwrap());
 
     let extra =
         "[[gateways]]\nfqdn = \"sbc0.contoso.com\"\nsip_signaling_port = 5061\nenabled = true\n";
-    let moved = format!("{extra}\n{text}");
+    let moved = format!("{extra}\n{}", common::fixture_text(&[]));
     let moved = tpr_tenant::Tenant::from_toml_str(&moved, "f.toml").unwrap();
     router.reload(&moved).unwrap();
     let after = router.current();
     assert!(!Arc::ptr_eq(&after.state.ledger, &before.state.ledger), "a new key layout");
+    let spencer = before.engine.party("spencer").unwrap();
     let (s_old, s_new) = (before.engine.number_key(spencer), after.engine.number_key(spencer));
     assert_ne!(s_old, s_new);
     assert_eq!(after.state.ledger.held(s_new.unwrap()), 1, "the call up on the old engine");
