@@ -472,6 +472,35 @@ fn cp_users(extra: &str) -> common::Fx {
 }
 
 #[test]
+fn a_reload_keeps_the_minutes_used_and_the_credit_balance() {
+    let f = cp_users("[calling_plans]\ncommunications_credits = 50\n");
+    let dom7 = f.engine.party("dom7").unwrap();
+    let pool = f.engine.pools().iter().position(|p| p.name == "US domestic (domestic)").unwrap();
+    let pool = tpr_router::PoolId::from_index(pool as u16);
+    f.state.settle(&f.engine, dom7, Charge::Pool(pool), 1_000 * 60);
+    f.state.settle(&f.engine, dom7, Charge::Paid, 20 * 60);
+    assert_eq!((f.state.pool_used(pool), f.state.credits_left(&f.engine)), (1_000, Some(30.0)));
+    // The reloaded tenant has one more domestic user: the pool grows by its 3,000 minutes,
+    // and the minutes used and the balance stay.
+    let more = "[[users]]\nid = \"dom100\"\nnumber = \"+12065569999\"\nnumber_type = \"calling_plan\"\ncalling_plan = \"domestic\"\n";
+    let g = cp_users(&format!("{more}[calling_plans]\ncommunications_credits = 50\n"));
+    let after = tpr_router::State::after(&g.engine, g.state.ledger.clone(), &f.engine, &f.state);
+    let name = |e: &tpr_router::Engine, p: tpr_router::PoolId| e.pools()[p.index()].name.clone();
+    let new_pool = (0..g.engine.pools().len() as u16)
+        .map(tpr_router::PoolId::from_index)
+        .find(|&p| name(&g.engine, p) == name(&f.engine, pool))
+        .unwrap();
+    assert_eq!(g.engine.pools()[new_pool.index()].minutes, 303_000);
+    assert_eq!(after.pool_used(new_pool), 1_000);
+    assert_eq!(after.pool_left(&g.engine, new_pool), 302_000);
+    assert_eq!(after.credits_left(&g.engine), Some(30.0));
+    // A changed credit setting starts from the new setting.
+    let h = cp_users("[calling_plans]\ncommunications_credits = 80\n");
+    let after = tpr_router::State::after(&h.engine, h.state.ledger.clone(), &f.engine, &f.state);
+    assert_eq!(after.credits_left(&h.engine), Some(80.0));
+}
+
+#[test]
 fn t49_t50_minute_pools_per_country_and_plan() {
     let mut f = cp_users("");
     let pools: Vec<(String, u64)> =
