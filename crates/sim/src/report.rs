@@ -315,6 +315,10 @@ impl Report {
     /// totals and reasons are summed; traffic blocks, gateways, pools and queues are listed
     /// per tenant as `tenant/name`; the series adds up intervals and lists every tenant's
     /// gateways. The series is kept only when all runs share one interval.
+    ///
+    /// # Panics
+    ///
+    /// If `reports` is empty.
     pub fn combine(reports: Vec<Report>) -> Report {
         let mut names: Vec<String> = Vec::new();
         let mut out: Option<Report> = None;

@@ -18,6 +18,10 @@ pub fn run_all(sc: &Scenario, threads: usize, opts: &RunOptions<'_>) -> Result<R
 /// repetitions merge into one report, and the scenarios' reports combine into one
 /// ([`Report::combine`]: per-tenant names for blocks, gateways, pools and queues). An error
 /// names the scenario (its file) that stopped.
+///
+/// # Panics
+///
+/// If `scenarios` is empty (there is nothing to report).
 pub fn run_many(
     scenarios: &[Scenario],
     threads: usize,
