@@ -1,7 +1,7 @@
 //! The discrete-event simulation: one run of a scenario in virtual time.
 //!
-//! Events wait in a binary heap ordered by (time, sequence number), so events at the same
-//! millisecond run in the order they were scheduled, and one seeded PCG generator makes every
+//! Events wait in a timing wheel ([`EventQueue`]) that pops them by time, events at the same
+//! millisecond in the order they were scheduled, and one seeded PCG generator makes every
 //! random choice. Nothing reads the wall clock except the optional `clock` that times routing
 //! decisions for the latency histogram, and no decision depends on hash-map order: the same
 //! scenario and seed give the same report.
@@ -153,9 +153,9 @@ struct InCall {
 }
 
 // design.md: state per active call <= 256 bytes. A slot is 240 today (the attempt machine
-// with its candidates and two permits is 160); each pending event of the call adds 32.
+// with its candidates and two permits is 160); each pending event of the call adds 24.
 const _: () = assert!(std::mem::size_of::<Slot>() <= 256);
-const _: () = assert!(std::mem::size_of::<crate::queue::Entry<What>>() <= 32);
+const _: () = assert!(std::mem::size_of::<crate::queue::Entry<What>>() <= 24);
 
 /// A call's state, inline in its slot: slots are reused, so calls allocate nothing.
 #[derive(Debug)]
