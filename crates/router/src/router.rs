@@ -42,8 +42,9 @@ impl Router {
     /// changes. Calls in flight keep counting against the limits: when the capacity key layout
     /// is unchanged (same numbers, gateways, trunks and limits) the new engine counts on the
     /// old ledger; otherwise on a new one that adds what the old one still holds under each
-    /// key's name ([`tpr_capacity::LedgerBuilder::build_after`]). Gateway health, pool
-    /// minutes, spend and credits carry over by name ([`State::after`]).
+    /// key's name ([`tpr_capacity::LedgerBuilder::build_after`]). Gateway health carries over
+    /// by name; pool minutes, credits and spend are shared with the old state, so calls that
+    /// end on the old engine still bill them ([`State::after`]).
     pub fn reload(&self, tenant: &Tenant) -> Result<(), CompileError> {
         let engine = Engine::compile(tenant)?;
         let old = self.current.load();

@@ -43,19 +43,29 @@ pub struct Settlement {
 }
 
 /// The changing state of one engine's tenant.
+///
+/// The money counters (minutes used per pool, the credit balance, spend per party, paid and
+/// unfunded totals) sit behind `Arc`s so that the state of a reloaded engine can share them
+/// with its predecessor ([`State::after`]): calls still running on the old engine bill the same
+/// counters that new calls read.
 #[derive(Debug)]
 pub struct State {
     /// Concurrent-call counters, laid out as [`Engine::ledger_layout`].
     pub ledger: Arc<Ledger>,
     /// Time of the last answered OPTIONS per gateway (ms); `u64::MAX`: never.
     options: Box<[AtomicU64]>,
-    pool_used: Box<[AtomicU64]>,
+    pool_used: Box<[Arc<AtomicU64>]>,
     /// Remaining one-time credits in thousandths of a minute (unused when not a balance).
-    credits: AtomicI64,
+    credits: Arc<AtomicI64>,
     /// Paid minutes per party this period (only when some calling policy has a spend limit).
-    spent: Box<[AtomicU32]>,
-    paid_total: AtomicU64,
-    unfunded_total: AtomicU64,
+    spent: Arc<[AtomicU32]>,
+    totals: Arc<Totals>,
+}
+
+#[derive(Debug, Default)]
+struct Totals {
+    paid: AtomicU64,
+    unfunded: AtomicU64,
 }
 
 impl State {
@@ -74,25 +84,28 @@ impl State {
         State {
             ledger,
             options: engine.gateways.iter().map(|_| AtomicU64::new(0)).collect(),
-            pool_used: engine.pools.iter().map(|_| AtomicU64::new(0)).collect(),
-            credits: AtomicI64::new(credits),
+            pool_used: engine.pools.iter().map(|_| Arc::new(AtomicU64::new(0))).collect(),
+            credits: Arc::new(AtomicI64::new(credits)),
             spent: if engine.spend_limits {
                 engine.parties.iter().map(|_| AtomicU32::new(0)).collect()
             } else {
-                Box::new([])
+                Arc::new([])
             },
-            paid_total: AtomicU64::new(0),
-            unfunded_total: AtomicU64::new(0),
+            totals: Arc::default(),
         }
     }
 
-    /// The state for `engine` taking over from `old` (the state of `old_engine`) on a reload:
-    /// gateway health by FQDN, minutes used per pool by pool, spend per user by user id, and
-    /// the credit balance while the tenant's credit setting is unchanged. Counters come from
-    /// `ledger` (the old one when the key layout did not change, else one built after it).
-    /// Minutes settled later by calls still running on the old engine go to the old state.
+    /// The state for `engine` taking over from `old` (the state of `old_engine`) on a reload.
+    /// Counters come from `ledger` (the old one when the key layout did not change, else one
+    /// built after it). Gateway health is copied by FQDN. The money counters are shared, not
+    /// copied, so what calls still running on the old engine settle later counts for the new
+    /// one too: each pool with a pool of the same name, the credit balance while the tenant's
+    /// credit setting is unchanged, the paid and unfunded totals always, and spend per party
+    /// when the parties are the same (same names in the same order; the usual reload). When
+    /// the parties changed, spend is copied by name, and what old-engine calls settle after
+    /// the reload is missing from the new spend counters.
     pub fn after(engine: &Engine, ledger: Arc<Ledger>, old_engine: &Engine, old: &State) -> State {
-        let state = State::with_ledger(engine, ledger);
+        let mut state = State::with_ledger(engine, ledger);
         for (g, rec) in engine.gateways.iter().enumerate() {
             if let Some(o) = old_engine.gateways.iter().position(|x| x.fqdn == rec.fqdn) {
                 state.options[g].store(old.options[o].load(Ordering::Relaxed), Ordering::Relaxed);
@@ -100,25 +113,32 @@ impl State {
         }
         for (p, pool) in engine.pools.iter().enumerate() {
             if let Some(o) = old_engine.pools.iter().position(|x| x.name == pool.name) {
-                let used = old.pool_used[o].load(Ordering::Relaxed);
-                state.pool_used[p].store(used, Ordering::Relaxed);
+                state.pool_used[p] = old.pool_used[o].clone();
             }
         }
         if engine.credits == old_engine.credits {
-            state.credits.store(old.credits.load(Ordering::Relaxed), Ordering::Relaxed);
+            state.credits = old.credits.clone();
         }
         if !state.spent.is_empty() && !old.spent.is_empty() {
-            for (i, spent) in state.spent.iter().enumerate() {
-                let name = engine.party_name(UserId::from_index(i as u32));
-                if let Some(o) = old_engine.party(&name)
-                    && let Some(s) = old.spent.get(o.index())
-                {
-                    spent.store(s.load(Ordering::Relaxed), Ordering::Relaxed);
+            let same_parties = engine.parties.len() == old_engine.parties.len()
+                && (0..engine.parties.len()).all(|i| {
+                    let u = UserId::from_index(i as u32);
+                    engine.party_name(u) == old_engine.party_name(u)
+                });
+            if same_parties {
+                state.spent = old.spent.clone();
+            } else {
+                for (i, spent) in state.spent.iter().enumerate() {
+                    let name = engine.party_name(UserId::from_index(i as u32));
+                    if let Some(o) = old_engine.party(&name)
+                        && let Some(s) = old.spent.get(o.index())
+                    {
+                        spent.store(s.load(Ordering::Relaxed), Ordering::Relaxed);
+                    }
                 }
             }
         }
-        state.paid_total.store(old.paid_total.load(Ordering::Relaxed), Ordering::Relaxed);
-        state.unfunded_total.store(old.unfunded_total.load(Ordering::Relaxed), Ordering::Relaxed);
+        state.totals = old.totals.clone();
         state
     }
 
@@ -244,8 +264,8 @@ impl State {
         if let Some(spent) = self.spent.get(u.index()) {
             spent.fetch_add(s.paid as u32, Ordering::Relaxed);
         }
-        self.paid_total.fetch_add(s.paid, Ordering::Relaxed);
-        self.unfunded_total.fetch_add(s.unfunded, Ordering::Relaxed);
+        self.totals.paid.fetch_add(s.paid, Ordering::Relaxed);
+        self.totals.unfunded.fetch_add(s.unfunded, Ordering::Relaxed);
         s
     }
 
@@ -264,14 +284,14 @@ impl State {
                 }
             }
         }
-        self.paid_total.fetch_add(s.paid, Ordering::Relaxed);
-        self.unfunded_total.fetch_add(s.unfunded, Ordering::Relaxed);
+        self.totals.paid.fetch_add(s.paid, Ordering::Relaxed);
+        self.totals.unfunded.fetch_add(s.unfunded, Ordering::Relaxed);
         s
     }
 
     /// Paid and unfunded minutes so far.
     pub fn paid_minutes(&self) -> (u64, u64) {
-        (self.paid_total.load(Ordering::Relaxed), self.unfunded_total.load(Ordering::Relaxed))
+        (self.totals.paid.load(Ordering::Relaxed), self.totals.unfunded.load(Ordering::Relaxed))
     }
 
     /// A new billing period: pools and spend start again (credits do not).

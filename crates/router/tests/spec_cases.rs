@@ -494,10 +494,73 @@ fn a_reload_keeps_the_minutes_used_and_the_credit_balance() {
     assert_eq!(after.pool_used(new_pool), 1_000);
     assert_eq!(after.pool_left(&g.engine, new_pool), 302_000);
     assert_eq!(after.credits_left(&g.engine), Some(30.0));
-    // A changed credit setting starts from the new setting.
+    assert_eq!(after.paid_minutes(), (20, 0));
+    // A call that started on the old engine ends after the reload: its minutes count for the
+    // new state too (500 from the pool, then 10 paid from the balance).
+    let s = f.state.settle(&f.engine, dom7, Charge::Pool(pool), 500 * 60);
+    assert_eq!(s.pool, 500);
+    f.state.settle(&f.engine, dom7, Charge::Paid, 10 * 60);
+    assert_eq!(after.pool_used(new_pool), 1_500);
+    assert_eq!(after.credits_left(&g.engine), Some(20.0));
+    assert_eq!(after.paid_minutes(), (30, 0));
+    // And what new calls use, the old state sees: both draw on one pool and one balance.
+    let dom100 = g.engine.party("dom100").unwrap();
+    after.settle(&g.engine, dom100, Charge::Paid, 5 * 60);
+    assert_eq!(f.state.credits_left(&f.engine), Some(15.0));
+    // A changed credit setting starts from the new setting, and the old balance is its own.
     let h = cp_users("[calling_plans]\ncommunications_credits = 80\n");
     let after = tpr_router::State::after(&h.engine, h.state.ledger.clone(), &f.engine, &f.state);
     assert_eq!(after.credits_left(&h.engine), Some(80.0));
+    f.state.settle(&f.engine, dom7, Charge::Paid, 10 * 60);
+    assert_eq!(
+        (after.credits_left(&h.engine), f.state.credits_left(&f.engine)),
+        (Some(80.0), Some(5.0))
+    );
+}
+
+#[test]
+fn a_reload_keeps_counting_spend_of_calls_that_end_on_the_old_engine() {
+    let capped = |more: &str| {
+        fx(&[(
+            "extra",
+            &format!(
+                r#"[calling_plans]
+communications_credits = 50
+[[calling_policies]]
+name = "Capped"
+enable_spend_limits = true
+calling_spend_user_limit = 5
+[[users]]
+id = "bob"
+number = "+12065550151"
+number_type = "calling_plan"
+calling_plan = "domestic"
+calling_policy = "Capped"
+{more}"#
+            ),
+        )])
+    };
+    // Same parties: bob's spend is shared. A 3-minute call ends on the old engine after the
+    // reload, then a 2-minute call on the new one reaches the limit of 5.
+    let f = capped("");
+    let mut g = capped("");
+    let after = tpr_router::State::after(&g.engine, g.state.ledger.clone(), &f.engine, &f.state);
+    g.state = after;
+    let bob = f.user("bob");
+    f.state.settle(&f.engine, bob, Charge::Paid, 3 * 60);
+    assert!(!g.state.spend_reached(&g.engine, g.user("bob")));
+    assert_eq!(g.decide("bob", "+14255550100").kind(), "calling-plan");
+    g.state.settle(&g.engine, g.user("bob"), Charge::Paid, 2 * 60);
+    assert!(g.state.spend_reached(&g.engine, g.user("bob")));
+    assert!(f.state.spend_reached(&f.engine, bob), "the old state sees it too");
+
+    // A reload that adds a user copies bob's spend by name (here 5: still at the limit).
+    let h = capped(
+        "[[users]]\nid = \"carol\"\nnumber = \"+12065550152\"\nnumber_type = \"calling_plan\"\ncalling_plan = \"domestic\"\ncalling_policy = \"Capped\"\n",
+    );
+    let after = tpr_router::State::after(&h.engine, h.state.ledger.clone(), &f.engine, &f.state);
+    assert!(after.spend_reached(&h.engine, h.engine.party("bob").unwrap()));
+    assert!(!after.spend_reached(&h.engine, h.engine.party("carol").unwrap()));
 }
 
 #[test]
