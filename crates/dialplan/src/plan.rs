@@ -34,7 +34,7 @@ use regex_automata::nfa::thompson::{self, NFA, backtrack, pikevm};
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind, PatternSet};
-use regex_syntax::hir::Look;
+use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, Look, Repetition};
 
 use crate::cleanup::{DialString, InvalidDialString, clean_into};
 use crate::dotnet::{GroupTable, PatternNote};
@@ -292,6 +292,7 @@ impl CompiledPlan {
         }
         let mut rules = Vec::with_capacity(tenant_rules.len() + service.rules.len());
         let mut set_patterns = Vec::with_capacity(rules.capacity());
+        let mut set_hirs = Vec::with_capacity(rules.capacity());
         let sources =
             tenant_rules.iter().enumerate().map(|(i, r)| (Scope::Tenant, plan_name, i, r)).chain(
                 service
@@ -301,10 +302,11 @@ impl CompiledPlan {
                     .map(|(i, r)| (Scope::Service, service_name.as_str(), i, r)),
             );
         for (scope, owner, position, rule) in sources {
-            let (compiled, automaton_pattern) = compile_rule(rule, scope, position, limits)
+            let (compiled, automaton_pattern, hir) = compile_rule(rule, scope, position, limits)
                 .map_err(|kind| CompileError::new(owner, Some((position, &rule.name)), kind))?;
             rules.push(compiled);
             set_patterns.push(automaton_pattern);
+            set_hirs.push(hir);
         }
         if rules.len() > u16::MAX as usize {
             return Err(CompileError::new(
@@ -314,7 +316,7 @@ impl CompiledPlan {
             ));
         }
         let any_backtracking = rules.iter().any(|r| matches!(r.matcher, Matcher::Fancy(_)));
-        let set = build_set(&set_patterns, any_backtracking, limits).map_err(|_| {
+        let set = build_set(&set_patterns, &set_hirs, any_backtracking, limits).map_err(|_| {
             CompileError::new(
                 plan_name,
                 None,
@@ -699,13 +701,14 @@ fn net_captures<'s>(
         .collect()
 }
 
-/// Compiles one rule; returns it and the pattern it contributes to the plan's automaton.
+/// Compiles one rule; returns it and the pattern it contributes to the plan's automaton, as
+/// text and parsed (each pattern is parsed once: the automata are built from the parse).
 fn compile_rule(
     rule: &Rule,
     scope: Scope,
     position: usize,
     limits: &Limits,
-) -> Result<(CompiledRule, String), CompileErrorKind> {
+) -> Result<(CompiledRule, String, Hir), CompileErrorKind> {
     let Checked { t, hir } = check(&rule.pattern)?;
     let automaton_pattern = t.automaton_pattern().to_owned();
     let anchored = hir.properties().look_set_prefix().contains(Look::Start);
@@ -716,12 +719,13 @@ fn compile_rule(
     } else if let Some(layout) = Layout::of(&hir) {
         Matcher::Layout(layout)
     } else {
+        // Without a backtracker the automaton pattern is the exact one: build from its parse.
+        debug_assert_eq!(t.automaton_pattern(), t.exact);
         let nfa = NFA::compiler()
-            .syntax(syntax_config())
             .configure(
                 thompson::Config::new().utf8(false).nfa_size_limit(Some(limits.max_rule_bytes)),
             )
-            .build(&t.exact)
+            .build_from_hir(&hir)
             .map_err(too_big)?;
         let onepass = nfa.is_always_start_anchored().then(|| {
             onepass::Builder::new()
@@ -758,25 +762,50 @@ fn compile_rule(
     // Rules that start with `^` can only match at 0 already; the others get a prefix so that
     // the anchored first-match automaton finds them anywhere. (Prefixing every rule would make
     // each DFA state carry every rule's prefix loop: ten times the determinization work.)
-    let automaton_pattern =
-        if anchored { automaton_pattern } else { format!("(?s:.)*?(?:{automaton_pattern})") };
-    Ok((CompiledRule { info, matcher, template, groups: t.groups, slot_len }, automaton_pattern))
+    let (automaton_pattern, hir) = if anchored {
+        (automaton_pattern, hir)
+    } else {
+        let any = Hir::class(Class::Bytes(ClassBytes::new([ClassBytesRange::new(0, 255)])));
+        let prefix =
+            Hir::repetition(Repetition { min: 0, max: None, greedy: false, sub: Box::new(any) });
+        (format!("(?s:.)*?(?:{automaton_pattern})"), Hir::concat(vec![prefix, hir]))
+    };
+    Ok((
+        CompiledRule { info, matcher, template, groups: t.groups, slot_len },
+        automaton_pattern,
+        hir,
+    ))
 }
 
 /// Builds the plan's automata (see [`RuleSet`]).
-fn build_set(patterns: &[String], any_backtracking: bool, limits: &Limits) -> Result<RuleSet, ()> {
-    let first = dense::Builder::new()
+fn build_set(
+    patterns: &[String],
+    hirs: &[Hir],
+    any_backtracking: bool,
+    limits: &Limits,
+) -> Result<RuleSet, ()> {
+    // The NFA as `dense::Builder::build_many` would make it from the text (no captures: a
+    // DFA has none), from the parses the rules already made.
+    let nfa = NFA::compiler()
         .configure(
-            dense::Config::new()
-                .match_kind(MatchKind::LeftmostFirst)
-                .start_kind(StartKind::Anchored)
-                .dfa_size_limit(Some(limits.max_plan_bytes / 4))
-                .determinize_size_limit(Some(limits.max_plan_bytes / 4)),
+            thompson::Config::new()
+                .utf8(false)
+                .nfa_size_limit(Some(limits.max_plan_bytes))
+                .which_captures(thompson::WhichCaptures::None),
         )
-        .syntax(syntax_config())
-        .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(limits.max_plan_bytes)))
-        .build_many(patterns)
-        .ok();
+        .build_many_from_hir(hirs);
+    let first = nfa.ok().and_then(|nfa| {
+        dense::Builder::new()
+            .configure(
+                dense::Config::new()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .start_kind(StartKind::Anchored)
+                    .dfa_size_limit(Some(limits.max_plan_bytes / 4))
+                    .determinize_size_limit(Some(limits.max_plan_bytes / 4)),
+            )
+            .build_from_nfa(&nfa)
+            .ok()
+    });
     if first.is_some() && !any_backtracking {
         return Ok(RuleSet { first, all: None });
     }
