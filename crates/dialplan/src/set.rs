@@ -38,6 +38,7 @@ use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind};
+use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, Repetition};
 
 use crate::error::CompileErrorKind;
 use crate::pattern::{Checked, Pattern, build_backtracking, check};
@@ -106,6 +107,7 @@ impl PatternSet {
         whole: bool,
     ) -> Result<PatternSet, (usize, CompileErrorKind)> {
         let mut automaton = Vec::with_capacity(patterns.len());
+        let mut hirs = Vec::with_capacity(patterns.len());
         let mut confirm = Vec::with_capacity(patterns.len());
         for (i, p) in patterns.iter().enumerate() {
             let p = p.as_ref();
@@ -116,28 +118,33 @@ impl PatternSet {
                     CompileErrorKind::TooLong { what: "pattern", len, max: limits.max_pattern_len },
                 ));
             }
-            let Checked { t, .. } = check(p).map_err(|e| (i, e))?;
+            let Checked { t, hir } = check(p).map_err(|e| (i, e))?;
             confirm.push(if t.needs_backtracker {
                 Some(build_backtracking(&t.exact, limits).map_err(|e| (i, e))?)
             } else {
                 None
             });
             automaton.push(t.automaton_pattern().to_owned());
+            hirs.push(hir);
         }
         let any_confirm = confirm.iter().any(Option::is_some);
         if automaton.is_empty() {
             return Ok(PatternSet { scanner: Scanner::Empty, confirm, any_confirm });
         }
-        let whole_patterns: Vec<String> =
-            automaton.iter().map(|p| format!("(?:{p})(?s-u:.)*")).collect();
+        // `P(?s-u:.)*` for each pattern `P`, from the parse `check` made.
+        let any = || Hir::class(Class::Bytes(ClassBytes::new([ClassBytesRange::new(0, 255)])));
+        let rest = || {
+            Hir::repetition(Repetition { min: 0, max: None, greedy: true, sub: Box::new(any()) })
+        };
+        let whole_hirs: Vec<Hir> =
+            hirs.iter().map(|h| Hir::concat(vec![h.clone(), rest()])).collect();
         let scanner = if whole
-            && let Some(dfa) =
-                dense_dfa(&whole_patterns, WHOLE_BUDGET.min(limits.max_plan_bytes / 4))
+            && let Some(dfa) = dense_dfa(&whole_hirs, WHOLE_BUDGET.min(limits.max_plan_bytes / 4))
             && let Ok(start) =
                 dfa.start_state(&start::Config::new().anchored(Anchored::No).look_behind(None))
         {
             Scanner::Whole(dfa, start)
-        } else if let Some(dfa) = dense_dfa(&automaton, limits.max_plan_bytes / 4) {
+        } else if let Some(dfa) = dense_dfa(&hirs, limits.max_plan_bytes / 4) {
             Scanner::Dense(dfa)
         } else {
             let lazy = Regex::builder()
@@ -262,9 +269,19 @@ impl PatternSet {
 /// back to the overlapping search after at most a few tens of milliseconds.
 pub const WHOLE_BUDGET: usize = 1 << 20;
 
-/// One dense DFA reporting every pattern of `patterns` (`MatchKind::All`), searched
+/// One dense DFA reporting every pattern of `patterns` (parsed; `MatchKind::All`), searched
 /// unanchored, or `None` past `limit` bytes.
-fn dense_dfa<S: AsRef<str>>(patterns: &[S], limit: usize) -> Option<dense::DFA<Vec<u32>>> {
+fn dense_dfa(patterns: &[Hir], limit: usize) -> Option<dense::DFA<Vec<u32>>> {
+    // The NFA `dense::Builder::build_many` would make from the text (a DFA has no captures).
+    let nfa = thompson::Compiler::new()
+        .configure(
+            thompson::Config::new()
+                .utf8(false)
+                .nfa_size_limit(Some(4 * limit))
+                .which_captures(thompson::WhichCaptures::None),
+        )
+        .build_many_from_hir(patterns)
+        .ok()?;
     dense::Builder::new()
         .configure(
             dense::Config::new()
@@ -273,9 +290,7 @@ fn dense_dfa<S: AsRef<str>>(patterns: &[S], limit: usize) -> Option<dense::DFA<V
                 .dfa_size_limit(Some(limit))
                 .determinize_size_limit(Some(limit)),
         )
-        .syntax(syntax_config())
-        .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(4 * limit)))
-        .build_many(patterns)
+        .build_from_nfa(&nfa)
         .ok()
 }
 
