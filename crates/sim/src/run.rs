@@ -835,8 +835,10 @@ impl<'a> Sim<'a> {
 
     /// Feeds one input to an outbound call's attempt machine and acts on its outputs.
     fn feed(&mut self, slot: u32, input: Input) {
-        let (engine, ledger, now) = (self.engine, self.ledger.clone(), self.now);
-        self.out_call(slot).attempt.handle_input(engine, &ledger, input, now);
+        let Body::Out(o) = &mut self.slots[slot as usize].body else {
+            unreachable!("slot {slot} holds an outbound call")
+        };
+        o.attempt.handle_input(self.engine, &self.ledger, input, self.now);
         self.pump(slot);
     }
 
