@@ -30,48 +30,40 @@ const SLOTS: usize = 1 << BITS;
 /// Enough levels for any u64 time: 11 x 6 >= 64.
 const LEVELS: usize = 64_usize.div_ceil(BITS as usize);
 
-/// No node.
-const NIL: u32 = u32::MAX;
-
-#[derive(Debug, Clone, Copy)]
-struct Node<T> {
-    e: Entry<T>,
-    next: u32,
-}
-
 /// Pops the entry with the smallest time first, entries of equal time in push order.
 ///
-/// Slots are singly linked lists threaded through one slab of nodes, so a cascade relinks
-/// nodes without copying them, and memory grows the way a heap's does (the slab doubles a few
-/// times, then freed nodes are reused, the most recently freed first).
+/// Each slot is a vector, read front to back when drained or cascaded. Level-0 slots keep their
+/// capacity; a cascaded slot's emptied vector goes to the next slot that starts filling, so
+/// after the first stretch of a run pushing allocates nothing.
 #[derive(Debug)]
 pub(crate) struct EventQueue<T> {
     /// No queued entry is earlier (the time of the last pop or cascade).
     now: u64,
-    nodes: Vec<Node<T>>,
-    /// Free nodes, linked through `next`.
-    free: u32,
-    /// First and last node of each slot's list, `LEVELS * SLOTS` of them, level-major.
-    heads: Vec<u32>,
-    tails: Vec<u32>,
+    /// `LEVELS * SLOTS` lists, level-major.
+    slots: Vec<Vec<Entry<T>>>,
     /// Bit `s` of `occupied[l]`: slot `s` of level `l` holds entries.
     occupied: [u64; LEVELS],
-    /// The level-0 list being drained (all at `now`).
-    ready: u32,
+    /// The level-0 slot being drained (its entries are all at `now`), read from `next`;
+    /// entries pushed for `now` meanwhile are appended to it.
+    ready: Option<usize>,
+    next: usize,
     len: usize,
+    /// Emptied lists of cascaded slots, handed to the next slot that needs one: the slots
+    /// further out are each used once in a long while, and without this every one of them
+    /// would grow its own list from nothing.
+    spare: Vec<Vec<Entry<T>>>,
 }
 
 impl<T: Copy> EventQueue<T> {
     pub fn new() -> EventQueue<T> {
         EventQueue {
             now: 0,
-            nodes: Vec::new(),
-            free: NIL,
-            heads: vec![NIL; LEVELS * SLOTS],
-            tails: vec![NIL; LEVELS * SLOTS],
+            slots: (0..LEVELS * SLOTS).map(|_| Vec::new()).collect(),
             occupied: [0; LEVELS],
-            ready: NIL,
+            ready: None,
+            next: 0,
             len: 0,
+            spare: Vec::new(),
         }
     }
 
@@ -83,76 +75,66 @@ impl<T: Copy> EventQueue<T> {
     /// Adds `what` at time `at`, after everything already queued for that time. A time before
     /// the last popped entry's is taken as that time (nothing may pop out of order).
     pub fn push(&mut self, at: u64, what: T) {
-        let node = Node { e: Entry { at: at.max(self.now), what }, next: NIL };
-        let n = if self.free != NIL {
-            let n = self.free;
-            self.free = self.nodes[n as usize].next;
-            self.nodes[n as usize] = node;
-            n
-        } else {
-            // The run refuses more than a few million calls in progress long before this.
-            assert!(self.nodes.len() < NIL as usize, "event queue full");
-            self.nodes.push(node);
-            (self.nodes.len() - 1) as u32
-        };
         self.len += 1;
-        self.file(n);
+        self.file(Entry { at: at.max(self.now), what });
     }
 
-    /// Appends node `n` (at or after `now`) to its level and slot.
+    /// Appends `e` (at or after `now`) to its level and slot.
     #[inline]
-    fn file(&mut self, n: u32) {
-        let at = self.nodes[n as usize].e.at;
-        self.nodes[n as usize].next = NIL;
+    fn file(&mut self, e: Entry<T>) {
         // Level 0 when `at` and `now` agree above the low 6 bits.
-        let differ = (at ^ self.now) | (SLOTS as u64 - 1);
+        let differ = (e.at ^ self.now) | (SLOTS as u64 - 1);
         let level = ((63 - differ.leading_zeros()) / BITS) as usize;
-        let slot = ((at >> (BITS * level as u32)) & (SLOTS as u64 - 1)) as usize;
+        let slot = ((e.at >> (BITS * level as u32)) & (SLOTS as u64 - 1)) as usize;
         let i = level * SLOTS + slot;
-        match self.tails[i] {
-            NIL => self.heads[i] = n,
-            t => self.nodes[t as usize].next = n,
+        if self.slots[i].capacity() == 0
+            && let Some(v) = self.spare.pop()
+        {
+            self.slots[i] = v;
         }
-        self.tails[i] = n;
+        self.slots[i].push(e);
         self.occupied[level] |= 1 << slot;
     }
 
     /// The earliest entry.
     pub fn pop(&mut self) -> Option<Entry<T>> {
         loop {
-            if self.ready != NIL {
-                let n = self.ready as usize;
-                let node = self.nodes[n];
-                self.ready = node.next;
-                self.nodes[n].next = self.free;
-                self.free = n as u32;
-                self.len -= 1;
-                return Some(node.e);
+            if let Some(r) = self.ready {
+                if let Some(&e) = self.slots[r].get(self.next) {
+                    self.next += 1;
+                    self.len -= 1;
+                    return Some(e);
+                }
+                // Drained (a level-0 slot: its index is its bit).
+                self.slots[r].clear();
+                self.occupied[0] &= !(1 << r);
+                self.ready = None;
+                self.next = 0;
             }
             // Lower levels hold earlier times, and within a level every occupied slot lies
             // ahead of `now` in the same stretch of the level above, so the first set bit of
             // the lowest occupied level is the earliest slot.
             let level = self.occupied.iter().position(|&m| m != 0)?;
             let slot = self.occupied[level].trailing_zeros() as usize;
-            self.occupied[level] &= !(1 << slot);
             let i = level * SLOTS + slot;
-            let mut n = std::mem::replace(&mut self.heads[i], NIL);
-            self.tails[i] = NIL;
             if level == 0 {
-                self.ready = n;
-                self.now = self.nodes[n as usize].e.at;
+                self.ready = Some(i);
+                self.now = self.slots[i][0].at;
                 continue;
             }
             // Cascade: move to the slot's start and file its entries again (each lands lower).
+            self.occupied[level] &= !(1 << slot);
             let shift = BITS * level as u32;
             let above = self.now.checked_shr(shift + BITS).unwrap_or(0);
             self.now = above.checked_shl(shift + BITS).unwrap_or(0) | ((slot as u64) << shift);
-            while n != NIL {
-                let next = self.nodes[n as usize].next;
-                debug_assert!(self.nodes[n as usize].e.at >= self.now);
-                self.file(n);
-                n = next;
+            let list = std::mem::take(&mut self.slots[i]);
+            for &e in &list {
+                debug_assert!(e.at >= self.now);
+                self.file(e);
             }
+            let mut list = list;
+            list.clear();
+            self.spare.push(list);
         }
     }
 }
