@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use tpr_router::Engine;
@@ -148,9 +149,11 @@ fn simulate_many(
     }
     let shards: u32 = scenarios.iter().map(|s| s.repetitions.max(1)).sum();
     let bar = Progress::new(!out.quiet && std::io::stderr().is_terminal(), shards);
-    let progress = |sim_ms: u64, duration_ms: u64| bar.update(sim_ms, duration_ms);
+    let progress = |shard: usize, sim_ms: u64, duration_ms: u64| {
+        bar.update(shard, sim_ms, duration_ms);
+    };
     let clock = wall_ns;
-    let opts = RunOptions { clock: Some(&clock), progress: Some(&progress), trace };
+    let opts = RunOptions { clock: Some(&clock), progress: Some(&progress), trace, shard: 0 };
     let report = run_many(&scenarios, out.threads, &opts)
         .map_err(|(file, e)| UserError::Message(format!("{file}: {e}")))?;
     bar.finish();
@@ -191,14 +194,17 @@ fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
         .map_err(|e| UserError::Message(format!("cannot write {}: {e}", path.display())).into())
 }
 
-/// A progress bar on standard error, shown once a run has taken a second.
+/// A progress bar on standard error, shown once a run has taken a second. With several shards
+/// (repetitions or scenarios, possibly on several threads) it shows their average progress.
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     started: Instant,
+    /// Per shard: thousandths done.
+    done: Vec<AtomicU64>,
 }
 
 impl Progress {
-    fn new(enabled: bool, repetitions: u32) -> Progress {
+    fn new(enabled: bool, shards: u32) -> Progress {
         let bar = enabled.then(|| {
             let bar = indicatif::ProgressBar::with_draw_target(
                 Some(1000),
@@ -210,21 +216,26 @@ impl Progress {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> ");
             bar.set_style(style);
-            if repetitions > 1 {
-                bar.set_message(format!("({repetitions} repetitions)"));
+            if shards > 1 {
+                bar.set_message(format!("({shards} runs)"));
             }
             bar
         });
-        Progress { bar, started: Instant::now() }
+        let done = (0..shards.max(1)).map(|_| AtomicU64::new(0)).collect();
+        Progress { bar, started: Instant::now(), done }
     }
 
-    fn update(&self, sim_ms: u64, duration_ms: u64) {
+    fn update(&self, shard: usize, sim_ms: u64, duration_ms: u64) {
         let Some(bar) = &self.bar else { return };
         if bar.is_hidden() && self.started.elapsed().as_secs_f64() >= 1.0 {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
         }
-        bar.set_position(sim_ms * 1000 / duration_ms.max(1));
-        if bar.message().is_empty() || !bar.message().starts_with('(') {
+        if let Some(d) = self.done.get(shard) {
+            d.store(sim_ms * 1000 / duration_ms.max(1), Ordering::Relaxed);
+        }
+        let sum: u64 = self.done.iter().map(|d| d.load(Ordering::Relaxed)).sum();
+        bar.set_position(sum / self.done.len() as u64);
+        if self.done.len() == 1 {
             bar.set_message(tpr_sim::duration::format_ms(sim_ms - sim_ms % 1000));
         }
     }

@@ -55,15 +55,21 @@ const ANY_LEG: u16 = u16::MAX;
 pub struct RunOptions<'a> {
     /// Wall clock in ns, to time routing decisions (libraries never read the clock).
     pub clock: Option<&'a (dyn Fn() -> u64 + Sync)>,
-    /// Called now and then with (simulated ms, duration ms).
-    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+    /// Called now and then, and once at the end of the run, with (shard, simulated ms,
+    /// duration ms).
+    pub progress: Option<&'a (dyn Fn(usize, u64, u64) + Sync)>,
+    /// Which shard this run is, for `progress` ([`crate::run_many`] numbers its shards from 0).
+    pub shard: usize,
     /// Calls to replay (from a trace), on top of the scenario's traffic.
     pub trace: &'a [TraceCall],
 }
 
 impl std::fmt::Debug for RunOptions<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunOptions").field("trace", &self.trace.len()).finish_non_exhaustive()
+        f.debug_struct("RunOptions")
+            .field("trace", &self.trace.len())
+            .field("shard", &self.shard)
+            .finish_non_exhaustive()
     }
 }
 
@@ -245,6 +251,9 @@ pub fn run(sc: &Scenario, repetition: u32, opts: &RunOptions<'_>) -> Result<Repo
     let mut sim = Sim::new(sc, repetition, opts);
     sim.start();
     sim.drain()?;
+    if let Some(p) = opts.progress {
+        p(opts.shard, sc.duration_ms, sc.duration_ms);
+    }
     Ok(sim.finish())
 }
 
@@ -433,7 +442,7 @@ impl<'a> Sim<'a> {
             if self.events % PROGRESS_EVERY == 0
                 && let Some(p) = self.opts.progress
             {
-                p(self.now.min(self.sc.duration_ms), self.sc.duration_ms);
+                p(self.opts.shard, self.now.min(self.sc.duration_ms), self.sc.duration_ms);
             }
             match ev.what {
                 What::Arrive(b) => {

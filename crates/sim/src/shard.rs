@@ -14,7 +14,8 @@ pub fn run_all(sc: &Scenario, threads: usize, opts: &RunOptions<'_>) -> Result<R
     run_many(std::slice::from_ref(sc), threads, opts).map_err(|(_, e)| e)
 }
 
-/// Runs every repetition of every scenario on up to `threads` threads. Each scenario's
+/// Runs every repetition of every scenario on up to `threads` threads, as shards numbered from
+/// 0 in that order (the shard reported to `opts.progress`). Each scenario's
 /// repetitions merge into one report, and the scenarios' reports combine into one
 /// ([`Report::combine`]: per-tenant names for blocks, gateways, pools and queues). An error
 /// names the scenario (its file) that stopped.
@@ -36,7 +37,7 @@ pub fn run_many(
     let threads = threads.clamp(1, shards.len().max(1));
     let play = |i: usize| {
         let (s, rep) = shards[i];
-        run(&scenarios[s], rep, opts)
+        run(&scenarios[s], rep, &RunOptions { shard: i, ..*opts })
     };
     let mut results: Vec<Option<Result<Report, SimError>>> = shards.iter().map(|_| None).collect();
     if threads == 1 {

@@ -207,7 +207,18 @@ fn tenants_run_as_shards_and_combine() {
     let alone_t = run_all(&two, 1, &RunOptions::default()).unwrap();
     let shards = [contoso, two];
     let one = run_many(&shards, 1, &RunOptions::default()).unwrap();
-    let three = run_many(&shards, 3, &RunOptions::default()).unwrap();
+    // Progress is reported per shard (contoso's two repetitions are shards 0 and 1), each
+    // ending at its duration.
+    let seen = std::sync::Mutex::new(Vec::new());
+    let progress = |shard: usize, at: u64, of: u64| seen.lock().unwrap().push((shard, at, of));
+    let opts = RunOptions { progress: Some(&progress), ..RunOptions::default() };
+    let three = run_many(&shards, 3, &opts).unwrap();
+    let seen = seen.into_inner().unwrap();
+    for (shard, duration) in [(0, 20 * 60_000), (1, 20 * 60_000), (2, shards[1].duration_ms)] {
+        let last = seen.iter().rev().find(|s| s.0 == shard);
+        assert_eq!(last, Some(&(shard, duration, duration)), "{seen:?}");
+    }
+    assert!(seen.iter().all(|s| s.0 < 3 && s.1 <= s.2));
     assert_eq!(deterministic_json(&one), deterministic_json(&three), "threads change nothing");
     assert_eq!(one.repetitions, 3);
     assert_eq!(one.offered, alone_c.offered + alone_t.offered);
