@@ -6,6 +6,7 @@
 //! untimed per call, for throughput; one timing every decision, for the latency histogram
 //! (the clock reads cost tens of nanoseconds, so they are kept out of the throughput).
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -109,34 +110,38 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
             size(engines.iter().map(|l| l.engine.memory_usage()).sum())
         ),
     };
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "tenant {} x{}: {} callers, compiled in {:.2} s ({memory})",
         tenant.name,
         args.tenants,
         users,
         compile.as_secs_f64(),
-    );
+    )?;
+    out.flush()?;
     let strings = traffic(&engines, args.seed, args.calls.min(200_000) as usize);
     let jobs: Vec<Job<'_>> =
         strings.iter().map(|(t, u, s)| Job { tenant: *t, user: *u, dialed: s }).collect();
 
     let fast = measure(&engines, &jobs, &args);
-    report("tpr", &fast, args.calls);
+    report(&mut out, "tpr", &fast, args.calls)?;
     let share: Vec<String> = KINDS
         .iter()
         .zip(fast.kinds)
         .filter(|(_, n)| *n > 0)
         .map(|(k, n)| format!("{k} {:.1} %", 100.0 * n as f64 / args.calls as f64))
         .collect();
-    println!("  decisions: {}", share.join(", "));
+    writeln!(out, "  decisions: {}", share.join(", "))?;
+    out.flush()?;
     if args.baseline.is_some() {
         let naive = compile_all(&tenant, args.tenants, args.threads, true, None)?;
         let slow = measure(&naive, &jobs, &args);
-        report("naive", &slow, args.calls);
+        report(&mut out, "naive", &slow, args.calls)?;
         let ratio = slow.wall.as_secs_f64() / fast.wall.as_secs_f64();
         let p99 = slow.histogram.value_at_quantile(0.99) as f64
             / fast.histogram.value_at_quantile(0.99).max(1) as f64;
-        println!("  tpr is {ratio:.1}x the naive throughput; naive p99 is {p99:.1}x tpr's");
+        writeln!(out, "  tpr is {ratio:.1}x the naive throughput; naive p99 is {p99:.1}x tpr's")?;
         if slow.kinds != fast.kinds {
             return Err(anyhow::anyhow!(
                 "the naive baseline decided differently: {:?} vs {:?}",
@@ -284,9 +289,10 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
     Measured { wall: untimed.iter().map(|m| m.wall).max().unwrap_or_default(), histogram, kinds }
 }
 
-fn report(name: &str, m: &Measured, calls: u64) {
+fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io::Result<()> {
     let h = &m.histogram;
-    println!(
+    writeln!(
+        out,
         "{name:>5}: {:.2} M decisions/s over {:.2} s; latency p50 {} ns, p99 {} ns, p999 {} ns, max {} ns",
         calls as f64 / m.wall.as_secs_f64() / 1e6,
         m.wall.as_secs_f64(),
@@ -294,5 +300,6 @@ fn report(name: &str, m: &Measured, calls: u64) {
         h.value_at_quantile(0.99),
         h.value_at_quantile(0.999),
         h.max()
-    );
+    )?;
+    out.flush()
 }

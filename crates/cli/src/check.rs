@@ -1,5 +1,6 @@
 //! `tpr check F`: validate a tenant (TOML or script) and lint it.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use tpr_tenant::{ImportOptions, Tenant, import_file, lint};
@@ -29,8 +30,9 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         let tenant = Tenant::from_toml_str(&text, &file).map_err(|e| diagnostics(path, &e))?;
         lint(&tenant, &text, &file)
     };
+    let mut out = std::io::stdout().lock();
     for w in &warnings {
-        println!("{w}");
+        writeln!(out, "{w}")?;
     }
     Ok(Finish::Ok)
 }

@@ -486,3 +486,25 @@ fn replay_reads_traces_and_reports_bad_rows() {
     assert_eq!(v["offered"], 9);
     assert_eq!(v["leaked_permits"], 0);
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_an_error() {
+    // `tpr bench | head -1`: the first line is read, then the pipe closes while the bench
+    // measures; its next line must end the run quietly, not as an internal error.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tpr"))
+        .args(["bench", "--calls", "300000"])
+        .current_dir(workspace())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    assert!(first.starts_with("tenant contoso x1:"), "{first}");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(out.status.code(), Some(0));
+}
