@@ -438,12 +438,24 @@ impl CompiledPlan {
     ) -> Result<Outcome, NormalizeError> {
         out.clear();
         clean_into(dialed, &mut cache.dial)?;
-        let outcome = Outcome::default();
         // Moved out (no allocation) so that `cache` stays free to borrow; put back below.
         let dial = std::mem::take(&mut cache.dial);
-        let result = self.passes(cache, dial.as_str(), mode, out, outcome);
+        let result = self.normalize_clean(cache, &dial, mode, out);
         cache.dial = dial;
         Ok(result)
+    }
+
+    /// [`CompiledPlan::normalize_with`] for a string already cleaned (a caller that cleaned
+    /// it for its own checks need not pay for cleanup twice).
+    pub fn normalize_clean(
+        &self,
+        cache: &mut Cache,
+        dialed: &DialString,
+        mode: Mode,
+        out: &mut String,
+    ) -> Outcome {
+        out.clear();
+        self.passes(cache, dialed.as_str(), mode, out, Outcome::default())
     }
 
     fn passes(
