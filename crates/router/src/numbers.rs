@@ -175,20 +175,24 @@ impl NumberIndex {
     /// Who holds `number`?
     #[inline]
     pub fn lookup(&self, number: &str) -> Option<UserId> {
+        // A plain number packs as it is; one with `;ext=` (or anything else) does not.
+        if let Some(k) = pack(number) {
+            return self.lookup_packed(k, None);
+        }
         let (base, ext) = split_ext(number);
-        let holders = match pack(base) {
-            Some(k) => {
-                let bits = self.filter.len() * 64;
-                if bits > 0
-                    && probes(k, bits).iter().any(|&b| self.filter[b / 64] & 1 << (b % 64) == 0)
-                {
-                    return None;
-                }
-                self.packed.get(&k)
-            }
-            None => self.other.get(base),
-        };
-        holders?.find(ext)
+        match pack(base) {
+            Some(k) => self.lookup_packed(k, ext),
+            None => self.other.get(base)?.find(ext),
+        }
+    }
+
+    #[inline]
+    fn lookup_packed(&self, k: u64, ext: Option<&str>) -> Option<UserId> {
+        let bits = self.filter.len() * 64;
+        if bits > 0 && probes(k, bits).iter().any(|&b| self.filter[b / 64] & 1 << (b % 64) == 0) {
+            return None;
+        }
+        self.packed.get(&k)?.find(ext)
     }
 
     /// Heap bytes, roughly (the tables' slots).

@@ -373,15 +373,13 @@ impl Engine {
                 Err(_) => return Decision::new(Outcome::Rejected(Reject::InvalidDialString)),
             }
         } else {
-            match plan.normalize_with(
+            // Cleaned above: the plan starts from the cleaned string.
+            plan.normalize_clean(
                 &mut scratch.plans[p.plan as usize],
-                call.dialed,
+                &scratch.dial,
                 Mode::Effective,
                 &mut scratch.number,
-            ) {
-                Ok(o) => o,
-                Err(_) => return Decision::new(Outcome::Rejected(Reject::InvalidDialString)),
-            }
+            )
         };
         let mut d = self.ordinary(state, call, p, scratch, rng, now_ms);
         d.normalization = normalization;
