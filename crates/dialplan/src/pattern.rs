@@ -48,6 +48,13 @@ pub(crate) fn check(pattern: &str) -> Result<Checked, CompileErrorKind> {
     }
 }
 
+/// `(?s-u:.)*` (`greedy`) or `(?s-u:.)*?`, parsed: any run of bytes, to put around a parse.
+pub(crate) fn any_bytes(greedy: bool) -> Hir {
+    use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Repetition};
+    let any = Hir::class(Class::Bytes(ClassBytes::new([ClassBytesRange::new(0, 255)])));
+    Hir::repetition(Repetition { min: 0, max: None, greedy, sub: Box::new(any) })
+}
+
 /// The backtracking engine for patterns with lookaround or backreferences.
 pub(crate) fn build_backtracking(
     exact: &str,

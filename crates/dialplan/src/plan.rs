@@ -34,13 +34,13 @@ use regex_automata::nfa::thompson::{self, NFA, backtrack, pikevm};
 use regex_automata::util::primitives::NonMaxUsize;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind, PatternSet};
-use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, Look, Repetition};
+use regex_syntax::hir::{Hir, Look};
 
 use crate::cleanup::{DialString, InvalidDialString, clean_into};
 use crate::dotnet::{GroupTable, PatternNote};
 use crate::error::{CompileError, CompileErrorKind};
 use crate::layout::Layout;
-use crate::pattern::{Checked, build_backtracking, check};
+use crate::pattern::{Checked, any_bytes, build_backtracking, check};
 use crate::rule::{DialPlan, Limits, Rule};
 use crate::service::ServicePlan;
 use crate::template::{Spans, Template};
@@ -777,10 +777,7 @@ fn compile_rule(
     let (automaton_pattern, hir) = if anchored {
         (automaton_pattern, hir)
     } else {
-        let any = Hir::class(Class::Bytes(ClassBytes::new([ClassBytesRange::new(0, 255)])));
-        let prefix =
-            Hir::repetition(Repetition { min: 0, max: None, greedy: false, sub: Box::new(any) });
-        (format!("(?s:.)*?(?:{automaton_pattern})"), Hir::concat(vec![prefix, hir]))
+        (format!("(?s:.)*?(?:{automaton_pattern})"), Hir::concat(vec![any_bytes(false), hir]))
     };
     Ok((
         CompiledRule { info, matcher, template, groups: t.groups, slot_len },

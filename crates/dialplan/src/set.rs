@@ -38,10 +38,10 @@ use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::util::syntax;
 use regex_automata::{Anchored, Input, MatchKind};
-use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, Repetition};
+use regex_syntax::hir::Hir;
 
 use crate::error::CompileErrorKind;
-use crate::pattern::{Checked, Pattern, build_backtracking, check};
+use crate::pattern::{Checked, Pattern, any_bytes, build_backtracking, check};
 use crate::rule::Limits;
 use crate::template::Spans;
 
@@ -132,12 +132,8 @@ impl PatternSet {
             return Ok(PatternSet { scanner: Scanner::Empty, confirm, any_confirm });
         }
         // `P(?s-u:.)*` for each pattern `P`, from the parse `check` made.
-        let any = || Hir::class(Class::Bytes(ClassBytes::new([ClassBytesRange::new(0, 255)])));
-        let rest = || {
-            Hir::repetition(Repetition { min: 0, max: None, greedy: true, sub: Box::new(any()) })
-        };
         let whole_hirs: Vec<Hir> =
-            hirs.iter().map(|h| Hir::concat(vec![h.clone(), rest()])).collect();
+            hirs.iter().map(|h| Hir::concat(vec![h.clone(), any_bytes(true)])).collect();
         let scanner = if whole
             && let Some(dfa) = dense_dfa(&whole_hirs, WHOLE_BUDGET.min(limits.max_plan_bytes / 4))
             && let Ok(start) =
