@@ -127,12 +127,11 @@ impl<T: Copy> EventQueue<T> {
             let shift = BITS * level as u32;
             let above = self.now.checked_shr(shift + BITS).unwrap_or(0);
             self.now = above.checked_shl(shift + BITS).unwrap_or(0) | ((slot as u64) << shift);
-            let list = std::mem::take(&mut self.slots[i]);
+            let mut list = std::mem::take(&mut self.slots[i]);
             for &e in &list {
                 debug_assert!(e.at >= self.now);
                 self.file(e);
             }
-            let mut list = list;
             list.clear();
             self.spare.push(list);
         }
