@@ -21,6 +21,29 @@ pub struct ReferencePlan {
     access_prefix: Option<String>,
 }
 
+/// Why a [`ReferencePlan`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReferenceError {
+    /// The regex engine refused a rule (the compiled plan must refuse it too).
+    #[error("{rule}: {message}")]
+    Invalid {
+        /// The rule's name.
+        rule: String,
+        /// The engine's message.
+        message: String,
+    },
+    /// A rule's automaton passed the size budget. The reference reads classes the Unicode way
+    /// (.NET's), the compiled plan the ASCII way (the same on cleaned input, and far smaller),
+    /// so a long repeat of `\d` can fit there and not here: there is then nothing to compare.
+    #[error("{rule}: too big for the reference evaluator: {message}")]
+    TooBig {
+        /// The rule's name.
+        rule: String,
+        /// The engine's message.
+        message: String,
+    },
+}
+
 /// What the reference evaluator produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReferenceResult {
@@ -43,22 +66,35 @@ impl Spans for FancySpans<'_, '_> {
 }
 
 impl ReferencePlan {
-    /// Builds the reference for `tenant ++ service.rules`. Errors are plain text: the
-    /// reference is for tests, and the compiled plan gives the precise errors.
+    /// Builds the reference for `tenant ++ service.rules`. Its errors are terse: the
+    /// reference is for tests and baselines, and the compiled plan gives the precise errors.
     pub fn new(
         tenant: Option<&DialPlan>,
         service: &ServicePlan,
         limits: &Limits,
-    ) -> Result<ReferencePlan, String> {
+    ) -> Result<ReferencePlan, ReferenceError> {
         let tenant_rules = tenant.map_or(&[][..], |p| &p.rules[..]);
         let mut rules = Vec::new();
         for rule in tenant_rules.iter().chain(&service.rules) {
-            let t =
-                translate(&rule.pattern).map_err(|e| format!("{}: {}", rule.name, e.message))?;
+            let t = translate(&rule.pattern).map_err(|e| ReferenceError::Invalid {
+                rule: rule.name.clone(),
+                message: e.message,
+            })?;
             let re = fancy_regex::RegexBuilder::new(&t.exact)
                 .backtrack_limit(limits.backtrack_steps)
+                .delegate_size_limit(limits.max_plan_bytes)
                 .build()
-                .map_err(|e| format!("{}: {e}", rule.name))?;
+                .map_err(|e| {
+                    let too_big = matches!(&e, fancy_regex::Error::CompileError(c)
+                        if matches!(&**c, fancy_regex::CompileError::InnerError(b)
+                            if b.size_limit().is_some()));
+                    let (rule, message) = (rule.name.clone(), e.to_string());
+                    if too_big {
+                        ReferenceError::TooBig { rule, message }
+                    } else {
+                        ReferenceError::Invalid { rule, message }
+                    }
+                })?;
             rules.push((re, Template::parse(&rule.translation, &t.groups)));
         }
         Ok(ReferencePlan {
