@@ -14,10 +14,10 @@ fn main() {
     ] {
         let c = CompiledPlan::compile(Some(&plan), service, &limits).expect("compiles");
         println!(
-            "{label}: {} rules with the service rules, {} bytes compiled, dense DFA: {}",
+            "{label}: {} rules with the service rules, {} bytes compiled, first-match automaton: {}",
             c.len(),
             c.memory_usage(),
-            c.is_dense()
+            c.has_first_match_automaton()
         );
     }
     let plan = tpr_benches::site_plan(50);

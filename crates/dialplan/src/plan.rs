@@ -28,7 +28,8 @@
 
 use std::fmt;
 
-use regex_automata::dfa::{Automaton, StartKind, dense, onepass};
+use regex_automata::dfa::onepass;
+use regex_automata::hybrid;
 use regex_automata::meta::{self, Regex};
 use regex_automata::nfa::thompson::{self, NFA, backtrack, pikevm};
 use regex_automata::util::primitives::NonMaxUsize;
@@ -188,17 +189,24 @@ enum RuleCache {
 
 /// The automata that find the winning rule.
 ///
-/// `first` holds every rule in one leftmost-first DFA, searched anchored at the start of the
-/// input, with unanchored rules prefixed by `(?s:.)*?` (a rule that matches anywhere matches
+/// `first` holds every rule in one leftmost-first lazy DFA, searched anchored at the start of
+/// the input, with unanchored rules prefixed by `(?s:.)*?` (a rule that matches anywhere matches
 /// from position 0 with that prefix). Leftmost-first among alternatives that all start at 0 is
 /// priority order, so the match it reports is the lowest-index rule that matches: Teams' first
 /// match, in one forward scan.
+///
+/// The DFA is lazy (regex-automata's hybrid NFA/DFA): a state is determinized the first time a
+/// search reaches it and kept in the per-thread [`Cache`], so compiling a plan costs only its
+/// NFA. Determinizing all of a 50-rule plan up front took three quarters of a tenant's compile
+/// time, for states most tenants never visit; once warm, a scan walks the cached transition
+/// table as a dense DFA would. Every state is made at most once per byte of input, so no input
+/// makes the search more than linear, and a cache that fills up is cleared and refilled.
 ///
 /// `all` reports every rule that matches (`MatchKind::All`). It is needed only when the
 /// winner was a lookaround rule's regular superset and the backtracker rejected it: then the
 /// next candidates come from `all`.
 struct RuleSet {
-    first: Option<dense::DFA<Vec<u32>>>,
+    first: Option<hybrid::dfa::DFA>,
     /// Built only for plans with a lookaround rule, or whose `first` exceeded its size limit.
     all: Option<Regex>,
 }
@@ -239,6 +247,7 @@ impl fmt::Debug for CompiledPlan {
 /// [`CompiledPlan::create_cache`]; after that, normalization allocates nothing. A cache
 /// belongs to the plan that made it: using it with another plan is a bug and panics.
 pub struct Cache {
+    first: Option<hybrid::dfa::Cache>,
     all: Option<meta::Cache>,
     matches: PatternSet,
     rules: Vec<RuleCache>,
@@ -246,6 +255,19 @@ pub struct Cache {
     slots: Vec<Option<NonMaxUsize>>,
     dial: DialString,
     pass: String,
+}
+
+impl Cache {
+    /// How many times the lazy first-match DFA filled this cache and started it afresh (a
+    /// plan whose visited states do not fit; for diagnostics and tests).
+    pub fn automaton_clears(&self) -> usize {
+        self.first.as_ref().map_or(0, hybrid::dfa::Cache::clear_count)
+    }
+
+    /// Heap bytes of the lazy DFA states built so far in this cache.
+    pub fn automaton_memory_usage(&self) -> usize {
+        self.first.as_ref().map_or(0, hybrid::dfa::Cache::memory_usage)
+    }
 }
 
 impl fmt::Debug for Cache {
@@ -395,15 +417,16 @@ impl CompiledPlan {
             .sum::<usize>()
     }
 
-    /// Is the whole-plan first-match automaton fully determinized? (Otherwise, past its size
-    /// limit, a lazy DFA does the work, more slowly.)
-    pub fn is_dense(&self) -> bool {
+    /// Does one first-match automaton find the winning rule? (Otherwise, for a plan whose
+    /// automaton would pass its size limit, an every-match search does, more slowly.)
+    pub fn has_first_match_automaton(&self) -> bool {
         self.set.first.is_some()
     }
 
     /// Scratch space for one thread.
     pub fn create_cache(&self) -> Cache {
         Cache {
+            first: self.set.first.as_ref().map(hybrid::dfa::DFA::create_cache),
             all: self.set.all.as_ref().map(Regex::create_cache),
             matches: PatternSet::new(self.rules.len()),
             rules: self
@@ -577,10 +600,9 @@ impl CompiledPlan {
         out.clear();
         let input = Input::new(s);
         let mut tried = None;
-        if let Some(first) = &self.set.first {
-            // Cannot fail: no quit bytes, and the input is short.
-            if let Ok(found) = first.try_search_fwd(&input.clone().anchored(Anchored::Yes)) {
-                let i = found?.pattern().as_usize();
+        if let (Some(first), Some(first_cache)) = (&self.set.first, &mut cache.first) {
+            if let Some(found) = first_rule(first, first_cache, &input) {
+                let i = found?;
                 if i >= limit {
                     return None;
                 }
@@ -787,6 +809,39 @@ fn compile_rule(
 }
 
 /// Builds the plan's automata (see [`RuleSet`]).
+/// The rule an anchored leftmost-first scan of `first` finds: the pattern of the last match
+/// state before the automaton dies or the input ends. This is `try_search_fwd` without what
+/// these searches never need (prefilters, unanchored starts, quit bytes, spans), which cost
+/// more than the walk itself on strings this short. `None` if the search could not run, which
+/// cannot happen: there are no quit bytes and the lazy DFA is not told to give up.
+fn first_rule(
+    first: &hybrid::dfa::DFA,
+    cache: &mut hybrid::dfa::Cache,
+    input: &Input<'_>,
+) -> Option<Option<usize>> {
+    let mut sid = first.start_state_forward(cache, &input.clone().anchored(Anchored::Yes)).ok()?;
+    let mut found = None;
+    for &byte in input.haystack() {
+        sid = first.next_state(cache, sid, byte).ok()?;
+        if sid.is_tagged() {
+            // Match states are delayed by one byte: this one says a rule matched the input
+            // up to (not including) `byte`.
+            if sid.is_match() {
+                found = Some(first.match_pattern(cache, sid, 0).as_usize());
+            } else if sid.is_dead() {
+                return Some(found);
+            } else if sid.is_quit() {
+                return None;
+            }
+        }
+    }
+    sid = first.next_eoi_state(cache, sid).ok()?;
+    if sid.is_match() {
+        found = Some(first.match_pattern(cache, sid, 0).as_usize());
+    }
+    Some(found)
+}
+
 fn build_set(
     patterns: &[String],
     hirs: &[Hir],
@@ -804,15 +859,16 @@ fn build_set(
         )
         .build_many_from_hir(hirs);
     let first = nfa.ok().and_then(|nfa| {
-        dense::Builder::new()
+        hybrid::dfa::Builder::new()
             .configure(
-                dense::Config::new()
+                hybrid::dfa::Config::new()
                     .match_kind(MatchKind::LeftmostFirst)
-                    .start_kind(StartKind::Anchored)
-                    .dfa_size_limit(Some(limits.max_plan_bytes / 4))
-                    .determinize_size_limit(Some(limits.max_plan_bytes / 4)),
+                    // Room for the states one thread visits; when full, the cache is cleared.
+                    // The build fails (and the every-match search takes over) if the NFA is
+                    // so big that too few states would fit.
+                    .cache_capacity(limits.max_plan_bytes / 4),
             )
-            .build_from_nfa(&nfa)
+            .build_from_nfa(nfa)
             .ok()
     });
     if first.is_some() && !any_backtracking {

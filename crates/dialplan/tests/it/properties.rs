@@ -171,3 +171,44 @@ fn reference_engine_needs_three_digits_for_three_repeats() {
     assert!(reference.diff(&compiled, &mut cache, "00", Mode::Effective).is_ok());
     assert_eq!(reference.normalize("000", Mode::Effective).unwrap().first, Some(0));
 }
+
+/// The first-match automaton is a lazy DFA whose states live in the thread's cache. A rule
+/// whose DFA has thousands of states (`1` twelve digits from the end), with a cache room for
+/// far fewer, makes the cache fill and be cleared again and again; the answers must not change.
+#[test]
+fn a_lazy_dfa_cache_that_keeps_filling_up_gives_the_same_answers() {
+    let plan = DialPlan::new(
+        "Exploding",
+        vec![
+            Rule::new("Twelve", r"^\d*1\d{12}$", "+$0"),
+            Rule::new("Ext", r"^(\d{4})$", "+1425555$1"),
+            Rule::new("Rest", r"^(\d+)$", "+9$1"),
+        ],
+    );
+    let service = service_plan(Region::try_new("US").unwrap()).unwrap();
+    let limits = Limits { max_plan_bytes: 256 << 10, ..Limits::default() };
+    let compiled = CompiledPlan::compile(Some(&plan), service, &limits).unwrap();
+    assert!(compiled.has_first_match_automaton());
+    let reference = ReferencePlan::new(Some(&plan), service, &Limits::default()).unwrap();
+    let mut cache = compiled.create_cache();
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    let mut twelve = 0;
+    for _ in 0..5_000 {
+        let dialed: String = (0..40)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'0' + (x % 10) as u8)
+            })
+            .collect();
+        if dialed.as_bytes()[40 - 13] == b'1' {
+            twelve += 1;
+        }
+        if let Err(diff) = reference.diff(&compiled, &mut cache, &dialed, Mode::Effective) {
+            panic!("{diff}");
+        }
+    }
+    assert!(twelve > 300, "the inputs hit both rules");
+    assert!(cache.automaton_clears() > 0, "the cache never filled up");
+}
