@@ -71,8 +71,8 @@ pub use ids::{GatewayId, PoolId, RouteId, SiteId, TrunkId, UserId};
 pub use inbound::{Delivery, InboundCall, InboundDecision, InboundOutcome, InboundReject};
 pub use intern::{InternStats, Interner};
 pub use outbound::{
-    Call, CallerId, Candidate, Candidates, Client, Decision, Ingress, Location, Outcome, Reject,
-    Scratch,
+    Call, CallerId, Candidate, Candidates, Client, Decision, Ingress, Location, Outcome,
+    PlanCaches, Reject, Scratch,
 };
 pub use router::{Loaded, Router};
 pub use state::{Charge, HEALTH_WINDOW_MS, Settlement, State};

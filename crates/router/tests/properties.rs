@@ -81,14 +81,19 @@ proptest! {
         let alone = tpr_router::Engine::compile(&other).unwrap();
         let user = alone.party(["spencer", "john"][who]).unwrap();
         let call = Call::new(user, &number);
-        for engine in [&first, &second] {
+        // One thread's dial-plan caches, shared by both tenants' scratch as well.
+        let caches = tpr_router::PlanCaches::new();
+        for engine in [&first, &second, &first] {
             let (s1, s2) = (tpr_router::State::new(engine), tpr_router::State::new(&alone));
-            let (mut c1, mut c2) = (tpr_router::Scratch::new(engine), tpr_router::Scratch::new(&alone));
+            let mut c1 = tpr_router::Scratch::with_plan_caches(engine, &caches);
+            let mut c2 = tpr_router::Scratch::new(&alone);
             let d1 = engine.decide(&s1, &call, &mut c1, &mut Pcg64Mcg::seed_from_u64(seed), 0);
             let d2 = alone.decide(&s2, &call, &mut c2, &mut Pcg64Mcg::seed_from_u64(seed), 0);
             prop_assert_eq!(d1, d2);
             prop_assert_eq!(c1.number, c2.number);
         }
+        // One cache per distinct plan, not per tenant.
+        prop_assert_eq!(caches.len(), after.plans);
     }
 
     #[test]
