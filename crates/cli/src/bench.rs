@@ -70,6 +70,8 @@ struct Measured {
     /// Every decision of the timed pass.
     histogram: Histogram<u64>,
     kinds: [u64; 6],
+    /// Dial-plan caches of the busiest thread: distinct plans, bytes of lazy DFA states built.
+    lazy: (usize, usize),
 }
 
 /// One pass of one thread.
@@ -281,7 +283,7 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
         Pass { wall: start.elapsed(), histogram, kinds }
     };
     let barrier = Barrier::new(args.threads);
-    let worker = |thread: usize| -> [Pass; 3] {
+    let worker = |thread: usize| -> ([Pass; 3], (usize, usize)) {
         // One set of dial-plan caches per thread, shared by the tenants' scratch.
         let plans = PlanCaches::new();
         let mut scratch: Vec<Scratch> =
@@ -292,9 +294,9 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
         let untimed = pass(thread, &mut scratch, false);
         barrier.wait();
         let timed = pass(thread, &mut scratch, true);
-        [cold, untimed, timed]
+        ([cold, untimed, timed], (plans.len(), plans.automaton_memory_usage()))
     };
-    let passes: Vec<[Pass; 3]> = std::thread::scope(|s| {
+    let results: Vec<([Pass; 3], (usize, usize))> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..args.threads)
             .map(|t| {
                 let worker = &worker;
@@ -303,6 +305,8 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
             .collect();
         handles.into_iter().map(|h| h.join().expect("bench thread")).collect()
     });
+    let lazy = results.iter().map(|(_, l)| *l).max().unwrap_or_default();
+    let passes: Vec<[Pass; 3]> = results.into_iter().map(|(p, _)| p).collect();
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
     let mut kinds = [0u64; 6];
     for [_, untimed, timed] in &passes {
@@ -312,7 +316,7 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
         }
     }
     let slowest = |i: usize| passes.iter().map(|p| p[i].wall).max().unwrap_or_default();
-    Measured { cold: slowest(0), wall: slowest(1), histogram, kinds }
+    Measured { cold: slowest(0), wall: slowest(1), histogram, kinds, lazy }
 }
 
 fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io::Result<()> {
@@ -333,5 +337,14 @@ fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io
         calls as f64 / m.cold.as_secs_f64() / 1e6,
         m.cold.as_secs_f64(),
     )?;
+    if m.lazy.0 > 0 {
+        writeln!(
+            out,
+            "       lazy DFA states built per thread: {} over {} dial plan{}",
+            size(m.lazy.1),
+            m.lazy.0,
+            if m.lazy.0 == 1 { "" } else { "s" }
+        )?;
+    }
     out.flush()
 }

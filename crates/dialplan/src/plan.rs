@@ -401,7 +401,9 @@ impl CompiledPlan {
         self.rules.iter().enumerate().map(|(i, r)| (RuleIndex(i as u16), &r.info))
     }
 
-    /// Heap bytes held by the compiled automata (not counting caches).
+    /// Heap bytes held by the compiled automata, not counting the per-thread caches (where
+    /// the lazy first-match DFA keeps the states it has built: see
+    /// [`Cache::automaton_memory_usage`]).
     pub fn memory_usage(&self) -> usize {
         let set = self.set.first.as_ref().map_or(0, |d| d.memory_usage())
             + self.set.all.as_ref().map_or(0, Regex::memory_usage);

@@ -304,6 +304,11 @@ impl PlanCaches {
         self.len() == 0
     }
 
+    /// Heap bytes of the lazy DFA states built so far, over every plan's cache.
+    pub fn automaton_memory_usage(&self) -> usize {
+        self.by_plan.borrow().values().map(|(_, c)| c.borrow().automaton_memory_usage()).sum()
+    }
+
     fn get(&self, plan: &Arc<CompiledPlan>) -> Rc<RefCell<Cache>> {
         let mut map = self.by_plan.borrow_mut();
         let (_, cache) = map
