@@ -6,6 +6,7 @@
 //! untimed per call, for throughput; one timing every decision, for the latency histogram
 //! (the clock reads cost tens of nanoseconds, so they are kept out of the throughput).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Barrier;
@@ -15,7 +16,7 @@ use hdrhistogram::Histogram;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use tpr_dialplan::Limits;
-use tpr_router::{Call, Engine, Interner, PlanCaches, Scratch, State, UserId};
+use tpr_router::{Call, Engine, Interner, PlanCaches, Scratch, ScratchShape, State, UserId};
 use tpr_tenant::Tenant;
 
 use crate::{Finish, UserError, tenant_file};
@@ -72,6 +73,8 @@ struct Measured {
     kinds: [u64; 6],
     /// Dial-plan caches of the busiest thread: distinct plans, bytes of lazy DFA states built.
     lazy: (usize, usize),
+    /// Scratches per thread: one per scratch shape.
+    scratches: usize,
 }
 
 /// One pass of one thread.
@@ -260,40 +263,57 @@ fn traffic(engines: &[Loaded], seed: u64, n: usize) -> Vec<(u32, UserId, String)
 /// for the histogram. Passes start together on all threads.
 fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
     let per_thread = args.calls.div_ceil(args.threads as u64);
-    let pass = |thread: usize, scratch: &mut [Scratch], timed: bool| -> Pass {
-        let mut rng = Pcg64Mcg::seed_from_u64(args.seed ^ (thread as u64 + 1));
-        let mut histogram =
-            Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
-        let mut kinds = [0u64; 6];
-        let offset = thread * jobs.len() / args.threads;
-        let start = Instant::now();
-        for i in 0..per_thread as usize {
-            let job = &jobs[(offset + i) % jobs.len()];
-            let l = &engines[job.tenant as usize];
-            let call = Call::new(job.user, job.dialed);
-            let t0 = timed.then(Instant::now);
-            let d =
-                l.engine.decide(&l.state, &call, &mut scratch[job.tenant as usize], &mut rng, 0);
-            if let Some(t0) = t0 {
-                let _ = histogram.record(t0.elapsed().as_nanos().max(1) as u64);
+    let pass =
+        |thread: usize, scratch: &mut [Scratch], scratch_of: &[usize], timed: bool| -> Pass {
+            let mut rng = Pcg64Mcg::seed_from_u64(args.seed ^ (thread as u64 + 1));
+            let mut histogram =
+                Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
+            let mut kinds = [0u64; 6];
+            let offset = thread * jobs.len() / args.threads;
+            let start = Instant::now();
+            for i in 0..per_thread as usize {
+                let job = &jobs[(offset + i) % jobs.len()];
+                let l = &engines[job.tenant as usize];
+                let call = Call::new(job.user, job.dialed);
+                let t0 = timed.then(Instant::now);
+                let scratch = &mut scratch[scratch_of[job.tenant as usize]];
+                let d = l.engine.decide(&l.state, &call, scratch, &mut rng, 0);
+                if let Some(t0) = t0 {
+                    let _ = histogram.record(t0.elapsed().as_nanos().max(1) as u64);
+                }
+                let k = KINDS.iter().position(|k| *k == d.kind()).unwrap_or(5);
+                kinds[k] += 1;
             }
-            let k = KINDS.iter().position(|k| *k == d.kind()).unwrap_or(5);
-            kinds[k] += 1;
-        }
-        Pass { wall: start.elapsed(), histogram, kinds }
-    };
+            Pass { wall: start.elapsed(), histogram, kinds }
+        };
+    // Tenants whose engines share every automaton (clones through one Interner) share one
+    // scratch per thread, as a server thread would keep one per shape.
+    let mut shapes: HashMap<ScratchShape, usize> = HashMap::new();
+    let mut first_of_shape = Vec::new();
+    let scratch_of: Vec<usize> = engines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            *shapes.entry(l.engine.scratch_shape()).or_insert_with(|| {
+                first_of_shape.push(i);
+                first_of_shape.len() - 1
+            })
+        })
+        .collect();
     let barrier = Barrier::new(args.threads);
     let worker = |thread: usize| -> ([Pass; 3], (usize, usize)) {
         // One set of dial-plan caches per thread, shared by the tenants' scratch.
         let plans = PlanCaches::new();
-        let mut scratch: Vec<Scratch> =
-            engines.iter().map(|l| Scratch::with_plan_caches(&l.engine, &plans)).collect();
+        let mut scratch: Vec<Scratch> = first_of_shape
+            .iter()
+            .map(|&i| Scratch::with_plan_caches(&engines[i].engine, &plans))
+            .collect();
         barrier.wait();
-        let cold = pass(thread, &mut scratch, false);
+        let cold = pass(thread, &mut scratch, &scratch_of, false);
         barrier.wait();
-        let untimed = pass(thread, &mut scratch, false);
+        let untimed = pass(thread, &mut scratch, &scratch_of, false);
         barrier.wait();
-        let timed = pass(thread, &mut scratch, true);
+        let timed = pass(thread, &mut scratch, &scratch_of, true);
         ([cold, untimed, timed], (plans.len(), plans.automaton_memory_usage()))
     };
     let results: Vec<([Pass; 3], (usize, usize))> = std::thread::scope(|s| {
@@ -316,7 +336,14 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
         }
     }
     let slowest = |i: usize| passes.iter().map(|p| p[i].wall).max().unwrap_or_default();
-    Measured { cold: slowest(0), wall: slowest(1), histogram, kinds, lazy }
+    Measured {
+        cold: slowest(0),
+        wall: slowest(1),
+        histogram,
+        kinds,
+        lazy,
+        scratches: first_of_shape.len(),
+    }
 }
 
 fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io::Result<()> {
@@ -337,14 +364,15 @@ fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io
         calls as f64 / m.cold.as_secs_f64() / 1e6,
         m.cold.as_secs_f64(),
     )?;
-    if m.lazy.0 > 0 {
-        writeln!(
-            out,
-            "       lazy DFA states built per thread: {} over {} dial plan{}",
-            size(m.lazy.1),
-            m.lazy.0,
-            if m.lazy.0 == 1 { "" } else { "s" }
-        )?;
-    }
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    writeln!(
+        out,
+        "       per thread: {} scratch{} (one per shape of shared automata), {} of lazy DFA states over {} dial plan{}",
+        m.scratches,
+        if m.scratches == 1 { "" } else { "es" },
+        size(m.lazy.1),
+        m.lazy.0,
+        plural(m.lazy.0),
+    )?;
     out.flush()
 }

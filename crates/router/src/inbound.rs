@@ -146,6 +146,7 @@ impl Engine {
         call: &InboundCall<'_>,
         scratch: &mut Scratch,
     ) -> InboundDecision {
+        debug_assert!(self.fits(scratch), "scratch made for an engine of another shape");
         // 1–2. Entry and the gateway's inbound translation rules.
         scratch.number.clear();
         scratch.caller.clear();

@@ -81,16 +81,22 @@ proptest! {
         let alone = tpr_router::Engine::compile(&other).unwrap();
         let user = alone.party(["spencer", "john"][who]).unwrap();
         let call = Call::new(user, &number);
-        // One thread's dial-plan caches, shared by both tenants' scratch as well.
+        // Same automata, same scratch shape: one scratch serves both tenants (and the
+        // dial-plan caches are shared with a scratch made for the second as well).
+        prop_assert_eq!(first.scratch_shape(), second.scratch_shape());
+        prop_assert_ne!(first.scratch_shape(), alone.scratch_shape());
         let caches = tpr_router::PlanCaches::new();
-        for engine in [&first, &second, &first] {
+        let mut shared = tpr_router::Scratch::with_plan_caches(&first, &caches);
+        let mut own = tpr_router::Scratch::with_plan_caches(&second, &caches);
+        prop_assert_eq!(shared.shape(), &second.scratch_shape());
+        for (engine, mine) in [(&first, false), (&second, false), (&second, true)] {
             let (s1, s2) = (tpr_router::State::new(engine), tpr_router::State::new(&alone));
-            let mut c1 = tpr_router::Scratch::with_plan_caches(engine, &caches);
+            let c1 = if mine { &mut own } else { &mut shared };
             let mut c2 = tpr_router::Scratch::new(&alone);
-            let d1 = engine.decide(&s1, &call, &mut c1, &mut Pcg64Mcg::seed_from_u64(seed), 0);
+            let d1 = engine.decide(&s1, &call, c1, &mut Pcg64Mcg::seed_from_u64(seed), 0);
             let d2 = alone.decide(&s2, &call, &mut c2, &mut Pcg64Mcg::seed_from_u64(seed), 0);
             prop_assert_eq!(d1, d2);
-            prop_assert_eq!(c1.number, c2.number);
+            prop_assert_eq!(&c1.number, &c2.number);
         }
         // One cache per distinct plan, not per tenant.
         prop_assert_eq!(caches.len(), after.plans);
@@ -146,4 +152,19 @@ proptest! {
 fn call_state_fits_in_256_bytes() {
     let size = std::mem::size_of::<Attempt>();
     assert!(size <= 256, "Attempt is {size} bytes");
+}
+
+/// A scratch of another shape is a caller's bug; debug builds catch it at the door.
+#[cfg(debug_assertions)]
+#[test]
+#[should_panic(expected = "scratch made for an engine of another shape")]
+fn deciding_with_a_scratch_of_another_shape_is_caught() {
+    let text = common::fixture_text(&[]);
+    let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
+    let a = tpr_router::Engine::compile(&tenant).unwrap();
+    let b = tpr_router::Engine::compile(&tenant).unwrap();
+    let mut scratch = tpr_router::Scratch::new(&a);
+    let call = Call::new(b.party("spencer").unwrap(), "+14255550100");
+    let state = tpr_router::State::new(&b);
+    let _ = b.decide(&state, &call, &mut scratch, &mut Pcg64Mcg::seed_from_u64(1), 0);
 }
