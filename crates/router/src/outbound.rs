@@ -12,7 +12,9 @@ use rand::Rng;
 use smallvec::SmallVec;
 use tpr_capacity::KeyId;
 use tpr_dialplan::cleanup::clean_into;
-use tpr_dialplan::{Cache, CompiledPlan, DialString, Mode, SetCache, TranslationScratch};
+use tpr_dialplan::{
+    Cache, CompiledPlan, DialString, Mode, PatternSet, SetCache, TranslationScratch,
+};
 use tpr_tenant::{CallerIdSubstitute, CallingPlan, NumberType};
 
 use crate::carrier::{CarrierEmergency, carrier_emergency};
@@ -330,13 +332,52 @@ impl fmt::Debug for PlanCaches {
 /// plans, routes and patterns share every automaton, so they have equal shapes, and one
 /// `Scratch` per thread serves all of them: a thread serving 10,000 such tenants keeps one warm
 /// scratch instead of 10,000 cold ones. Compute shapes when assigning scratch, not per call.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ScratchShape(Vec<usize>);
+///
+/// Shapes compare the automata by address, and hold on to them: no automaton of a shape can be
+/// freed, and its address reused by another, while the shape (or a scratch of it) lives.
+#[derive(Clone)]
+pub struct ScratchShape {
+    addresses: Vec<usize>,
+    _plans: Vec<Arc<CompiledPlan>>,
+    _sets: Vec<Arc<PatternSet>>,
+}
+
+impl PartialEq for ScratchShape {
+    fn eq(&self, other: &ScratchShape) -> bool {
+        self.addresses == other.addresses
+    }
+}
+
+impl Eq for ScratchShape {}
+
+impl std::hash::Hash for ScratchShape {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.addresses.hash(state);
+    }
+}
+
+impl fmt::Debug for ScratchShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScratchShape")
+            .field("plans", &self._plans.len())
+            .field("sets", &self._sets.len())
+            .finish()
+    }
+}
 
 impl Engine {
     /// The shape of the [`Scratch`] this engine decides with.
     pub fn scratch_shape(&self) -> ScratchShape {
-        ScratchShape(self.shape_parts().collect())
+        let mut sets: Vec<Arc<PatternSet>> =
+            self.vrps.iter().map(|v| v.table.set.clone()).collect();
+        sets.extend(self.ecrps.iter().flat_map(|e| e.numbers.iter().map(|n| n.table.set.clone())));
+        sets.push(self.unassigned.clone());
+        sets.extend(self.blocking.iter().flat_map(|b| [b.blocked.clone(), b.exempt.clone()]));
+        ScratchShape {
+            addresses: self.shape_parts().collect(),
+            _plans: self.plans.clone(),
+            _sets: sets,
+        }
     }
 
     /// The automata a scratch has caches for, by address, with a separator after each
@@ -365,7 +406,7 @@ impl Engine {
 
     /// Was `scratch` made for an engine of this shape? (Allocates nothing.)
     pub(crate) fn fits(&self, scratch: &Scratch) -> bool {
-        scratch.shape.0.iter().copied().eq(self.shape_parts())
+        scratch.shape.addresses.iter().copied().eq(self.shape_parts())
     }
 }
 
