@@ -810,7 +810,6 @@ fn compile_rule(
     ))
 }
 
-/// Builds the plan's automata (see [`RuleSet`]).
 /// The rule an anchored leftmost-first scan of `first` finds: the pattern of the last match
 /// state before the automaton dies or the input ends. This is `try_search_fwd` without what
 /// these searches never need (prefilters, unanchored starts, quit bytes, spans), which cost
@@ -844,6 +843,7 @@ fn first_rule(
     Some(found)
 }
 
+/// Builds the plan's automata (see [`RuleSet`]).
 fn build_set(
     patterns: &[String],
     hirs: &[Hir],
