@@ -5,7 +5,7 @@
 //! Inside it (`+1`), 25 countries share the code and the area code decides: `+1 416` is Canada,
 //! `+1 787` Puerto Rico. Regions can be merged into one domestic group (the tenant's
 //! `calling_plans.domestic_groups`); by default the United States and Puerto Rico form one
-//! (tpr's choice, [O] in the spec), so US → PR is domestic and US → CA is international. A
+//! (tpr's choice, \[O\] in the spec), so US → PR is domestic and US → CA is international. A
 //! group may span calling codes: with `["CH", "LI"]`, `+423…` is domestic for a Swiss user.
 //! Dialed strings without `+` (extensions sent over Direct Routing) count as domestic.
 
