@@ -2,6 +2,8 @@
 //! (once with 0 calls for the setup, once with N) and divide the difference by N. The traffic
 //! is `tpr bench`'s mix on the bundled contoso tenant, drawn from a fixed seed. Not a
 //! benchmark: instruction counts are repeatable on a noisy machine, times are not.
+//! `route_probe N digest` prints a hash of the N decisions instead, to check that a change
+//! to the engine left every decision as it was.
 use std::hint::black_box;
 
 use rand::{Rng, SeedableRng};
@@ -42,9 +44,18 @@ fn main() {
             (user, dialed)
         })
         .collect();
+    let digest = std::env::args().nth(2).is_some_and(|a| a == "digest");
+    let mut hash = std::hash::DefaultHasher::new();
     for i in 0..n {
         let (user, dialed) = &calls[i % calls.len()];
         let call = Call::new(*user, dialed);
-        black_box(engine.decide(&state, &call, &mut scratch, &mut rng, 0));
+        let decision = engine.decide(&state, &call, &mut scratch, &mut rng, 0);
+        if digest {
+            std::hash::Hash::hash(&format!("{decision:?}"), &mut hash);
+        }
+        black_box(decision);
+    }
+    if digest {
+        println!("{:016x}", std::hash::Hasher::finish(&hash));
     }
 }

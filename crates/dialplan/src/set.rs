@@ -49,14 +49,82 @@ use crate::template::Spans;
 // chase to every scan.
 #[allow(clippy::large_enum_variant)]
 enum Scanner {
-    /// The DFA of every `P(?s:.)*` and its start state (always the same: scans start at
-    /// offset 0 of the string).
-    Whole(dense::DFA<Vec<u32>>, StateID),
+    /// The DFA of every `P(?s:.)*`, its start state (always the same: scans start at offset 0
+    /// of the string) and the patterns of each of its match states.
+    Whole(dense::DFA<Vec<u32>>, StateID, MatchLists),
     /// The patterns as given, searched for overlapping matches (when the `Whole` automaton
     /// would pass the size limit).
     Dense(dense::DFA<Vec<u32>>),
     Lazy(Regex),
     Empty,
+}
+
+/// The patterns each match state of a `Whole` DFA reports, ascending, so that a scan ends
+/// with a slice rather than a set to fill and walk.
+struct MatchLists {
+    /// The lowest match state's id.
+    min: usize,
+    stride2: usize,
+    /// `ids[offsets[k]..offsets[k + 1]]` for the match state `min + (k << stride2)`.
+    offsets: Box<[u32]>,
+    ids: Box<[u32]>,
+}
+
+impl MatchLists {
+    /// Walks every state reachable from `start` (on every byte class and at the end of
+    /// input) and records the patterns of the match states among them. Match states are
+    /// numbered contiguously in a dense DFA.
+    fn new(dfa: &dense::DFA<Vec<u32>>, start: StateID) -> MatchLists {
+        let stride2 = dfa.stride2();
+        let reps: Vec<u8> =
+            dfa.byte_classes().representatives(..).filter_map(|u| u.as_u8()).collect();
+        let mut seen = std::collections::HashSet::from([start]);
+        let mut todo = vec![start];
+        let mut found = Vec::new();
+        while let Some(sid) = todo.pop() {
+            if dfa.is_match_state(sid) {
+                found.push(sid);
+            }
+            if dfa.is_dead_state(sid) {
+                continue;
+            }
+            let next = reps.iter().map(|&b| dfa.next_state(sid, b));
+            for n in next.chain([dfa.next_eoi_state(sid)]) {
+                if seen.insert(n) {
+                    todo.push(n);
+                }
+            }
+        }
+        let Some(min) = found.iter().map(|s| s.as_usize()).min() else {
+            return MatchLists { min: 0, stride2, offsets: Box::new([0]), ids: Box::new([]) };
+        };
+        let max = found.iter().map(|s| s.as_usize()).max().unwrap_or(min);
+        let mut lists = vec![Vec::new(); ((max - min) >> stride2) + 1];
+        for sid in found {
+            let list = &mut lists[(sid.as_usize() - min) >> stride2];
+            list.extend((0..dfa.match_len(sid)).map(|i| dfa.match_pattern(sid, i).as_u32()));
+            list.sort_unstable();
+            list.dedup();
+        }
+        let mut offsets = Vec::with_capacity(lists.len() + 1);
+        offsets.push(0u32);
+        let mut ids = Vec::new();
+        for l in lists {
+            ids.extend(l);
+            offsets.push(ids.len() as u32);
+        }
+        MatchLists { min, stride2, offsets: offsets.into(), ids: ids.into() }
+    }
+
+    /// The patterns of match state `sid`, which the walk in `new` reached.
+    fn of(&self, sid: StateID) -> &[u32] {
+        let k = (sid.as_usize() - self.min) >> self.stride2;
+        &self.ids[self.offsets[k] as usize..self.offsets[k + 1] as usize]
+    }
+
+    fn memory_usage(&self) -> usize {
+        4 * (self.offsets.len() + self.ids.len())
+    }
 }
 
 /// A set of .NET patterns, compiled together. Immutable; share it between threads.
@@ -76,9 +144,11 @@ impl fmt::Debug for PatternSet {
 /// Per-thread scratch of one [`PatternSet`].
 pub struct SetCache {
     lazy: Option<meta::Cache>,
+    /// What the overlapping searches (`Dense`, `Lazy`) report.
     hits: regex_automata::PatternSet,
-    /// The hits that survived confirmation (sets with backtracking patterns only).
-    confirmed: regex_automata::PatternSet,
+    /// The indexes of the patterns that match, ascending: what `matches` walks. Its capacity
+    /// is the number of patterns, so it never grows.
+    ids: Vec<u32>,
 }
 
 impl fmt::Debug for SetCache {
@@ -139,7 +209,8 @@ impl PatternSet {
             && let Ok(start) =
                 dfa.start_state(&start::Config::new().anchored(Anchored::No).look_behind(None))
         {
-            Scanner::Whole(dfa, start)
+            let lists = MatchLists::new(&dfa, start);
+            Scanner::Whole(dfa, start, lists)
         } else if let Some(dfa) = dense_dfa(&hirs, limits.max_plan_bytes / 4) {
             Scanner::Dense(dfa)
         } else {
@@ -172,7 +243,8 @@ impl PatternSet {
     /// Heap bytes of the automaton.
     pub fn memory_usage(&self) -> usize {
         match &self.scanner {
-            Scanner::Whole(d, _) | Scanner::Dense(d) => d.memory_usage(),
+            Scanner::Whole(d, _, lists) => d.memory_usage() + lists.memory_usage(),
+            Scanner::Dense(d) => d.memory_usage(),
             Scanner::Lazy(r) => r.memory_usage(),
             Scanner::Empty => 0,
         }
@@ -186,18 +258,18 @@ impl PatternSet {
                 _ => None,
             },
             hits: regex_automata::PatternSet::new(self.confirm.len()),
-            confirmed: regex_automata::PatternSet::new(self.confirm.len()),
+            ids: Vec::with_capacity(self.confirm.len()),
         }
     }
 
     /// The indexes of the patterns that match somewhere in `s`, ascending. Allocates nothing.
     /// A backtracking pattern that runs out of steps counts as not matching.
-    pub fn matches<'c>(
-        &self,
-        cache: &'c mut SetCache,
+    pub fn matches<'a>(
+        &'a self,
+        cache: &'a mut SetCache,
         s: &str,
-    ) -> impl Iterator<Item = usize> + use<'c> {
-        self.scan(cache, s).iter().map(|id| id.as_usize())
+    ) -> impl Iterator<Item = usize> + use<'a> {
+        self.scan(cache, s).iter().map(|&id| id as usize)
     }
 
     /// Does any pattern match `s`?
@@ -210,53 +282,50 @@ impl PatternSet {
         self.matches(cache, s).next()
     }
 
-    fn scan<'c>(&self, cache: &'c mut SetCache, s: &str) -> &'c regex_automata::PatternSet {
-        assert_eq!(cache.hits.capacity(), self.confirm.len(), "cache of another pattern set");
-        cache.hits.clear();
-        let input = Input::new(s);
+    /// The indexes of the patterns that match `s`, ascending.
+    fn scan<'a>(&'a self, cache: &'a mut SetCache, s: &str) -> &'a [u32] {
+        assert_eq!(cache.ids.capacity(), self.confirm.len(), "cache of another pattern set");
+        cache.ids.clear();
         match &self.scanner {
-            &Scanner::Whole(ref dfa, start) => {
+            &Scanner::Whole(ref dfa, start, ref lists) => {
                 let mut sid = start;
                 for &b in s.as_bytes() {
                     sid = dfa.next_state(sid, b);
                     if dfa.is_dead_state(sid) {
-                        break;
+                        return &cache.ids;
                     }
                 }
-                if !dfa.is_dead_state(sid) {
-                    sid = dfa.next_eoi_state(sid);
-                    if dfa.is_match_state(sid) {
-                        for i in 0..dfa.match_len(sid) {
-                            // Cannot fail: the set's capacity is the number of patterns.
-                            let _ = cache.hits.try_insert(dfa.match_pattern(sid, i));
-                        }
-                    }
+                sid = dfa.next_eoi_state(sid);
+                if !dfa.is_match_state(sid) {
+                    return &cache.ids;
                 }
+                if !self.any_confirm {
+                    return lists.of(sid);
+                }
+                cache.ids.extend_from_slice(lists.of(sid));
             }
             Scanner::Dense(dfa) => {
+                cache.hits.clear();
                 // A dense DFA built without quit bytes cannot fail.
-                let _ = dfa.try_which_overlapping_matches(&input, &mut cache.hits);
+                let _ = dfa.try_which_overlapping_matches(&Input::new(s), &mut cache.hits);
+                cache.ids.extend(cache.hits.iter().map(|id| id.as_u32()));
             }
             Scanner::Lazy(re) => {
+                cache.hits.clear();
                 let c = cache.lazy.as_mut().expect("lazy cache");
-                re.which_overlapping_matches_with(c, &input, &mut cache.hits);
+                re.which_overlapping_matches_with(c, &Input::new(s), &mut cache.hits);
+                cache.ids.extend(cache.hits.iter().map(|id| id.as_u32()));
             }
             Scanner::Empty => {}
         }
-        if !self.any_confirm {
-            return &cache.hits;
-        }
-        cache.confirmed.clear();
-        for id in cache.hits.iter() {
-            let ok = match &self.confirm[id.as_usize()] {
+        if self.any_confirm {
+            // A backtracking pattern that runs out of steps counts as not matching.
+            cache.ids.retain(|&id| match &self.confirm[id as usize] {
                 Some(re) => re.is_match(s).unwrap_or(false),
                 None => true,
-            };
-            if ok {
-                cache.confirmed.insert(id);
-            }
+            });
         }
-        &cache.confirmed
+        &cache.ids
     }
 }
 
@@ -395,7 +464,7 @@ mod tests {
             let whole = PatternSet::build(&pats, &l, true).unwrap();
             // Sets of anchored patterns always fit the budget.
             if pats.iter().all(|p| p.starts_with('^')) {
-                prop_assert!(matches!(whole.scanner, Scanner::Whole(..)));
+                prop_assert!(matches!(whole.scanner, Scanner::Whole(..)), "{:?}", pats);
             }
             let overlapping = PatternSet::build(&pats, &l, false).unwrap();
             let single = Pattern::many(&pats, &l).unwrap();

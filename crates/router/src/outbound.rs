@@ -189,6 +189,30 @@ pub struct Candidate {
 /// Gateways in try order. Inline up to 8; Teams routes rarely name more.
 pub type Candidates = SmallVec<[Candidate; 8]>;
 
+/// Location-Based Routing's verdict on gateways for one caller (spec §4.6).
+#[derive(Clone, Copy)]
+enum LbrRule {
+    /// Emergency calls: every gateway.
+    Any,
+    /// Gateways not enabled for LBR only.
+    NotLbr,
+    /// LBR gateways at this site only.
+    Site(u16),
+    /// No known site: LBR gateways that let users at unknown sites through.
+    Override,
+}
+
+impl LbrRule {
+    fn allows(self, g: GatewayHot) -> bool {
+        match self {
+            LbrRule::Any => true,
+            LbrRule::NotLbr => !g.lbr,
+            LbrRule::Site(s) => g.lbr && g.site == Some(s),
+            LbrRule::Override => g.lbr && g.lbr_user_override,
+        }
+    }
+}
+
 /// The caller ID a call presents (spec §4.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallerId {
@@ -768,21 +792,23 @@ impl Engine {
         }
     }
 
-    fn lbr_allows(&self, g: GatewayHot, who: Option<(&Party, Location)>) -> bool {
-        who.is_none_or(|(p, location)| self.lbr_allows_for(g, p, location))
+    /// What Location-Based Routing asks of a gateway for this caller, worked out once per
+    /// decision rather than once per gateway.
+    fn lbr_rule(&self, who: Option<(&Party, Location)>) -> LbrRule {
+        let Some((p, location)) = who else { return LbrRule::Any };
+        if !self.calling[p.calling as usize].prevent_toll_bypass {
+            return LbrRule::NotLbr;
+        }
+        match location.site(p, self.sites.len()) {
+            Some(s) if self.sites[s as usize].lbr => LbrRule::Site(s),
+            Some(_) => LbrRule::NotLbr,
+            None => LbrRule::Override,
+        }
     }
 
     /// Location-Based Routing (spec §4.6): may `p`, at `location`, use gateway `g`?
     pub(crate) fn lbr_allows_for(&self, g: GatewayHot, p: &Party, location: Location) -> bool {
-        if !self.calling[p.calling as usize].prevent_toll_bypass {
-            return !g.lbr;
-        }
-        let site = location.site(p, self.sites.len());
-        match site {
-            Some(s) if self.sites[s as usize].lbr => g.lbr && g.site == Some(s),
-            Some(_) => !g.lbr,
-            None => g.lbr && g.lbr_user_override,
-        }
+        self.lbr_rule(Some((p, location))).allows(g)
     }
 
     /// Spec §4.4: the first usage with a matching route, its matching routes by priority,
@@ -836,6 +862,7 @@ impl Engine {
         {
             out.push(Candidate { gateway: g, route: r });
         }
+        let lbr = self.lbr_rule(who);
         let mut lbr_refused = false;
         for &r in &matched {
             // This route's healthy gateways go to out[start..mid], its demoted ones after them,
@@ -846,12 +873,13 @@ impl Engine {
                 if out[..start].iter().any(|c| c.gateway == g) {
                     continue;
                 }
-                if !self.lbr_allows(self.gateway_hot[g.index()], who) {
+                let hot = self.gateway_hot[g.index()];
+                if !lbr.allows(hot) {
                     lbr_refused = true;
                     continue;
                 }
                 let c = Candidate { gateway: g, route: r };
-                if state.healthy(self, g, now_ms) {
+                if !hot.send_options || state.options_fresh(g, now_ms) {
                     out.insert(mid, c);
                     mid += 1;
                 } else {

@@ -154,9 +154,11 @@ impl State {
 
     /// Is `g` healthy at `now_ms`? Gateways that are not pinged always are (spec §8 Q9).
     pub fn healthy(&self, engine: &Engine, g: GatewayId, now_ms: u64) -> bool {
-        if !engine.gateway_hot[g.index()].send_options {
-            return true;
-        }
+        !engine.gateway_hot[g.index()].send_options || self.options_fresh(g, now_ms)
+    }
+
+    /// Has `g` answered an OPTIONS ping within the health window before `now_ms`?
+    pub(crate) fn options_fresh(&self, g: GatewayId, now_ms: u64) -> bool {
         let last = self.options[g.index()].load(Ordering::Relaxed);
         last != u64::MAX && now_ms.saturating_sub(last) <= HEALTH_WINDOW_MS
     }
