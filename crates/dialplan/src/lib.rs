@@ -44,7 +44,7 @@ pub use plan::{
     Cache, CompiledPlan, Explanation, Mode, NormalizeError, Outcome, PassExplanation, RuleIndex,
     RuleInfo, Scope,
 };
-pub use reference::{ReferenceError, ReferencePlan, ReferenceResult};
+pub use reference::{REFERENCE_REGEX_BYTES, ReferenceError, ReferencePlan, ReferenceResult};
 pub use rule::{DialPlan, Limits, Rule};
 pub use service::{SERVICE_TABLE_TSV, ServicePlan, service_plan, service_regions};
 pub use set::{PatternSet, SetCache, TranslationScratch};
