@@ -51,13 +51,15 @@ const NANP: &[(&str, &[u16])] = &[
 ];
 
 /// Lookup tables, built once: which 1–3 digit strings are country calling codes, and the
-/// region index (into `NANP`, or `US_INDEX`) of every NANP area code.
+/// region of every NANP area code.
 struct Tables {
     codes: Vec<bool>,
-    nanp: Vec<u8>,
+    nanp: Vec<Region>,
 }
 
-const US_INDEX: u8 = u8::MAX;
+fn region(code: &str) -> Region {
+    Region::try_new(code).expect("the NANP table holds two-letter codes")
+}
 
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
@@ -70,10 +72,10 @@ fn tables() -> &'static Tables {
                 codes[cc] = true;
             }
         }
-        let mut nanp = vec![US_INDEX; 1000];
-        for (i, (_, areas)) in NANP.iter().enumerate() {
+        let mut nanp = vec![region("US"); 1000];
+        for (code, areas) in NANP {
             for &a in *areas {
-                nanp[usize::from(a)] = i as u8;
+                nanp[usize::from(a)] = region(code);
             }
         }
         Tables { codes, nanp }
@@ -81,11 +83,8 @@ fn tables() -> &'static Tables {
 }
 
 /// The NANP region of a 3-digit area code (the United States for any not listed).
-fn nanp_region(area: u16) -> &'static str {
-    match tables().nanp.get(usize::from(area)) {
-        Some(&i) if i != US_INDEX => NANP[usize::from(i)].0,
-        _ => "US",
-    }
+fn nanp_region(area: u16) -> Region {
+    tables().nanp.get(usize::from(area)).copied().unwrap_or_else(|| region("US"))
 }
 
 fn digits_value(s: &str) -> Option<u32> {
@@ -157,7 +156,7 @@ pub fn is_domestic_from(
         }
         let area = rest.get(..3).and_then(digits_value).unwrap_or(0) as u16;
         let to = nanp_region(area);
-        return to == region.as_str() || group.iter().any(|r| r.as_str() == to);
+        return to == region || group.contains(&to);
     }
     Some(cc) == home_code || codes.contains(&cc)
 }

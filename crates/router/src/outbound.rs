@@ -864,13 +864,18 @@ impl Engine {
         }
         let lbr = self.lbr_rule(who);
         let mut lbr_refused = false;
+        // The gateways already in `out`, as bits for the first 128 (a scan of `out` for the
+        // rest): each gateway is tried at most once per call.
+        let bit = |g: GatewayId| 1u128.checked_shl(g.index() as u32).unwrap_or(0);
+        let mut taken = out.first().map_or(0, |c| bit(c.gateway));
         for &r in &matched {
             // This route's healthy gateways go to out[start..mid], its demoted ones after them,
             // each group in route order, then each group is shuffled.
             let start = out.len();
             let mut mid = start;
             for &g in &self.routes[r.index()].live {
-                if out[..start].iter().any(|c| c.gateway == g) {
+                let b = bit(g);
+                if taken & b != 0 || (b == 0 && out[..start].iter().any(|c| c.gateway == g)) {
                     continue;
                 }
                 let hot = self.gateway_hot[g.index()];
@@ -878,16 +883,22 @@ impl Engine {
                     lbr_refused = true;
                     continue;
                 }
+                taken |= b;
                 let c = Candidate { gateway: g, route: r };
                 if !hot.send_options || state.options_fresh(g, now_ms) {
-                    out.insert(mid, c);
+                    if mid == out.len() {
+                        out.push(c);
+                    } else {
+                        out.insert(mid, c);
+                    }
                     mid += 1;
                 } else {
                     out.push(c);
                 }
             }
-            fisher_yates(&mut out[start..mid], rng);
-            fisher_yates(&mut out[mid..], rng);
+            let (healthy, demoted) = out[start..].split_at_mut(mid - start);
+            fisher_yates(healthy, rng);
+            fisher_yates(demoted, rng);
         }
         if out.is_empty() { Dr::NoGateway { lbr: lbr_refused } } else { Dr::Routed(usage) }
     }
