@@ -58,9 +58,17 @@ struct Country {
 
 #[derive(Debug)]
 struct Numbering {
-    countries: BTreeMap<String, Country>,
-    /// Regions in a fixed order, for drawing international destinations.
-    order: Vec<String>,
+    /// By region code, in code order (international destinations are drawn from it).
+    countries: Vec<(String, Country)>,
+    /// The position in `countries` of each region, by [`Region::index`] (`u16::MAX`: none).
+    by_region: Vec<u16>,
+}
+
+impl Numbering {
+    fn get(&self, region: Region) -> Option<&Country> {
+        let i = *self.by_region.get(region.index())?;
+        self.countries.get(usize::from(i)).map(|(_, c)| c)
+    }
 }
 
 fn numbering() -> &'static Numbering {
@@ -109,8 +117,14 @@ fn numbering() -> &'static Numbering {
                 c.emergency = Some((*e).to_owned());
             }
         }
-        let order = countries.keys().cloned().collect();
-        Numbering { countries, order }
+        let countries: Vec<(String, Country)> = countries.into_iter().collect();
+        let mut by_region = vec![u16::MAX; Region::COUNT];
+        for (i, (code, _)) in countries.iter().enumerate() {
+            if let Ok(r) = Region::try_new(code) {
+                by_region[r.index()] = i as u16;
+            }
+        }
+        Numbering { countries, by_region }
     })
 }
 
@@ -165,7 +179,7 @@ impl Dialer {
     ) -> bool {
         out.clear();
         let data = numbering();
-        let country = data.countries.get(region.as_str());
+        let country = data.get(region);
         match kind {
             DestinationKind::Extension | DestinationKind::InternalUser => {
                 let Some(number) = self.user(rng).and_then(|u| engine.number_of(u)) else {
@@ -208,9 +222,9 @@ impl Dialer {
                 let own_cc = country.map_or("", |c| c.cc.as_str());
                 // A country other than the caller's (by calling code), at random: a few
                 // draws, since almost every country in the table qualifies.
-                let mut to = &data.countries[&data.order[0]];
+                let mut to = &data.countries[0].1;
                 for _ in 0..16 {
-                    to = &data.countries[&data.order[rng.random_range(0..data.order.len())]];
+                    to = &data.countries[rng.random_range(0..data.countries.len())].1;
                     if to.cc != own_cc && !to.nsn.is_empty() {
                         break;
                     }
@@ -274,17 +288,18 @@ mod tests {
     #[test]
     fn every_country_has_the_basics() {
         let n = numbering();
+        let get = |r: &str| n.get(Region::try_new(r).unwrap()).unwrap();
         assert!(n.countries.len() >= 28, "{}", n.countries.len());
         for (r, c) in &n.countries {
             assert!(!c.cc.is_empty(), "{r}");
             assert!(c.emergency.is_some(), "{r}: no emergency number");
         }
-        assert_eq!(n.countries["US"].international.as_deref(), Some("011"));
-        assert_eq!(n.countries["GB"].international.as_deref(), Some("00"));
-        assert_eq!(n.countries["AU"].international.as_deref(), Some("0011"));
-        assert_eq!(n.countries["GB"].fixed.as_deref(), Some("01212345678"));
-        assert_eq!(n.countries["US"].fixed.as_deref(), Some("12015550123"));
-        assert_eq!(n.countries["US"].emergency.as_deref(), Some("911"));
+        assert_eq!(get("US").international.as_deref(), Some("011"));
+        assert_eq!(get("GB").international.as_deref(), Some("00"));
+        assert_eq!(get("AU").international.as_deref(), Some("0011"));
+        assert_eq!(get("GB").fixed.as_deref(), Some("01212345678"));
+        assert_eq!(get("US").fixed.as_deref(), Some("12015550123"));
+        assert_eq!(get("US").emergency.as_deref(), Some("911"));
     }
 
     #[test]

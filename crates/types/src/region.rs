@@ -27,6 +27,15 @@ impl Region {
         }
     }
 
+    /// Number of distinct regions [`Region::index`] can return.
+    pub const COUNT: usize = 26 * 26;
+
+    /// A dense index in `0..Region::COUNT` (`AA` is 0, `ZZ` the last), for tables indexed by
+    /// region.
+    pub fn index(self) -> usize {
+        usize::from(self.0[0] - b'A') * 26 + usize::from(self.0[1] - b'A')
+    }
+
     /// The code as an upper-case string slice.
     pub fn as_str(&self) -> &str {
         // Both bytes are ASCII letters by construction.
@@ -56,6 +65,13 @@ impl fmt::Debug for Region {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn region_indexes_are_dense_and_distinct() {
+        assert_eq!(Region::try_new("AA").unwrap().index(), 0);
+        assert_eq!(Region::try_new("ZZ").unwrap().index(), Region::COUNT - 1);
+        assert_ne!(Region::try_new("US").unwrap().index(), Region::try_new("SU").unwrap().index());
+    }
 
     #[test]
     fn parses_and_upper_cases() {
