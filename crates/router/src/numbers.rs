@@ -114,12 +114,14 @@ impl Holders {
 
 /// Numbers of a tenant: base number → holders.
 #[derive(Debug, Default)]
+#[repr(C)]
 pub(crate) struct NumberIndex {
+    /// Bloom filter of the packed keys: `filter.len() * 64` bits, a power of two (empty until
+    /// [`NumberIndex::seal`]). First: a lookup reads it, then the packed table, and the
+    /// engine's hot fields end just before.
+    filter: Box<[u64]>,
     packed: HashMap<u64, Holders, MixBuild>,
     other: HashMap<Box<str>, Holders, MixBuild>,
-    /// Bloom filter of the packed keys: `filter.len() * 64` bits, a power of two (empty until
-    /// [`NumberIndex::seal`]).
-    filter: Box<[u64]>,
 }
 
 /// The two bit positions of a packed key in a filter of `bits` bits (a power of two).
