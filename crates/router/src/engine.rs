@@ -64,17 +64,18 @@ pub enum PartyKind {
     CallQueue,
 }
 
-/// A user or resource account, compiled. Resource accounts follow the users in the id space.
+/// A user or resource account, compiled: what decisions read of it. Resource accounts follow
+/// the users in the id space.
 #[derive(Debug, Clone)]
+#[repr(align(64))]
 pub(crate) struct Party {
     pub kind: PartyKind,
     pub region: Region,
     pub calling_code: Option<u32>,
     pub plan: u16,
-    pub number: Option<Box<str>>,
+    /// Has the party a number (the number itself is in its [`PartyCold`])?
+    pub has_number: bool,
     pub number_key: Option<KeyId>,
-    pub queue_key: Option<KeyId>,
-    pub queue: Option<QueueSettings>,
     pub toll_free: bool,
     pub number_type: Option<NumberType>,
     pub calling_plan: CallingPlan,
@@ -86,6 +87,20 @@ pub(crate) struct Party {
     pub caller_id: u16,
     pub site: Option<u16>,
     pub pools: [Option<PoolId>; 2],
+}
+
+// One cache line per party, aligned: a decision for a random caller among hundreds of
+// thousands reads its party from memory, and a record that straddled two lines cost two
+// misses.
+const _: () = assert!(std::mem::size_of::<Party>() == 64);
+
+/// What decisions do not read of a party, apart from [`Party`]: its number as text and its
+/// call-queue settings.
+#[derive(Debug, Clone)]
+pub(crate) struct PartyCold {
+    pub number: Option<Box<str>>,
+    pub queue_key: Option<KeyId>,
+    pub queue: Option<QueueSettings>,
 }
 
 /// What a routing decision reads of a gateway, packed (6 bytes) apart from the rest of its
@@ -248,6 +263,8 @@ pub struct Engine {
     pub(crate) ledger: LedgerBuilder,
     /// (tenant dial plan, region) of each compiled plan.
     pub(crate) plan_keys: Vec<(Option<String>, Region)>,
+    /// The rest of each party, by the same index as `parties`.
+    pub(crate) party_cold: Vec<PartyCold>,
 }
 
 impl fmt::Debug for Engine {
@@ -564,6 +581,7 @@ impl Engine {
 
         // Parties: listed users, range users, then resource accounts.
         let mut parties = Vec::new();
+        let mut party_cold = Vec::new();
         let mut listed_ids = HashMap::new();
         let mut listed_names = Vec::new();
         let mut ranges = Vec::new();
@@ -574,7 +592,7 @@ impl Engine {
                         number: Option<&str>,
                         p: &UserPolicies,
                         who: &str|
-         -> Result<Party, CompileError> {
+         -> Result<(Party, PartyCold), CompileError> {
             let plan = b.plan(dial_plan, region)?;
             let vrp = match &p.voice_routing_policy {
                 Some(name) => Some(find(&vrp_names, name).ok_or_else(|| {
@@ -615,15 +633,14 @@ impl Engine {
                 CallingPlan::None | CallingPlan::PayAsYouGo => [None, None],
                 plan => [b.pool(region, plan, false), b.pool(region, plan, true)],
             };
-            Ok(Party {
+            let cold = PartyCold { number: number.map(Into::into), queue_key: None, queue: None };
+            let party = Party {
                 kind,
                 region,
                 calling_code: crate::country::calling_code(region),
                 plan,
-                number: number.map(Into::into),
+                has_number: number.is_some(),
                 number_key,
-                queue_key: None,
-                queue: None,
                 toll_free: false,
                 number_type: p.number_type,
                 calling_plan: p.calling_plan,
@@ -639,7 +656,8 @@ impl Engine {
                     .and_then(|s| find(&site_names, s))
                     .map(|i| i as u16),
                 pools,
-            })
+            };
+            Ok((party, cold))
         };
         let user_party = |b: &mut Builder<'_>, u: &User, who: &str| {
             let number = u.number.as_deref();
@@ -650,7 +668,9 @@ impl Engine {
         let mut private: Vec<(UserId, &str)> = Vec::new();
         for u in &tenant.users {
             let id = UserId(parties.len() as u32);
-            parties.push(user_party(&mut b, u, &format!("user {:?}", u.id))?);
+            let (party, cold) = user_party(&mut b, u, &format!("user {:?}", u.id))?;
+            parties.push(party);
+            party_cold.push(cold);
             listed_ids.insert(u.id.to_ascii_lowercase(), id);
             listed_names.push(u.id.clone());
             if u.skip_internal_voip {
@@ -664,7 +684,9 @@ impl Engine {
             let first = u32::try_from(parties.len()).map_err(|_| err("users", "too many"))?;
             let who = format!("user range {:?}", range.name);
             for u in (0..range.count).filter_map(|k| range.user(k)) {
-                parties.push(user_party(&mut b, &u, &who)?);
+                let (party, cold) = user_party(&mut b, &u, &who)?;
+                parties.push(party);
+                party_cold.push(cold);
             }
             ranges.push((first, range.clone()));
         }
@@ -675,7 +697,7 @@ impl Engine {
                 AccountKind::AutoAttendant => PartyKind::AutoAttendant,
                 AccountKind::CallQueue => PartyKind::CallQueue,
             };
-            let mut party = party_of(
+            let (mut party, mut cold) = party_of(
                 &mut b,
                 kind,
                 tenant.country,
@@ -685,16 +707,17 @@ impl Engine {
                 &who,
             )?;
             party.toll_free = a.toll_free;
-            party.queue =
+            cold.queue =
                 a.queue.or_else(|| (a.kind == AccountKind::CallQueue).then(QueueSettings::default));
-            if let Some(q) = party.queue {
-                party.queue_key = Some(
+            if let Some(q) = cold.queue {
+                cold.queue_key = Some(
                     b.ledger
                         .queue(&format!("queue {}", a.id), Some(q.overflow_threshold))
                         .map_err(|e| err(&who, e))?,
                 );
             }
             parties.push(party);
+            party_cold.push(cold);
             account_ids.push(a.id.clone());
         }
         let account_base = (parties.len() - account_ids.len()) as u32;
@@ -711,7 +734,7 @@ impl Engine {
         // Reverse number lookup.
         let mut numbers = NumberIndex::with_capacity(parties.len());
         let mut add = |number: &str, who: UserId| numbers.add(number, who);
-        for (i, p) in parties.iter().enumerate() {
+        for (i, p) in party_cold.iter().enumerate() {
             if let Some(n) = &p.number
                 && !skip_rnl.contains(&UserId(i as u32))
             {
@@ -783,6 +806,7 @@ impl Engine {
             name: tenant.name.clone(),
             plans: b.plans,
             parties,
+            party_cold,
             listed_ids,
             listed_names,
             ranges,
@@ -927,7 +951,7 @@ impl Engine {
 
     /// The number of party `u`.
     pub fn number_of(&self, u: UserId) -> Option<&str> {
-        self.parties[u.index()].number.as_deref()
+        self.party_cold[u.index()].number.as_deref()
     }
 
     /// The usage location of party `u`.
@@ -952,7 +976,7 @@ impl Engine {
 
     /// The call-queue settings of party `u`, if it is a call queue.
     pub fn queue_settings(&self, u: UserId) -> Option<QueueSettings> {
-        self.parties[u.index()].queue
+        self.party_cold[u.index()].queue
     }
 
     /// The users a `[[user_ranges]]` entry generated: its first id and how many.
@@ -1068,7 +1092,15 @@ impl Engine {
     /// The engine's own tables (parties, number index), in heap bytes: what each tenant costs
     /// when its automata are shared.
     pub fn table_memory_usage(&self) -> usize {
-        self.parties.len() * std::mem::size_of::<Party>() + self.numbers.memory_usage()
+        self.parties.len() * std::mem::size_of::<Party>()
+            + self.party_cold.len() * std::mem::size_of::<PartyCold>()
+            + self
+                .party_cold
+                .iter()
+                .filter_map(|p| p.number.as_ref())
+                .map(|n| n.len())
+                .sum::<usize>()
+            + self.numbers.memory_usage()
     }
 
     pub(crate) fn caller_id_substitute(&self, u: UserId) -> &CallerIdRec {

@@ -259,8 +259,9 @@ impl Engine {
         d.outcome = match p.kind {
             PartyKind::AutoAttendant => deliver(Delivery::AutoAttendant),
             PartyKind::CallQueue => {
-                d.queue = p.queue_key;
-                d.overflow = p.queue.map(|q| q.overflow_action);
+                let cold = &self.party_cold[callee.index()];
+                d.queue = cold.queue_key;
+                d.overflow = cold.queue.map(|q| q.overflow_action);
                 deliver(Delivery::Queue)
             }
             PartyKind::User => {

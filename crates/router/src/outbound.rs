@@ -534,7 +534,7 @@ impl Engine {
         if call.client == Client::Web && !policy.allow_web_pstn_calling {
             return Decision::new(Outcome::Rejected(Reject::WebPstnDisabled));
         }
-        if p.number.is_none() {
+        if !p.has_number {
             return Decision::new(Outcome::Rejected(Reject::NotVoiceEnabled));
         }
         // 2. Cleanup (normalization itself follows emergency detection, which needs the
