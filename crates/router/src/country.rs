@@ -9,7 +9,7 @@
 //! group may span calling codes: with `["CH", "LI"]`, `+423…` is domestic for a Swiss user.
 //! Dialed strings without `+` (extensions sent over Direct Routing) count as domestic.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use tpr_dialplan::{service_plan, service_regions};
 use tpr_types::Region;
@@ -102,26 +102,38 @@ fn split_code(number: &str) -> Option<(u32, &str)> {
 }
 
 /// Regions merged into one country for "domestic", with their calling codes looked up once.
+/// Engines with the default groups share one copy, which stays in cache however many
+/// tenants take turns.
 #[derive(Debug, Clone, Default)]
-pub struct DomesticGroups(Vec<(Vec<Region>, Vec<u32>)>);
+pub struct DomesticGroups(Arc<[Group]>);
+
+/// One domestic group: its regions and their calling codes.
+type Group = (Box<[Region]>, Box<[u32]>);
 
 impl DomesticGroups {
     /// The groups, e.g. `[[US, PR]]`.
     pub fn new(groups: &[Vec<Region>]) -> DomesticGroups {
-        DomesticGroups(
-            groups
-                .iter()
-                .map(|g| (g.clone(), g.iter().filter_map(|&r| calling_code(r)).collect()))
-                .collect(),
-        )
+        static DEFAULT: OnceLock<DomesticGroups> = OnceLock::new();
+        let build = |groups: &[Vec<Region>]| {
+            DomesticGroups(
+                groups
+                    .iter()
+                    .map(|g| {
+                        (g.clone().into(), g.iter().filter_map(|&r| calling_code(r)).collect())
+                    })
+                    .collect(),
+            )
+        };
+        let default = tpr_tenant::CallingPlans::default().domestic_groups;
+        if groups == default.as_slice() {
+            return DEFAULT.get_or_init(|| build(&default)).clone();
+        }
+        build(groups)
     }
 
     /// The group `region` belongs to (empty if none): its regions and their codes.
     fn of(&self, region: Region) -> (&[Region], &[u32]) {
-        self.0
-            .iter()
-            .find(|(g, _)| g.contains(&region))
-            .map_or((&[], &[]), |(g, c)| (g.as_slice(), c.as_slice()))
+        self.0.iter().find(|(g, _)| g.contains(&region)).map_or((&[], &[]), |(g, c)| (g, c))
     }
 }
 
