@@ -124,6 +124,35 @@ pub fn clean_into(raw: &str, out: &mut DialString) -> Result<(), InvalidDialStri
         text.push_str(raw);
         return Ok(());
     }
+    // Second fast path: ASCII with the usual separators ("(425) 555-0100", "+44 20 7946 0123").
+    // Anything else it meets (a misplaced '+', a control, a letter) goes to the full loop,
+    // which gives the error.
+    if raw.len() <= MAX_DIALED_CHARS && raw.is_ascii() {
+        let mut ok = true;
+        for b in raw.bytes() {
+            match b {
+                b'0'..=b'9' | b'*' | b'#' => text.push(char::from(b)),
+                b'+' if text.is_empty() => text.push('+'),
+                b' ' | b'-' | b'.' | b'(' | b')' => {}
+                _ => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok {
+            return match text.as_str() {
+                "" | "+" => Err(InvalidDialString::Empty),
+                _ => Ok(()),
+            };
+        }
+        text.clear();
+    }
+    clean_chars(raw, text)
+}
+
+/// The general cleanup, character by character.
+fn clean_chars(raw: &str, text: &mut String) -> Result<(), InvalidDialString> {
     for (pos, c) in raw.chars().enumerate() {
         let pos = pos + 1;
         if pos > MAX_DIALED_CHARS {
@@ -203,5 +232,19 @@ mod tests {
         }
         assert_eq!(decimal_digit('a'), None);
         assert_eq!(decimal_digit('\u{65F}'), None);
+    }
+
+    proptest::proptest! {
+        // The fast paths give what the character loop gives, errors included.
+        #[test]
+        fn fast_paths_agree_with_the_character_loop(
+            raw in "[0-9+*#() .\\-a\t\u{FF0B}\u{0663}\u{2013}]{0,70}",
+        ) {
+            let mut fast = DialString::new();
+            let got = clean_into(&raw, &mut fast).map(|()| fast.as_str().to_owned());
+            let mut slow = String::new();
+            let want = clean_chars(&raw, &mut slow).map(|()| slow);
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 }
