@@ -333,6 +333,16 @@ impl Ledger {
         }
     }
 
+    /// Starts loading `key`'s cell into the cache, for a caller that will read it after
+    /// other work (see [`tpr_types::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, key: KeyId) {
+        let i = key.index();
+        if let Some(b) = self.blocks.get(i / CELLS_PER_BLOCK) {
+            tpr_types::prefetch(&b.0[i % CELLS_PER_BLOCK]);
+        }
+    }
+
     #[inline]
     fn cell(&self, key: KeyId) -> &Cell {
         let i = key.index();

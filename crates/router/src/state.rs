@@ -157,6 +157,13 @@ impl State {
         !engine.gateway_hot[g.index()].send_options || self.options_fresh(g, now_ms)
     }
 
+    /// Starts loading the gateways' OPTIONS times (a decision reads them for every gateway
+    /// it may try).
+    #[inline]
+    pub(crate) fn prefetch_gateways(&self) {
+        tpr_types::prefetch(self.options.as_ptr());
+    }
+
     /// Has `g` answered an OPTIONS ping within the health window before `now_ms`?
     pub(crate) fn options_fresh(&self, g: GatewayId, now_ms: u64) -> bool {
         let last = self.options[g.index()].load(Ordering::Relaxed);

@@ -10,8 +10,10 @@
 pub mod counting_alloc;
 mod diagnostic;
 mod location;
+mod prefetch;
 mod region;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use location::{LineIndex, Location};
+pub use prefetch::{prefetch, prefetch_lines};
 pub use region::{Region, RegionError};
