@@ -189,9 +189,11 @@ pub struct Candidate {
 /// Gateways in try order. Inline up to 8; Teams routes rarely name more.
 pub type Candidates = SmallVec<[Candidate; 8]>;
 
-/// Cache lines at the start of [`Engine`] that hold the fields decisions read (it is
-/// `repr(C)`, those fields first).
-const HOT_HEADER_LINES: usize = 6;
+/// Cache lines from the start of an [`Engine`] that hold the fields decisions read: it is
+/// `repr(C)` with those first, up to the number index, whose Bloom filter comes first in it.
+/// One more line for an engine that does not start on a line boundary.
+const HOT_HEADER_LINES: usize =
+    (std::mem::offset_of!(Engine, numbers) + std::mem::size_of::<Box<[u64]>>()).div_ceil(64) + 1;
 
 /// Location-Based Routing's verdict on gateways for one caller (spec §4.6).
 #[derive(Clone, Copy)]
