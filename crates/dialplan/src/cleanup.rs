@@ -141,10 +141,7 @@ pub fn clean_into(raw: &str, out: &mut DialString) -> Result<(), InvalidDialStri
             }
         }
         if ok {
-            return match text.as_str() {
-                "" | "+" => Err(InvalidDialString::Empty),
-                _ => Ok(()),
-            };
+            return not_empty(text);
         }
         text.clear();
     }
@@ -182,7 +179,12 @@ fn clean_chars(raw: &str, text: &mut String) -> Result<(), InvalidDialString> {
         };
         text.push(b);
     }
-    match text.as_str() {
+    not_empty(text)
+}
+
+/// A cleaned string must hold more than a `+`.
+fn not_empty(text: &str) -> Result<(), InvalidDialString> {
+    match text {
         "" | "+" => Err(InvalidDialString::Empty),
         _ => Ok(()),
     }
