@@ -129,7 +129,10 @@ pub struct Attempt {
     current: Option<Candidate>,
     admission: Option<OwnedPermit>,
     gateway: Option<OwnedPermit>,
+    /// Outputs not yet taken are `outputs[taken..]` (taking one moves nothing; the list
+    /// empties when the last is taken).
     outputs: SmallVec<[Output; 4]>,
+    taken: u32,
 }
 
 impl Attempt {
@@ -161,6 +164,7 @@ impl Attempt {
             admission: None,
             gateway: None,
             outputs: SmallVec::new(),
+            taken: 0,
         };
         match try_acquire_owned(ledger, &decision.admission) {
             Ok(p) => a.admission = Some(p),
@@ -182,7 +186,13 @@ impl Attempt {
 
     /// The next output, if any.
     pub fn poll_output(&mut self) -> Option<Output> {
-        (!self.outputs.is_empty()).then(|| self.outputs.remove(0))
+        let out = *self.outputs.get(self.taken as usize)?;
+        self.taken += 1;
+        if self.taken as usize == self.outputs.len() {
+            self.outputs.clear();
+            self.taken = 0;
+        }
+        Some(out)
     }
 
     /// Is the machine finished (everything released)?
