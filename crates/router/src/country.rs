@@ -95,10 +95,19 @@ fn digits_value(s: &str) -> Option<u32> {
 fn split_code(number: &str) -> Option<(u32, &str)> {
     let digits = number.strip_prefix('+')?;
     let codes = &tables().codes;
-    (1..=3).filter(|&n| digits.len() > n).find_map(|n| {
-        let cc = digits_value(&digits[..n])?;
-        codes[cc as usize].then(|| (cc, &digits[n..]))
-    })
+    // The shortest run of 1-3 leading digits that is a code (calling codes are prefix-free)
+    // and leaves at least one digit after it. Nothing is sliced before it is known to be ASCII.
+    let mut cc = 0u32;
+    for (n, b) in digits.bytes().take(3).enumerate() {
+        if !b.is_ascii_digit() || digits.len() <= n + 1 {
+            return None;
+        }
+        cc = cc * 10 + u32::from(b - b'0');
+        if codes[cc as usize] {
+            return Some((cc, &digits[n + 1..]));
+        }
+    }
+    None
 }
 
 /// Regions merged into one country for "domestic", with their calling codes looked up once.
@@ -200,6 +209,11 @@ mod tests {
         assert!(is_domestic(r("IE"), "+353123456789"), "three-digit code");
         assert!(is_domestic(r("US"), "911"), "no + : an extension or a dial string");
         assert!(!is_domestic(r("US"), "+"));
+        assert!(!is_domestic(r("US"), "+1"), "a code with nothing after it");
+        assert!(!is_domestic(r("GB"), "+44"));
+        // A translation may write anything; a multi-byte character is not cut in half.
+        assert!(!is_domestic(r("GB"), "+9é12345"));
+        assert!(!is_domestic(r("GB"), "+4é"));
     }
 
     #[test]

@@ -816,3 +816,20 @@ fn caller_number_capacity_is_checked_before_dial_out() {
     drop(two);
     assert_eq!(f.decide("spencer", "+14255550100").kind(), "direct-routing");
 }
+
+#[test]
+fn a_translation_may_leave_any_text_in_the_number() {
+    // Translations are the admin's text; tpr does not police them. A number that is not
+    // `+digits` goes where the route patterns send it (here the fixture's catch-all
+    // International route), without a panic: finding its calling code once cut `é` in half.
+    let mut f = fx(&[
+        ("john", "dial_plan = \"Odd\""),
+        (
+            "extra",
+            "[[dial_plans]]\nname = \"Odd\"\nrules = [ { name = \"Odd\", pattern = '^(\\d{5})$', translation = '+9é$1' } ]",
+        ),
+    ]);
+    let d = f.decide("john", "12345");
+    assert_eq!(f.scratch.number, "+9é12345");
+    assert_eq!(d.kind(), "direct-routing", "{d:?}");
+}
