@@ -34,6 +34,7 @@ mod reference;
 mod rule;
 mod service;
 mod set;
+mod splits;
 mod template;
 
 pub use cleanup::{DialString, InvalidDialString, MAX_DIALED_CHARS};

@@ -44,6 +44,7 @@ use crate::layout::Layout;
 use crate::pattern::{Checked, any_bytes, build_backtracking, check};
 use crate::rule::{DialPlan, Limits, Rule};
 use crate::service::ServicePlan;
+use crate::splits::Splits;
 use crate::template::{Spans, Template};
 
 /// Which plan a rule of an effective plan came from.
@@ -173,8 +174,10 @@ enum Matcher {
     Fancy(fancy_regex::Regex),
 }
 
-/// The engines of [`Matcher::Nfa`].
+/// The engines of [`Matcher::Nfa`]. `splits`, for rules of its shape, finds the groups
+/// without a search; the others serve the rest (and `explain`).
 struct NfaMatcher {
+    splits: Option<Splits>,
     backtracker: backtrack::BoundedBacktracker,
     pikevm: pikevm::PikeVM,
 }
@@ -183,7 +186,8 @@ struct NfaMatcher {
 enum RuleCache {
     None,
     OnePass(Box<onepass::Cache>),
-    Nfa(Box<(backtrack::Cache, pikevm::Cache)>),
+    /// The backtracker's, the PikeVM's, and [`Splits::fill`]'s memo.
+    Nfa(Box<(backtrack::Cache, pikevm::Cache, Vec<u64>)>),
     Fancy,
 }
 
@@ -413,7 +417,10 @@ impl CompiledPlan {
             .map(|r| match &r.matcher {
                 Matcher::Layout(_) => std::mem::size_of::<Layout>(),
                 Matcher::OnePass(dfa) => dfa.memory_usage(),
-                Matcher::Nfa(m) => 2 * m.backtracker.get_nfa().memory_usage(),
+                Matcher::Nfa(m) => {
+                    2 * m.backtracker.get_nfa().memory_usage()
+                        + m.splits.as_ref().map_or(0, Splits::memory_usage)
+                }
                 Matcher::Fancy(_) => r.info.pattern.len() * 64,
             })
             .sum::<usize>()
@@ -440,6 +447,7 @@ impl CompiledPlan {
                     Matcher::Nfa(m) => RuleCache::Nfa(Box::new((
                         m.backtracker.create_cache(),
                         m.pikevm.create_cache(),
+                        Vec::new(),
                     ))),
                     Matcher::Fancy(_) => RuleCache::Fancy,
                 })
@@ -661,7 +669,13 @@ impl CompiledPlan {
                 .flatten()
                 .is_some(),
             (Matcher::Nfa(m), RuleCache::Nfa(c)) => {
-                let (bc, pc) = &mut **c;
+                let (bc, pc, failed) = &mut **c;
+                if let Some(splits) = &m.splits
+                    && splits.fill(s, failed, slots)
+                {
+                    rule.template.expand(s, &SlotSpans(slots), out);
+                    return true;
+                }
                 match m.backtracker.try_search_slots(bc, &input, slots) {
                     Ok(found) => found.is_some(),
                     // Longer than the backtracker's bound (a long second-pass string).
@@ -749,6 +763,8 @@ fn compile_rule(
     let automaton_pattern = t.automaton_pattern().to_owned();
     let anchored = hir.properties().look_set_prefix().contains(Look::Start);
     let too_big = |_| CompileErrorKind::TooBig { limit: limits.max_rule_bytes };
+    let template = Template::parse(&rule.translation, &t.groups);
+    let slot_len = 2 * (template.max_group() + 1);
     let matcher = if t.needs_backtracker {
         let re = build_backtracking(&t.exact, limits)?;
         Matcher::Fancy(re)
@@ -772,6 +788,7 @@ fn compile_rule(
         match onepass.flatten() {
             Some(dfa) => Matcher::OnePass(Box::new(dfa)),
             None => Matcher::Nfa(Box::new(NfaMatcher {
+                splits: Splits::of(&hir, slot_len / 2, limits.max_rule_bytes),
                 backtracker: backtrack::Builder::new()
                     .build_from_nfa(nfa.clone())
                     .map_err(too_big)?,
@@ -779,8 +796,6 @@ fn compile_rule(
             })),
         }
     };
-    let template = Template::parse(&rule.translation, &t.groups);
-    let slot_len = 2 * (template.max_group() + 1);
     let mut notes: Vec<String> = t.notes.iter().map(PatternNote::to_string).collect();
     notes.extend(template.literal_refs.iter().map(|r| {
         format!(
