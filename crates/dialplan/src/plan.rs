@@ -44,6 +44,7 @@ use crate::layout::Layout;
 use crate::pattern::{Checked, any_bytes, build_backtracking, check};
 use crate::rule::{DialPlan, Limits, Rule};
 use crate::service::ServicePlan;
+use crate::set::SlotSpans;
 use crate::splits::Splits;
 use crate::template::{Spans, Template};
 
@@ -904,17 +905,6 @@ fn build_set(
         .build_many(patterns)
         .map_err(|_| ())?;
     Ok(RuleSet { first, all: Some(all) })
-}
-
-struct SlotSpans<'a>(&'a [Option<NonMaxUsize>]);
-
-impl Spans for SlotSpans<'_> {
-    fn span(&self, index: usize) -> Option<(usize, usize)> {
-        match (self.0.get(2 * index), self.0.get(2 * index + 1)) {
-            (Some(Some(start)), Some(Some(end))) => Some((start.get(), end.get())),
-            _ => None,
-        }
-    }
 }
 
 struct BacktrackSpans<'a, 'b>(&'a fancy_regex::Captures<'b, str>);

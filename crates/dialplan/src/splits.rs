@@ -106,11 +106,12 @@ fn class_string(h: &Hir) -> Option<Vec<Bytes>> {
 /// How a piece's choices are found and ordered.
 #[derive(Debug, Clone)]
 enum Kind {
-    /// A run of bytes of one class, `min..=max` long, the longest first if greedy.
-    Run { set: Bytes, min: usize, max: usize, greedy: bool },
+    /// A run of bytes of one class, `min..=max` long, the longest first if greedy. The class
+    /// is a bit of [`Splits::member`].
+    Run { class: u64, min: usize, max: usize, greedy: bool },
     /// The strings in order; if optional, the empty string first (lazy) or last (greedy).
-    /// Each string is a list of indexes into [`Splits::classes`].
-    Strings { alts: Box<[Box<[u8]>]>, optional: Option<bool> },
+    /// Each string is a list of classes, each a bit of [`Splits::member`].
+    Strings { alts: Box<[Box<[u64]>]>, optional: Option<bool> },
     /// Any other piece, checked by its own small DFA: of one width, or the last piece (which
     /// takes whatever is left).
     Exact(Box<Exact>),
@@ -180,8 +181,10 @@ struct Piece {
 #[derive(Debug, Clone)]
 pub(crate) struct Splits {
     pieces: Vec<Piece>,
-    /// The byte classes of the pieces' strings (real rules use a dozen or two).
-    classes: Box<[Bytes]>,
+    /// Bit `c` of `member[b]`: byte `b` is in class `c`, one of the byte classes of the
+    /// pieces' runs and strings (real rules use a dozen or two; more than 64 and the rule
+    /// keeps the backtracker). One load and a mask test a byte.
+    member: Box<[u64; 256]>,
 }
 
 /// The longest input [`Splits::fill`] takes (its memo has a bit per position in a `u64`);
@@ -230,7 +233,18 @@ impl Splits {
             };
             pieces.push(Piece { kind, groups });
         }
-        Some(Splits { pieces, classes: classes.into() })
+        if classes.len() > 64 {
+            return None;
+        }
+        let mut member = Box::new([0u64; 256]);
+        for (c, set) in classes.iter().enumerate() {
+            for (b, m) in member.iter_mut().enumerate() {
+                if set.has(b as u8) {
+                    *m |= 1 << c;
+                }
+            }
+        }
+        Some(Splits { pieces, member })
     }
 
     /// Heap bytes.
@@ -239,12 +253,12 @@ impl Splits {
             .iter()
             .map(|p| match &p.kind {
                 Kind::Exact(e) => e.dfa.memory_usage(),
-                Kind::Strings { alts, .. } => alts.iter().map(|a| a.len() + 16).sum(),
+                Kind::Strings { alts, .. } => alts.iter().map(|a| 8 * a.len() + 16).sum(),
                 Kind::Run { .. } => 0,
             })
             .sum::<usize>()
             + self.pieces.len() * std::mem::size_of::<Piece>()
-            + self.classes.len() * std::mem::size_of::<Bytes>()
+            + std::mem::size_of::<[u64; 256]>()
     }
 
     /// Fills `slots` (pairs per Rust group index, as many as fit) for `s`, which the rule
@@ -278,11 +292,8 @@ impl Splits {
         for piece in &self.pieces {
             let rest = &h[p..];
             let w = match &piece.kind {
-                Kind::Run { set, min, max, greedy } => {
-                    let mut run = 0;
-                    while run < rest.len() && run < *max && set.has(rest[run]) {
-                        run += 1;
-                    }
+                Kind::Run { class, min, max, greedy } => {
+                    let run = self.run(*class, *max, rest);
                     if run < *min {
                         return false;
                     }
@@ -334,11 +345,8 @@ impl Splits {
         }
         let rest = &h[p..];
         let found = match &piece.kind {
-            Kind::Run { set, min, max, greedy } => {
-                let mut run = 0;
-                while run < rest.len() && run < *max && set.has(rest[run]) {
-                    run += 1;
-                }
+            Kind::Run { class, min, max, greedy } => {
+                let run = self.run(*class, *max, rest);
                 let mut found = false;
                 if run >= *min {
                     let mut w = if *greedy { run } else { *min };
@@ -387,11 +395,20 @@ impl Splits {
 
     /// Does `rest` start with the string of classes `a`?
     #[inline]
-    fn starts(&self, a: &[u8], rest: &[u8]) -> bool {
+    fn starts(&self, a: &[u64], rest: &[u8]) -> bool {
         a.len() <= rest.len()
-            && a.iter()
-                .zip(rest)
-                .all(|(&c, &b)| self.classes.get(usize::from(c)).is_some_and(|c| c.has(b)))
+            && a.iter().zip(rest).all(|(&c, &b)| self.member[usize::from(b)] & c != 0)
+    }
+
+    /// How many bytes of class `class` start `rest`, at most `max`.
+    #[inline]
+    fn run(&self, class: u64, max: usize, rest: &[u8]) -> usize {
+        let rest = &rest[..rest.len().min(max)];
+        let mut run = 0;
+        while run < rest.len() && self.member[usize::from(rest[run])] & class != 0 {
+            run += 1;
+        }
+        run
     }
 
     /// Piece `i` takes `h[p..p + w]`: can the pieces after it match the rest? If so, sets
@@ -451,7 +468,8 @@ fn piece_kind(h: &Hir, classes: &mut Vec<Bytes>) -> Option<Kind> {
         }
         if let Some(set) = Bytes::of(sub) {
             let max = r.max.map_or(usize::MAX, |m| m as usize);
-            return Some(Kind::Run { set, min: r.min as usize, max, greedy: r.greedy });
+            let class = class_bit(set, classes)?;
+            return Some(Kind::Run { class, min: r.min as usize, max, greedy: r.greedy });
         }
         if r.min == 0 && r.max == Some(1) {
             let alts = interned_strings(sub, classes)?;
@@ -463,23 +481,20 @@ fn piece_kind(h: &Hir, classes: &mut Vec<Bytes>) -> Option<Kind> {
     Some(Kind::Strings { alts, optional: None })
 }
 
-/// [`class_strings`] with each class replaced by its index in `classes` (added if new).
-fn interned_strings(h: &Hir, classes: &mut Vec<Bytes>) -> Option<Box<[Box<[u8]>]>> {
+/// The bit of class `set` among `classes` (added if new), if it is one of the first 64.
+fn class_bit(set: Bytes, classes: &mut Vec<Bytes>) -> Option<u64> {
+    let i = classes.iter().position(|&x| x == set).unwrap_or_else(|| {
+        classes.push(set);
+        classes.len() - 1
+    });
+    1u64.checked_shl(u32::try_from(i).ok()?)
+}
+
+/// [`class_strings`] with each class replaced by its bit (see [`class_bit`]).
+fn interned_strings(h: &Hir, classes: &mut Vec<Bytes>) -> Option<Box<[Box<[u64]>]>> {
     let mut alts = Vec::new();
     class_strings(h, &mut alts)?;
-    alts.into_iter()
-        .map(|a| {
-            a.into_iter()
-                .map(|c| {
-                    let i = classes.iter().position(|&x| x == c).unwrap_or_else(|| {
-                        classes.push(c);
-                        classes.len() - 1
-                    });
-                    u8::try_from(i).ok()
-                })
-                .collect()
-        })
-        .collect()
+    alts.into_iter().map(|a| a.into_iter().map(|c| class_bit(c, classes)).collect()).collect()
 }
 
 #[cfg(test)]
