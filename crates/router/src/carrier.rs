@@ -46,8 +46,35 @@ struct Table {
     region: Region,
     numbers: Vec<String>,
     masks: Vec<(String, String)>,
-    pattern: Option<Pattern>,
+    /// libphonenumber's short-number pattern, compiled the first time it is needed (there are
+    /// about 240 regions; a process uses a few, see [`warm`]).
+    source: Option<String>,
+    pattern: OnceLock<Option<Pattern>>,
     unsupported: bool,
+}
+
+impl Table {
+    fn pattern(&self) -> Option<&Pattern> {
+        self.pattern
+            .get_or_init(|| {
+                let source = self.source.as_deref()?;
+                Pattern::new(&format!("^(?:{source})$"), &Limits::default()).ok()
+            })
+            .as_ref()
+    }
+}
+
+fn table(region: Region) -> Option<&'static Table> {
+    let tables = tables();
+    tables.binary_search_by_key(&region, |t| t.region).ok().map(|i| &tables[i])
+}
+
+/// Compiles `region`'s carrier emergency pattern now, so that the first emergency check of a
+/// caller there does not pay for it (engines call this for their users' regions).
+pub(crate) fn warm(region: Region) {
+    if let Some(t) = table(region) {
+        t.pattern();
+    }
 }
 
 fn tables() -> &'static [Table] {
@@ -64,7 +91,8 @@ fn tables() -> &'static [Table] {
                         .filter_map(|m| m.split_once('='))
                         .map(|(m, n)| (m.to_owned(), n.to_owned()))
                         .collect(),
-                    pattern: None,
+                    source: None,
+                    pattern: OnceLock::new(),
                     unsupported: false,
                 })
             })
@@ -78,14 +106,12 @@ fn tables() -> &'static [Table] {
             if out.iter().any(|t| t.region == region) {
                 continue;
             }
-            let Ok(pattern) = Pattern::new(&format!("^(?:{pattern})$"), &Limits::default()) else {
-                continue;
-            };
             out.push(Table {
                 region,
                 numbers: Vec::new(),
                 masks: Vec::new(),
-                pattern: Some(pattern),
+                source: Some(pattern.to_owned()),
+                pattern: OnceLock::new(),
                 unsupported: UNSUPPORTED.contains(&region.as_str()),
             });
         }
@@ -97,18 +123,16 @@ fn tables() -> &'static [Table] {
 
 /// Is `dialed` (cleaned, without `+`) an emergency number of the carrier in `region`?
 pub(crate) fn carrier_emergency(region: Region, dialed: &str) -> CarrierEmergency<'static> {
-    let tables = tables();
-    let Ok(i) = tables.binary_search_by_key(&region, |t| t.region) else {
+    let Some(t) = table(region) else {
         return CarrierEmergency::No;
     };
-    let t = &tables[i];
     if let Some(n) = t.numbers.iter().find(|n| *n == dialed) {
         return CarrierEmergency::Yes(Some(n));
     }
     if let Some((_, n)) = t.masks.iter().find(|(m, _)| m == dialed) {
         return CarrierEmergency::Yes(Some(n));
     }
-    match &t.pattern {
+    match t.pattern() {
         Some(p) if t.unsupported && p.is_match(dialed) => CarrierEmergency::Unsupported,
         Some(p) if p.is_match(dialed) => CarrierEmergency::Yes(None),
         _ => CarrierEmergency::No,
@@ -133,5 +157,36 @@ mod tests {
         assert_eq!(carrier_emergency(r("JP"), "110"), CarrierEmergency::Unsupported);
         assert_eq!(carrier_emergency(r("JP"), "111"), CarrierEmergency::No);
         assert_eq!(carrier_emergency(r("FJ"), "911"), CarrierEmergency::No);
+    }
+
+    // Regions no other test here touches: tests share the process and its tables.
+    #[test]
+    fn a_region_pattern_compiles_when_first_needed() {
+        let compiled = |region| table(r(region)).and_then(|t| t.pattern.get()).is_some();
+        assert!(!compiled("IE"));
+        assert_eq!(carrier_emergency(r("IE"), "112"), CarrierEmergency::Yes(None));
+        assert!(compiled("IE"));
+        assert!(!compiled("NZ"));
+        warm(r("NZ"));
+        assert!(compiled("NZ"));
+    }
+
+    #[test]
+    fn compiling_an_engine_warms_its_callers_regions() {
+        let text = r#"
+            [tenant]
+            name = "t"
+            country = "ZA"
+
+            [[users]]
+            id = "ana"
+            number = "+27211234567"
+            usage_location = "ZA"
+            calling_plan = "domestic"
+        "#;
+        let tenant = tpr_tenant::Tenant::from_toml_str(text, "t.toml").expect("tenant loads");
+        assert!(table(r("ZA")).is_some_and(|t| t.pattern.get().is_none()));
+        crate::Engine::compile(&tenant).expect("compiles");
+        assert!(table(r("ZA")).is_some_and(|t| t.pattern.get().is_some_and(Option::is_some)));
     }
 }

@@ -802,6 +802,11 @@ impl Engine {
             None
         };
 
+        // Every caller's region has a plan: their carrier emergency numbers are ready before
+        // the first call rather than compiled during it.
+        for (_, region) in &b.plan_keys {
+            crate::carrier::warm(*region);
+        }
         Ok(Engine {
             name: tenant.name.clone(),
             plans: b.plans,
