@@ -609,10 +609,9 @@ impl CompiledPlan {
         outcome: &mut Outcome,
     ) -> Option<RuleIndex> {
         out.clear();
-        let input = Input::new(s);
         let mut tried = None;
         if let (Some(first), Some(first_cache)) = (&self.set.first, &mut cache.first) {
-            if let Some(found) = first_rule(first, first_cache, &input) {
+            if let Some(found) = first_rule(first, first_cache, s.as_bytes()) {
                 let i = found?;
                 if i >= limit {
                     return None;
@@ -630,7 +629,7 @@ impl CompiledPlan {
             return None;
         };
         cache.matches.clear();
-        all.which_overlapping_matches_with(all_cache, &input, &mut cache.matches);
+        all.which_overlapping_matches_with(all_cache, &Input::new(s), &mut cache.matches);
         let matches = std::mem::replace(&mut cache.matches, PatternSet::new(0));
         let mut winner = None;
         for pid in matches.iter() {
@@ -834,11 +833,12 @@ fn compile_rule(
 fn first_rule(
     first: &hybrid::dfa::DFA,
     cache: &mut hybrid::dfa::Cache,
-    input: &Input<'_>,
+    haystack: &[u8],
 ) -> Option<Option<usize>> {
-    let mut sid = first.start_state_forward(cache, &input.clone().anchored(Anchored::Yes)).ok()?;
+    let start = regex_automata::util::start::Config::new().anchored(Anchored::Yes);
+    let mut sid = first.start_state(cache, &start).ok()?;
     let mut found = None;
-    for &byte in input.haystack() {
+    for &byte in haystack {
         sid = first.next_state(cache, sid, byte).ok()?;
         if sid.is_tagged() {
             // Match states are delayed by one byte: this one says a rule matched the input

@@ -24,6 +24,8 @@ use crate::dotnet::GroupTable;
 pub(crate) enum Piece {
     /// Literal text: a range of [`Template::literal`].
     Lit(u32, u32),
+    /// Literal text of one character (the `+` of `+$1`): pushed without a copy call.
+    Char(char),
     /// A capture group by Rust index (0 = whole match).
     Group(usize),
     /// `` $` ``: the input before the match.
@@ -141,6 +143,14 @@ impl Template {
                 }
             }
         }
+        for piece in &mut t.pieces {
+            if let Piece::Lit(s, e) = *piece {
+                let mut chars = t.literal[s as usize..e as usize].chars();
+                if let (Some(c), None) = (chars.next(), chars.next()) {
+                    *piece = Piece::Char(c);
+                }
+            }
+        }
         t
     }
 
@@ -165,17 +175,17 @@ impl Template {
 
     /// Appends the expansion for a match of `input` to `out`.
     pub fn expand(&self, input: &str, spans: &impl Spans, out: &mut String) {
-        let (ms, me) = spans.span(0).unwrap_or((0, 0));
         for piece in &self.pieces {
             match *piece {
                 Piece::Lit(s, e) => out.push_str(&self.literal[s as usize..e as usize]),
+                Piece::Char(c) => out.push(c),
                 Piece::Group(g) => {
                     if let Some((s, e)) = spans.span(g) {
                         out.push_str(&input[s..e]);
                     }
                 }
-                Piece::Before => out.push_str(&input[..ms]),
-                Piece::After => out.push_str(&input[me..]),
+                Piece::Before => out.push_str(&input[..spans.span(0).map_or(0, |m| m.0)]),
+                Piece::After => out.push_str(&input[spans.span(0).map_or(0, |m| m.1)..]),
                 Piece::Input => out.push_str(input),
             }
         }
@@ -218,6 +228,10 @@ mod tests {
         assert_eq!(run("a$"), "a$");
         assert_eq!(run("$x"), "$x");
         assert_eq!(run("+1$1;ext=$2"), "+112;ext=34");
+        // One-character literals, ASCII or not, between and around groups.
+        assert_eq!(run("+$1$2"), "+1234");
+        assert_eq!(run("ü$1é"), "ü12é");
+        assert_eq!(run("+"), "+");
     }
 
     #[test]
