@@ -272,6 +272,12 @@ impl PatternSet {
         self.scan(cache, s).iter().map(|&id| id as usize)
     }
 
+    /// [`PatternSet::matches`] as the set's own list: the indexes of the patterns that match
+    /// `s`, ascending, valid until the cache is used again.
+    pub fn matching<'a>(&'a self, cache: &'a mut SetCache, s: &str) -> &'a [u32] {
+        self.scan(cache, s)
+    }
+
     /// Does any pattern match `s`?
     pub fn is_match(&self, cache: &mut SetCache, s: &str) -> bool {
         !self.scan(cache, s).is_empty()

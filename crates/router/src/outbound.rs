@@ -640,7 +640,9 @@ impl Engine {
             _ => {}
         }
         let mut admission: SmallVec<[KeyId; 4]> = SmallVec::new();
-        admission.extend(p.number_key);
+        if let Some(k) = p.number_key {
+            admission.push(k);
+        }
         admission.push(self.tenant_key);
         // 9. Connectivity: Direct Routing first; a match never falls through.
         if let Some(v) = p.vrp {
@@ -860,37 +862,33 @@ impl Engine {
         out: &mut Candidates,
     ) -> Dr {
         out.clear();
-        let mut matched: SmallVec<[RouteId; 8]> = SmallVec::new();
-        let mut usage = None;
-        let mut take = |i: usize| {
-            let (u, r) = table.entries[i];
-            match usage {
-                None => usage = Some(u),
-                Some(x) if x != u => return false,
-                Some(_) => {}
-            }
-            matched.push(r);
-            true
-        };
-        match &table.naive {
-            None => {
-                for i in table.set.matches(cache, number) {
-                    if !take(i) {
-                        break;
-                    }
-                }
-            }
+        // The matching entries, ascending; only those of the first matching usage count.
+        let naive_ids: SmallVec<[u32; 8]>;
+        let ids = match &table.naive {
+            None => table.set.matching(cache, number),
             Some(patterns) => {
-                for (i, p) in patterns.iter().enumerate() {
-                    if p.is_match(number) && !take(i) {
-                        break;
-                    }
-                }
+                // The baseline tests pattern after pattern and stops at the first match of
+                // another usage, as a script would.
+                let mut first_usage = None;
+                naive_ids = patterns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.is_match(number))
+                    .map(|(i, _)| i)
+                    .take_while(|&i| {
+                        *first_usage.get_or_insert(table.entries[i].0) == table.entries[i].0
+                    })
+                    .map(|i| i as u32)
+                    .collect();
+                &naive_ids
             }
-        }
-        let Some(usage) = usage else { return Dr::NoMatch };
+        };
+        let Some(&first) = ids.first() else { return Dr::NoMatch };
+        let usage = table.entries[first as usize].0;
+        let same = ids.iter().take_while(|&&i| table.entries[i as usize].0 == usage).count();
+        let matched = ids[..same].iter().map(|&i| table.entries[i as usize].1);
         if let Some(g) = ingress
-            && let Some(&r) = matched.iter().find(|r| self.routes[r.index()].live.contains(&g))
+            && let Some(r) = matched.clone().find(|r| self.routes[r.index()].live.contains(&g))
         {
             out.push(Candidate { gateway: g, route: r });
         }
@@ -898,16 +896,27 @@ impl Engine {
         let mut lbr_refused = false;
         // The gateways already in `out`, as bits for the first 128 (a scan of `out` for the
         // rest): each gateway is tried at most once per call.
-        let bit = |g: GatewayId| 1u128.checked_shl(g.index() as u32).unwrap_or(0);
-        let mut taken = out.first().map_or(0, |c| bit(c.gateway));
-        for &r in &matched {
+        // (Two words rather than a u128: a variable u128 shift takes several instructions.)
+        let bit = |g: GatewayId| {
+            let i = g.index();
+            (i < 128).then(|| (i >> 6, 1u64 << (i & 63)))
+        };
+        let mut taken = [0u64; 2];
+        if let Some((w, b)) = out.first().and_then(|c| bit(c.gateway)) {
+            taken[w] |= b;
+        }
+        for r in matched {
             // This route's healthy gateways go to out[start..mid], its demoted ones after them,
             // each group in route order, then each group is shuffled.
             let start = out.len();
             let mut mid = start;
             for &g in &self.routes[r.index()].live {
                 let b = bit(g);
-                if taken & b != 0 || (b == 0 && out[..start].iter().any(|c| c.gateway == g)) {
+                let placed = match b {
+                    Some((w, b)) => taken[w] & b != 0,
+                    None => out[..start].iter().any(|c| c.gateway == g),
+                };
+                if placed {
                     continue;
                 }
                 let hot = self.gateway_hot[g.index()];
@@ -915,7 +924,9 @@ impl Engine {
                     lbr_refused = true;
                     continue;
                 }
-                taken |= b;
+                if let Some((w, b)) = b {
+                    taken[w] |= b;
+                }
                 let c = Candidate { gateway: g, route: r };
                 if !hot.send_options || state.options_fresh(g, now_ms) {
                     if mid == out.len() {

@@ -833,3 +833,43 @@ fn a_translation_may_leave_any_text_in_the_number() {
     assert_eq!(f.scratch.number, "+9é12345");
     assert_eq!(d.kind(), "direct-routing", "{d:?}");
 }
+
+#[test]
+fn each_gateway_once_beyond_the_first_128() {
+    // Decisions track the gateways already placed as bits for the first 128 and by a scan
+    // of the list for the rest; two routes sharing gateways on both sides of that line.
+    let mut extra = String::new();
+    for i in 0..140 {
+        extra += &format!(
+            "[[gateways]]\nfqdn = \"g{i}.contoso.com\"\nsip_signaling_port = 5061\nenabled = true\n"
+        );
+    }
+    let list = |r: std::ops::Range<usize>| {
+        r.map(|i| format!("\"g{i}.contoso.com\"")).collect::<Vec<_>>().join(", ")
+    };
+    extra += &format!(
+        "[[voice_routes]]\nname = \"Wide A\"\nnumber_pattern = '^\\+1555'\npriority = 7\ngateways = [{}]\nusages = [\"US and Canada\"]\n",
+        list(0..135)
+    );
+    extra += &format!(
+        "[[voice_routes]]\nname = \"Wide B\"\nnumber_pattern = '^\\+1555'\npriority = 8\ngateways = [\"sbc5.contoso.com\", {}]\nusages = [\"US and Canada\"]\n",
+        list(125..140)
+    );
+    let mut f = fx(&[("extra", &extra)]);
+    let d = f.decide("spencer", "+15550000000");
+    let order = f.order(&d);
+    let groups: Vec<Vec<&str>> = order.split('|').map(|g| g.split(',').collect()).collect();
+    assert_eq!(groups.len(), 3, "{order}");
+    // Other +1 (priority 3) keeps sbc5 and sbc6; Wide A all its 135; Wide B only the five
+    // of its gateways no earlier route placed.
+    let sorted = |g: &[&str]| {
+        let mut g = g.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        g.sort();
+        g
+    };
+    assert_eq!(sorted(&groups[0]), ["sbc5", "sbc6"]);
+    assert_eq!(groups[1].len(), 135);
+    assert_eq!(sorted(&groups[2]), ["g135", "g136", "g137", "g138", "g139"]);
+    let all: std::collections::HashSet<&str> = groups.iter().flatten().copied().collect();
+    assert_eq!(all.len(), 142, "a gateway appears twice: {order}");
+}
