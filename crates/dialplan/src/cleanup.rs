@@ -111,32 +111,16 @@ fn is_separator(c: char) -> bool {
         || c == '\u{200B}' // zero-width space
 }
 
-/// Are all of `b` ASCII digits? Eight bytes at a time: a byte is a digit when its high nibble
-/// is 3 and adding 6 leaves it 3 (0x3A..=0x3F become 0x40..=0x45). No byte carries into the
-/// next, because every byte already passed the first test and so is below 0x40.
-fn all_ascii_digits(b: &[u8]) -> bool {
-    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-    const THREES: u64 = 0x3030_3030_3030_3030;
-    const SIXES: u64 = 0x0606_0606_0606_0606;
-    let mut chunks = b.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        if x & HIGH != THREES || x.wrapping_add(SIXES) & HIGH != THREES {
-            return false;
-        }
-    }
-    chunks.remainder().iter().all(u8::is_ascii_digit)
-}
-
 /// Cleans `raw` into `out`. Allocates nothing once `out` has room (see [`DialString::new`]).
 pub fn clean_into(raw: &str, out: &mut DialString) -> Result<(), InvalidDialString> {
     let text = &mut out.text;
     text.clear();
     // Fast path: what machines and most people send, digits with an optional '+'.
     let digits = raw.strip_prefix('+').unwrap_or(raw);
-    if raw.len() <= MAX_DIALED_CHARS && !digits.is_empty() && all_ascii_digits(digits.as_bytes()) {
+    if raw.len() <= MAX_DIALED_CHARS
+        && !digits.is_empty()
+        && tpr_types::digits::all_ascii_digits(digits.as_bytes())
+    {
         text.push_str(raw);
         return Ok(());
     }
@@ -265,32 +249,29 @@ mod tests {
             proptest::prop_assert_eq!(got, want);
         }
 
-        // The eight-at-a-time digit test: runs of digits with any one byte replaced, at
-        // every position and length (the loop above rarely draws eight digits in a row).
+        // Runs of digits with one character replaced, at every position and length: the
+        // eight-bytes-at-a-time digit test (the pattern above rarely draws eight digits in a
+        // row).
         #[test]
-        fn word_digit_test_agrees_with_the_byte_test(
-            len in 0usize..40,
+        fn digit_runs_agree_with_the_character_loop(
+            plus in proptest::bool::ANY,
+            len in 1usize..40,
             at in 0usize..40,
-            byte in proptest::num::u8::ANY,
+            c in "[0-9+*#a :/\u{0663}]",
         ) {
-            let mut b = vec![b'5'; len];
-            if let Some(slot) = b.get_mut(at) {
-                *slot = byte;
+            let mut raw = if plus { "+".to_owned() } else { String::new() };
+            for i in 0..len {
+                if i == at {
+                    raw.push_str(&c);
+                } else {
+                    raw.push(char::from(b'0' + (i % 10) as u8));
+                }
             }
-            proptest::prop_assert_eq!(all_ascii_digits(&b), b.iter().all(u8::is_ascii_digit));
-        }
-    }
-
-    #[test]
-    fn word_digit_test_edges() {
-        assert!(all_ascii_digits(b""));
-        assert!(all_ascii_digits(b"0123456789012345"));
-        for bad in [b'/', b':', b'?', b'@', 0x30 + 0x80, 0xB9, 0xFF, 0x00] {
-            for at in 0..16 {
-                let mut b = *b"0123456789012345";
-                b[at] = bad;
-                assert!(!all_ascii_digits(&b), "byte {bad:#x} at {at}");
-            }
+            let mut fast = DialString::new();
+            let got = clean_into(&raw, &mut fast).map(|()| fast.as_str().to_owned());
+            let mut slow = String::new();
+            let want = clean_chars(&raw, &mut slow).map(|()| slow);
+            proptest::prop_assert_eq!(got, want);
         }
     }
 }

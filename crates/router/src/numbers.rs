@@ -12,6 +12,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
+use tpr_types::digits::{eight, eight_digits_value};
+
 use crate::ids::UserId;
 
 /// Splits `+14255550100;ext=12` into the base number and the extension.
@@ -39,7 +41,7 @@ fn pack(base: &str) -> Option<u64> {
     let mut v: u64 = 1;
     let mut chunks = digits.chunks_exact(8);
     for chunk in &mut chunks {
-        v = v * 100_000_000 + u64::from(eight_digits(chunk)?);
+        v = v * 100_000_000 + u64::from(eight_digits_value(&eight(chunk))?);
     }
     for &b in chunks.remainder() {
         let d = b.wrapping_sub(b'0');
@@ -49,29 +51,6 @@ fn pack(base: &str) -> Option<u64> {
         v = v * 10 + u64::from(d);
     }
     Some(if plus { v | 1 << 63 } else { v })
-}
-
-/// The value of eight ASCII digits, or `None` if one is not a digit. One word at a time: a
-/// byte is a digit when its high nibble is 3 and adding 6 leaves it 3; then pairs of digits,
-/// pairs of pairs and the two halves are combined by multiplying (the first byte is the most
-/// significant digit).
-fn eight_digits(chunk: &[u8]) -> Option<u32> {
-    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-    const THREES: u64 = 0x3030_3030_3030_3030;
-    const SIXES: u64 = 0x0606_0606_0606_0606;
-    let mut word = [0; 8];
-    word.copy_from_slice(chunk);
-    let x = u64::from_le_bytes(word);
-    if x & HIGH != THREES || x.wrapping_add(SIXES) & HIGH != THREES {
-        return None;
-    }
-    let x = x - THREES;
-    // Each 16-bit lane: 10 * first + second in its low byte.
-    let x = (x * 10 + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
-    // Each 32-bit lane: 100 * first pair + second pair.
-    let x = (x * 100 + (x >> 16)) & 0x0000_FFFF_0000_FFFF;
-    // 10,000 * first half + second half.
-    Some(((x * 10_000 + (x >> 32)) & 0xFFFF_FFFF) as u32)
 }
 
 /// A mixer for packed numbers (splitmix64's finalizer): consecutive numbers of a range land
@@ -258,21 +237,6 @@ mod tests {
         }
         let v = digits.bytes().fold(1u64, |v, b| v * 10 + u64::from(b - b'0'));
         Some(if plus { v | 1 << 63 } else { v })
-    }
-
-    #[test]
-    fn eight_digits_reads_every_position() {
-        assert_eq!(eight_digits(b"12345678"), Some(12_345_678));
-        assert_eq!(eight_digits(b"00000000"), Some(0));
-        assert_eq!(eight_digits(b"99999999"), Some(99_999_999));
-        assert_eq!(eight_digits(b"09000001"), Some(9_000_001));
-        for at in 0..8 {
-            for bad in [b'/', b':', b'?', b'@', 0xB0, 0xB9, 0xFF, 0] {
-                let mut b = *b"12345678";
-                b[at] = bad;
-                assert_eq!(eight_digits(&b), None, "byte {bad:#x} at {at}");
-            }
-        }
     }
 
     proptest::proptest! {

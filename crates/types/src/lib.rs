@@ -9,6 +9,7 @@
 #[cfg(feature = "counting-alloc")]
 pub mod counting_alloc;
 mod diagnostic;
+pub mod digits;
 mod location;
 mod prefetch;
 mod region;
