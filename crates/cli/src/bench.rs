@@ -6,7 +6,9 @@
 //! same per-thread scratch: a first one from cold scratch (reported apart: dial plans build
 //! their lazy DFA states then); one untimed per call, for throughput; one timing every
 //! decision, for the latency histogram (the clock reads cost tens of nanoseconds, so they are
-//! kept out of the throughput).
+//! kept out of the throughput). `--rounds N` repeats the untimed pass and reports the fastest
+//! round, with the median and slowest beside it: on a shared machine, whose speed moves
+//! between seconds, the fastest of several short rounds is the steadiest measure of the code.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -51,6 +53,10 @@ pub struct Args {
     /// Seed of the traffic and of the gateway shuffles.
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
+    /// Run the throughput pass this many times and report the fastest (with the median and
+    /// slowest), to see through a shared machine's changing speed.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    rounds: usize,
 }
 
 struct Loaded {
@@ -68,8 +74,10 @@ struct Job<'a> {
 struct Measured {
     /// The first pass, from cold scratch.
     cold: Duration,
-    /// The untimed warm pass (throughput).
+    /// The fastest untimed warm pass (throughput).
     wall: Duration,
+    /// Every untimed pass, fastest first (the slowest thread's time in each).
+    rounds: Vec<Duration>,
     /// Every decision of the timed pass.
     histogram: Histogram<u64>,
     kinds: [u64; 6],
@@ -90,9 +98,9 @@ const KINDS: [&str; 6] =
     ["direct-routing", "calling-plan", "operator-connect", "internal", "emergency", "rejected"];
 
 pub fn run(args: Args) -> anyhow::Result<Finish> {
-    if args.threads == 0 || args.tenants == 0 || args.calls == 0 {
+    if args.threads == 0 || args.tenants == 0 || args.calls == 0 || args.rounds == 0 {
         return Err(UserError::Message(
-            "--calls, --threads and --tenants must be at least 1".into(),
+            "--calls, --threads, --tenants and --rounds must be at least 1".into(),
         )
         .into());
     }
@@ -259,10 +267,10 @@ fn traffic(engines: &[Loaded], seed: u64, n: usize) -> Vec<(u32, UserId, String)
         .collect()
 }
 
-/// Runs the jobs on `args.threads` threads, three passes each over the same per-thread scratch
-/// (as a server thread keeps it): a first pass from cold scratch (lazy automaton states get
-/// built, caches fill), an untimed pass for throughput and a pass that times every decision
-/// for the histogram. Passes start together on all threads.
+/// Runs the jobs on `args.threads` threads, passes over the same per-thread scratch (as a
+/// server thread keeps it): a first pass from cold scratch (lazy automaton states get built,
+/// caches fill), `args.rounds` untimed passes for throughput and a pass that times every
+/// decision for the histogram. Passes start together on all threads.
 fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
     let per_thread = args.calls.div_ceil(args.threads as u64);
     // Tenants whose engines share every automaton (clones through one Interner) share one
@@ -305,22 +313,22 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
         Pass { wall: start.elapsed(), histogram, kinds }
     };
     let barrier = Barrier::new(args.threads);
-    let worker = |thread: usize| -> ([Pass; 3], (usize, usize)) {
+    let worker = |thread: usize| -> (Vec<Pass>, (usize, usize)) {
         // One set of dial-plan caches per thread, shared by the tenants' scratch.
         let plans = PlanCaches::new();
         let mut scratch: Vec<Scratch> = first_of_shape
             .iter()
             .map(|&i| Scratch::with_plan_caches(&engines[i].engine, &plans))
             .collect();
-        barrier.wait();
-        let cold = pass(thread, &mut scratch, false);
-        barrier.wait();
-        let untimed = pass(thread, &mut scratch, false);
-        barrier.wait();
-        let timed = pass(thread, &mut scratch, true);
-        ([cold, untimed, timed], (plans.len(), plans.automaton_memory_usage()))
+        // The cold pass, the untimed rounds, then the timed pass.
+        let mut passes = Vec::with_capacity(args.rounds + 2);
+        for i in 0..args.rounds + 2 {
+            barrier.wait();
+            passes.push(pass(thread, &mut scratch, i == args.rounds + 1));
+        }
+        (passes, (plans.len(), plans.automaton_memory_usage()))
     };
-    let results: Vec<([Pass; 3], (usize, usize))> = std::thread::scope(|s| {
+    let results: Vec<(Vec<Pass>, (usize, usize))> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..args.threads)
             .map(|t| {
                 let worker = &worker;
@@ -330,19 +338,23 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
         handles.into_iter().map(|h| h.join().expect("bench thread")).collect()
     });
     let lazy = results.iter().map(|(_, l)| *l).max().unwrap_or_default();
-    let passes: Vec<[Pass; 3]> = results.into_iter().map(|(p, _)| p).collect();
+    let passes: Vec<Vec<Pass>> = results.into_iter().map(|(p, _)| p).collect();
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
     let mut kinds = [0u64; 6];
-    for [_, untimed, timed] in &passes {
-        let _ = histogram.add(&timed.histogram);
-        for (k, n) in kinds.iter_mut().zip(untimed.kinds) {
+    for p in &passes {
+        let _ = histogram.add(&p[args.rounds + 1].histogram);
+        // Every round makes the same decisions (each pass draws from a fresh seed).
+        for (k, n) in kinds.iter_mut().zip(p[1].kinds) {
             *k += n;
         }
     }
     let slowest = |i: usize| passes.iter().map(|p| p[i].wall).max().unwrap_or_default();
+    let mut rounds: Vec<Duration> = (1..=args.rounds).map(slowest).collect();
+    rounds.sort();
     Measured {
         cold: slowest(0),
-        wall: slowest(1),
+        wall: rounds[0],
+        rounds,
         histogram,
         kinds,
         lazy,
@@ -362,6 +374,16 @@ fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io
         h.value_at_quantile(0.999),
         h.max()
     )?;
+    let rate = |d: Duration| calls as f64 / d.as_secs_f64() / 1e6;
+    if let [_, .., slowest] = m.rounds[..] {
+        writeln!(
+            out,
+            "       fastest of {} rounds; median {:.2}, slowest {:.2} M decisions/s",
+            m.rounds.len(),
+            rate(m.rounds[m.rounds.len() / 2]),
+            rate(slowest),
+        )?;
+    }
     writeln!(
         out,
         "       first pass, from cold scratch (lazy automaton states, caches): {:.2} M decisions/s over {:.2} s",

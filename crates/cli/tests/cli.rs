@@ -488,6 +488,31 @@ fn replay_reads_traces_and_reports_bad_rows() {
 }
 
 #[test]
+fn bench_reports_the_fastest_of_its_rounds() {
+    let out = tpr(&["bench", "--calls", "20000", "--rounds", "3"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let rate = |line: &str, after: &str| -> f64 {
+        let rest =
+            &line[line.find(after).unwrap_or_else(|| panic!("{after} in {line}")) + after.len()..];
+        rest.split_whitespace().next().unwrap().trim_end_matches(',').parse().unwrap()
+    };
+    let lines: Vec<&str> = stdout.lines().collect();
+    let tpr_line = lines.iter().find(|l| l.starts_with("  tpr: ")).expect(&stdout);
+    let rounds = lines.iter().find(|l| l.contains("fastest of 3 rounds")).expect(&stdout);
+    // The reported throughput is the fastest round, so no slower than the median or slowest.
+    let fastest = rate(tpr_line, "tpr: ");
+    let (median, slowest) = (rate(rounds, "median "), rate(rounds, "slowest "));
+    assert!(fastest >= median && median >= slowest, "{stdout}");
+    // One round (the default) prints no rounds line.
+    let out = tpr(&["bench", "--calls", "20000"], None);
+    assert!(!text(&out.stdout).contains("rounds"), "{}", text(&out.stdout));
+    let out = tpr(&["bench", "--calls", "20000", "--rounds", "0"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--rounds must be at least 1"), "{}", text(&out.stderr));
+}
+
+#[test]
 fn a_reader_that_goes_away_is_not_an_error() {
     // `tpr bench | head -1`: the first line is read, then the pipe closes while the bench
     // measures; its next line must end the run quietly, not as an internal error.
