@@ -269,18 +269,12 @@ impl PatternSet {
         cache: &'a mut SetCache,
         s: &str,
     ) -> impl Iterator<Item = usize> + use<'a> {
-        self.scan(cache, s).iter().map(|&id| id as usize)
-    }
-
-    /// [`PatternSet::matches`] as the set's own list: the indexes of the patterns that match
-    /// `s`, ascending, valid until the cache is used again.
-    pub fn matching<'a>(&'a self, cache: &'a mut SetCache, s: &str) -> &'a [u32] {
-        self.scan(cache, s)
+        self.matching(cache, s).iter().map(|&id| id as usize)
     }
 
     /// Does any pattern match `s`?
     pub fn is_match(&self, cache: &mut SetCache, s: &str) -> bool {
-        !self.scan(cache, s).is_empty()
+        !self.matching(cache, s).is_empty()
     }
 
     /// The lowest index that matches `s`.
@@ -288,8 +282,9 @@ impl PatternSet {
         self.matches(cache, s).next()
     }
 
-    /// The indexes of the patterns that match `s`, ascending.
-    fn scan<'a>(&'a self, cache: &'a mut SetCache, s: &str) -> &'a [u32] {
+    /// [`PatternSet::matches`] as the set's own list: the indexes of the patterns that match
+    /// `s`, ascending, valid until the cache is used again.
+    pub fn matching<'a>(&'a self, cache: &'a mut SetCache, s: &str) -> &'a [u32] {
         assert_eq!(cache.ids.capacity(), self.confirm.len(), "cache of another pattern set");
         cache.ids.clear();
         match &self.scanner {
