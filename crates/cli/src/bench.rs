@@ -8,7 +8,8 @@
 //! decision, for the latency histogram (the clock reads cost tens of nanoseconds, so they are
 //! kept out of the throughput). `--rounds N` repeats the untimed pass and reports the fastest
 //! round, with the median and slowest beside it: on a shared machine, whose speed moves
-//! between seconds, the fastest of several short rounds is the steadiest measure of the code.
+//! between seconds, the fastest of several short rounds is steadier than one round (a slow
+//! spell can still last a whole run, so builds are compared over several runs).
 
 use std::collections::HashMap;
 use std::io::Write;
