@@ -5,8 +5,8 @@
 //! numbers with spaces, colleagues' numbers, emergency numbers). Three passes over it on the
 //! same per-thread scratch: a first one from cold scratch (reported apart: dial plans build
 //! their lazy DFA states then); one untimed per call, for throughput; one timing every
-//! decision, for the latency histogram (the clock reads cost tens of nanoseconds, so they are
-//! kept out of the throughput). `--rounds N` repeats the untimed pass and reports the fastest
+//! decision, for the latency histogram (two reads of the time-stamp counter per decision, about
+//! ten nanoseconds each, kept out of the throughput; see `clock`). `--rounds N` repeats the untimed pass and reports the fastest
 //! round, with the median and slowest beside it: on a shared machine, whose speed moves
 //! between seconds, the fastest of several short rounds is steadier than one round (a slow
 //! spell can still last a whole run, so builds are compared over several runs).
@@ -302,17 +302,18 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
             let job = &jobs[(offset + i) % jobs.len()];
             let l = &engines[job.tenant as usize];
             let call = Call::new(job.user, job.dialed);
-            let t0 = timed.then(Instant::now);
+            let t0 = timed.then(crate::clock::now_ns);
             let scratch = &mut scratch[scratch_of[job.tenant as usize]];
             let d = l.engine.decide(&l.state, &call, scratch, &mut rng, 0);
             if let Some(t0) = t0 {
-                let _ = histogram.record(t0.elapsed().as_nanos().max(1) as u64);
+                let _ = histogram.record(crate::clock::now_ns().saturating_sub(t0).max(1));
             }
             let k = KINDS.iter().position(|k| *k == d.kind()).unwrap_or(5);
             kinds[k] += 1;
         }
         Pass { wall: start.elapsed(), histogram, kinds }
     };
+    crate::clock::start();
     let barrier = Barrier::new(args.threads);
     let worker = |thread: usize| -> (Vec<Pass>, (usize, usize)) {
         // One set of dial-plan caches per thread, shared by the tenants' scratch.

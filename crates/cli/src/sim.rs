@@ -3,7 +3,6 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -93,11 +92,6 @@ fn bind(file: &ScenarioFile, tenant: &Tenant) -> anyhow::Result<Scenario> {
     file.bind(Arc::new(engine)).map_err(|e| UserError::Diagnostics(e.to_string()).into())
 }
 
-fn wall_ns() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    START.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
-
 /// Runs `scenario` (with `trace` calls on top) and writes what `out` asks for.
 pub fn simulate(
     scenario: Scenario,
@@ -152,7 +146,8 @@ fn simulate_many(
     let progress = |shard: usize, sim_ms: u64, duration_ms: u64| {
         bar.update(shard, sim_ms, duration_ms);
     };
-    let clock = wall_ns;
+    crate::clock::start();
+    let clock = crate::clock::now_ns;
     let opts = RunOptions { clock: Some(&clock), progress: Some(&progress), trace, shard: 0 };
     let report = run_many(&scenarios, out.threads, &opts)
         .map_err(|(file, e)| UserError::Message(format!("{file}: {e}")))?;
