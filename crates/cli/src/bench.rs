@@ -5,11 +5,12 @@
 //! numbers with spaces, colleagues' numbers, emergency numbers). Three passes over it on the
 //! same per-thread scratch: a first one from cold scratch (reported apart: dial plans build
 //! their lazy DFA states then); one untimed per call, for throughput; one timing every
-//! decision, for the latency histogram (two reads of the time-stamp counter per decision, about
-//! ten nanoseconds each, kept out of the throughput; see `clock`). `--rounds N` repeats the untimed pass and reports the fastest
-//! round, with the median and slowest beside it: on a shared machine, whose speed moves
-//! between seconds, the fastest of several short rounds is steadier than one round (a slow
-//! spell can still last a whole run, so builds are compared over several runs).
+//! decision, for the latency histogram (two reads of the time-stamp counter per decision,
+//! about ten nanoseconds each, kept out of the throughput; see `clock`). `--rounds N` repeats
+//! the untimed pass and reports the fastest round, with the median and slowest beside it: on
+//! a shared machine, whose speed moves between seconds, the fastest of several short rounds is
+//! steadier than one round (a slow spell can still last a whole run, so builds are compared
+//! over several runs).
 
 use std::collections::HashMap;
 use std::io::Write;
