@@ -22,7 +22,9 @@ use hdrhistogram::Histogram;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use tpr_dialplan::Limits;
-use tpr_router::{Call, Engine, Interner, PlanCaches, Scratch, ScratchShape, State, UserId};
+use tpr_router::{
+    Call, Engine, Interner, PlanCaches, Prefetch, Scratch, ScratchShape, State, UserId,
+};
 use tpr_tenant::Tenant;
 
 use crate::{Finish, UserError, tenant_file};
@@ -299,8 +301,22 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
         let mut kinds = [0u64; 6];
         let offset = thread * jobs.len() / args.threads;
         let start = Instant::now();
-        for i in 0..per_thread as usize {
-            let job = &jobs[(offset + i) % jobs.len()];
+        // The calls go round the jobs from `offset`; `at` is the next call's.
+        let n = jobs.len();
+        let mut at = offset % n;
+        let job_at = |k: usize| &jobs[if k < n { k } else { k % n }];
+        for _ in 0..per_thread {
+            // The next three calls' memory, a step per call ahead (see `Engine::prefetch_call`):
+            // with thousands of tenants taking turns, their records are in no cache.
+            for (ahead, step) in
+                [(3, Prefetch::Header), (2, Prefetch::Party), (1, Prefetch::Records)]
+            {
+                let next = job_at(at + ahead);
+                let l = &engines[next.tenant as usize];
+                l.engine.prefetch_call(&l.state, next.user, step);
+            }
+            let job = &jobs[at];
+            at = if at + 1 == n { 0 } else { at + 1 };
             let l = &engines[job.tenant as usize];
             let call = Call::new(job.user, job.dialed);
             let t0 = timed.then(crate::clock::now_ns);

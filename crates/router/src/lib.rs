@@ -72,7 +72,7 @@ pub use inbound::{Delivery, InboundCall, InboundDecision, InboundOutcome, Inboun
 pub use intern::{InternStats, Interner};
 pub use outbound::{
     Call, CallerId, Candidate, Candidates, Client, Decision, Ingress, Location, Outcome,
-    PlanCaches, Reject, Scratch, ScratchShape,
+    PlanCaches, Prefetch, Reject, Scratch, ScratchShape,
 };
 pub use router::{Loaded, Router};
 pub use state::{Charge, HEALTH_WINDOW_MS, Settlement, State};

@@ -503,6 +503,17 @@ impl Scratch {
     }
 }
 
+/// A step of [`Engine::prefetch_call`]; each reads only what the one before asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prefetch {
+    /// The engine's and the state's hot fields.
+    Header,
+    /// The caller's party record, the ledger and the gateways' OPTIONS times.
+    Party,
+    /// The caller's policies, route table, gateways and number counter.
+    Records,
+}
+
 /// What Direct Routing made of a number.
 enum Dr {
     NoMatch,
@@ -580,6 +591,39 @@ impl Engine {
             d.caller_id = self.caller_id(call, p);
         }
         d
+    }
+
+    /// Asks for the memory a decision for a call from `caller` will read, one [`Prefetch`]
+    /// step at a time, for a caller that knows its next calls (a queue of pending calls, a
+    /// load generator). With many tenants taking turns, a decision's tenant and caller are in
+    /// no cache and their records form a chain (the engine names the party, the party its
+    /// policies and counters), so a decision alone waits for one miss after another. Issuing
+    /// [`Prefetch::Header`] three calls ahead, [`Prefetch::Party`] two ahead and
+    /// [`Prefetch::Records`] one ahead keeps each step reading only lines the step before
+    /// asked for, a decision earlier, and the misses of the next calls overlap with this
+    /// one's work. A hint: it changes no result, reads nothing that can fault, and an unknown
+    /// caller is ignored.
+    #[inline]
+    pub fn prefetch_call(&self, state: &State, caller: UserId, step: Prefetch) {
+        use tpr_types::{prefetch, prefetch_lines};
+        match step {
+            Prefetch::Header => {
+                prefetch_lines(self, HOT_HEADER_LINES);
+                prefetch(state);
+            }
+            Prefetch::Party => {
+                if let Some(p) = self.parties.get(caller.index()) {
+                    prefetch(p);
+                }
+                prefetch(&*state.ledger);
+                state.prefetch_gateways();
+            }
+            Prefetch::Records => {
+                if let Some(p) = self.parties.get(caller.index()) {
+                    self.prefetch_for(state, p);
+                }
+            }
+        }
     }
 
     /// Asks for the lines of this tenant that a decision for `p` reads after cleanup and

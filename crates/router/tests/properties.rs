@@ -6,7 +6,7 @@ mod common;
 use proptest::prelude::*;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
-use tpr_router::{Attempt, Call, Input, Output};
+use tpr_router::{Attempt, Call, Input, Output, Prefetch, UserId};
 
 fn dialed() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -42,6 +42,29 @@ proptest! {
         let d1 = f.engine.decide(&f.state, &call, &mut f.scratch, &mut a, 0);
         let n1 = f.scratch.number.clone();
         let d2 = f.engine.decide(&f.state, &call, &mut f.scratch, &mut b, 0);
+        prop_assert_eq!(d1, d2);
+        prop_assert_eq!(n1, f.scratch.number.clone());
+    }
+
+    // Prefetching is a hint: asking for any caller's memory, at any step, known caller or
+    // not, changes no decision and never panics.
+    #[test]
+    fn prefetching_changes_nothing(
+        number in dialed(),
+        seed in any::<u64>(),
+        who in 0usize..2,
+        other in prop_oneof![0u32..4, Just(u32::MAX)],
+    ) {
+        let mut f = common::fx(&[]);
+        let user = f.user(["spencer", "john"][who]);
+        let call = Call::new(user, &number);
+        let d1 = f.engine.decide(&f.state, &call, &mut f.scratch, &mut Pcg64Mcg::seed_from_u64(seed), 0);
+        let n1 = f.scratch.number.clone();
+        for step in [Prefetch::Header, Prefetch::Party, Prefetch::Records] {
+            f.engine.prefetch_call(&f.state, UserId::from_index(other), step);
+            f.engine.prefetch_call(&f.state, user, step);
+        }
+        let d2 = f.engine.decide(&f.state, &call, &mut f.scratch, &mut Pcg64Mcg::seed_from_u64(seed), 0);
         prop_assert_eq!(d1, d2);
         prop_assert_eq!(n1, f.scratch.number.clone());
     }
