@@ -643,6 +643,8 @@ impl Engine {
         }
         prefetch(self.gateway_hot.as_ptr());
         prefetch(self.routes.as_ptr());
+        prefetch(self.plans.as_ptr().wrapping_add(usize::from(p.plan)));
+        self.numbers.prefetch_filter();
         state.prefetch_gateways();
         if let Some(k) = p.number_key {
             state.ledger.prefetch(k);
