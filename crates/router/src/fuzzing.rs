@@ -13,7 +13,7 @@ use rand_pcg::Pcg64Mcg;
 
 use crate::{
     Attempt, Call, Client, Engine, GatewayId, InboundCall, Ingress, Input, Location, Outcome,
-    Output, Scratch, SiteId, State, TrunkId, UserId,
+    Output, Prefetch, Scratch, SiteId, State, TrunkId, UserId,
 };
 
 const CONTOSO: &str = include_str!("../../../scenarios/tenants/contoso.toml");
@@ -109,6 +109,13 @@ pub fn decide_target(data: &[u8]) {
         let seed = b.u64();
         let now = b.u64() % (1 << 40);
         let d = engine.decide(&state, &call, &mut scratch, &mut Pcg64Mcg::seed_from_u64(seed), now);
+        // Prefetching, for this caller or any index at all, is a hint that changes nothing
+        // (the index comes from the seed, so the input is read as before).
+        let anyone = UserId::from_index((seed >> 32) as u32);
+        for step in [Prefetch::Header, Prefetch::Party, Prefetch::Records] {
+            engine.prefetch_call(&state, anyone, step);
+            engine.prefetch_call(&state, caller, step);
+        }
         let again =
             engine.decide(&state, &call, &mut scratch, &mut Pcg64Mcg::seed_from_u64(seed), now);
         assert_eq!(d, again, "same seed, same decision");
