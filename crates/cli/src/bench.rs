@@ -314,7 +314,7 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
             let t0 = timed.then(crate::clock::now_ns);
             // The next three calls' memory, a step per call ahead (see `Engine::prefetch_call`):
             // with many tenants taking turns, their records are in no cache. One tenant's
-            // records stay in L2, where asking would only cost its ~120 instructions a call.
+            // records stay in L2, where asking would only cost its ~170 instructions a call.
             if pipeline {
                 for (ahead, step) in
                     [(3, Prefetch::Header), (2, Prefetch::Party), (1, Prefetch::Records)]
