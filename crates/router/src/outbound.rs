@@ -510,7 +510,8 @@ pub enum Prefetch {
     Header,
     /// The caller's party record, the ledger and the gateways' OPTIONS times.
     Party,
-    /// The caller's policies, route table, gateways and number counter.
+    /// The caller's policies, route table, gateways, number counter and plan slot, and the
+    /// tenant's number filter.
     Records,
 }
 
