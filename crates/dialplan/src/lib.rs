@@ -45,7 +45,9 @@ pub use plan::{
     Cache, CompiledPlan, Explanation, Mode, NormalizeError, Outcome, PassExplanation, RuleIndex,
     RuleInfo, Scope,
 };
-pub use reference::{REFERENCE_REGEX_BYTES, ReferenceError, ReferencePlan, ReferenceResult};
+pub use reference::{
+    REFERENCE_REGEX_BYTES, ReferenceError, ReferencePlan, ReferenceResult, ServiceReference,
+};
 pub use rule::{DialPlan, Limits, Rule};
 pub use service::{SERVICE_TABLE_TSV, ServicePlan, service_plan, service_regions};
 pub use set::{PatternSet, SetCache, TranslationScratch};

@@ -2,7 +2,9 @@
 //! and translation templates against their meaning.
 
 use proptest::prelude::*;
-use tpr_dialplan::{CompiledPlan, DialPlan, Limits, Mode, ReferencePlan, Rule, service_plan};
+use tpr_dialplan::{
+    CompiledPlan, DialPlan, Limits, Mode, ReferencePlan, Rule, ServiceReference, service_plan,
+};
 use tpr_types::Region;
 
 /// A pattern piece of the kind real rules are made of.
@@ -111,6 +113,26 @@ proptest! {
                 let agreed = reference.diff(&compiled, &mut cache, input, mode);
                 prop_assert!(agreed.is_ok(), "{}", agreed.unwrap_err());
             }
+        }
+    }
+
+    /// A reference built on a service plan compiled once (`with_service`, what the fuzz
+    /// target does) is the reference `new` builds: the same refusals, the same results.
+    #[test]
+    fn a_shared_service_reference_builds_the_same_plan(plan in plan(), inputs in proptest::collection::vec(dialed(), 1..8), region in prop_oneof![Just("US"), Just("NZ"), Just("AU"), Just("DE")]) {
+        let service = service_plan(Region::try_new(region).unwrap()).unwrap();
+        let limits = Limits::default();
+        let shared = ServiceReference::new(service, &limits).unwrap();
+        match (ReferencePlan::new(Some(&plan), service, &limits), ReferencePlan::with_service(Some(&plan), &shared)) {
+            (Ok(alone), Ok(on_shared)) => {
+                for input in &inputs {
+                    for mode in [Mode::Effective, Mode::TenantScopeOnly] {
+                        prop_assert_eq!(alone.normalize(input, mode), on_shared.normalize(input, mode), "{:?}", input);
+                    }
+                }
+            }
+            (Err(a), Err(b)) => prop_assert_eq!(a, b),
+            (a, b) => panic!("new {:?} vs with_service {:?}", a.err(), b.err()),
         }
     }
 
