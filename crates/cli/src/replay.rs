@@ -39,8 +39,23 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<Finish> {
     let name = args.trace.display().to_string();
-    let text = std::fs::read_to_string(&args.trace)
-        .map_err(|e| UserError::Message(format!("{name}: {e}")))?;
+    let bytes =
+        std::fs::read(&args.trace).map_err(|e| UserError::Message(format!("{name}: {e}")))?;
+    let (text, not_utf8) = trace::decode(bytes);
+    if let Some(&first) = not_utf8.first() {
+        if args.strict {
+            return Err(
+                UserError::Diagnostics(format!("{name}:{first}: error: not valid UTF-8")).into()
+            );
+        }
+        let more = match not_utf8.len() {
+            1 => String::new(),
+            n => format!(" (and {} more lines)", n - 1),
+        };
+        eprintln!(
+            "{name}:{first}: warning: not valid UTF-8{more}; read with U+FFFD in place of the bad bytes"
+        );
+    }
     let detected = trace::detect(&text);
     let format = match args.format.as_str() {
         "tpr" => TraceFormat::Tpr,

@@ -487,6 +487,46 @@ fn replay_reads_traces_and_reports_bad_rows() {
     assert_eq!(v["leaked_permits"], 0);
 }
 
+/// A Latin-1 caller name in an Asterisk CDR: a warning naming the line, and the replay goes
+/// on; `--strict` stops there instead.
+#[test]
+fn replay_reads_a_trace_with_bytes_that_are_not_utf8() {
+    let dir = std::env::temp_dir().join(format!("tpr-latin1-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("Master.csv");
+    let sample =
+        std::fs::read(workspace().join("scenarios/traces/SYNTHETIC_asterisk_cdr_csv_Master.csv"))
+            .unwrap();
+    let mut bytes = Vec::new();
+    for (i, line) in sample.split_inclusive(|&b| b == b'\n').enumerate() {
+        match (i, line.iter().position(|&b| b == b'<')) {
+            (2, Some(at)) => {
+                bytes.extend_from_slice(&line[..at]);
+                bytes.extend_from_slice(b"Jos\xe9 ");
+                bytes.extend_from_slice(&line[at..]);
+            }
+            _ => bytes.extend_from_slice(line),
+        }
+    }
+    std::fs::write(&trace, &bytes).unwrap();
+    let path = trace.to_str().unwrap();
+    let acme = "scenarios/tenants/acme.toml";
+    let out = tpr(&["replay", path, "--tenant", acme, "--json", "-", "--quiet"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("Master.csv:3: warning: not valid UTF-8; read with U+FFFD"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["offered"], 24);
+    let out = tpr(&["replay", path, "--tenant", acme, "--strict"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("Master.csv:3: error: not valid UTF-8"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn bench_reports_the_fastest_of_its_rounds() {
     let out = tpr(&["bench", "--calls", "20000", "--rounds", "3"], None);

@@ -53,7 +53,14 @@ pub fn scenario_target(data: &[u8]) {
 /// or one error; what reads replays against the acme tenant and releases every permit.
 pub fn trace_target(data: &[u8]) {
     let Some((&pick, rest)) = data.split_first() else { return };
-    let Ok(text) = std::str::from_utf8(rest) else { return };
+    // As `tpr replay` reads a file: bytes that are not UTF-8 become U+FFFD.
+    let (text, not_utf8) = crate::trace::decode(rest.to_vec());
+    let lines = rest.split(|&b| b == b'\n').count() as u64;
+    assert!(
+        not_utf8.windows(2).all(|w| w[0] < w[1]) && not_utf8.iter().all(|&l| l >= 1 && l <= lines)
+    );
+    assert_eq!(not_utf8.is_empty(), std::str::from_utf8(rest).is_ok());
+    let text = text.as_str();
     let format = match pick % 4 {
         0 => TraceFormat::Tpr,
         1 => TraceFormat::Asterisk,

@@ -116,7 +116,7 @@ pub const MAX_ROWS: usize = 20_000_000;
 
 /// Guesses the format from the first line.
 pub fn detect(text: &str) -> Option<TraceFormat> {
-    let first = text.lines().find(|l| !l.trim().is_empty())?;
+    let first = without_bom(text).lines().find(|l| !l.trim().is_empty())?;
     let lower = first.to_ascii_lowercase();
     if lower.starts_with("start,") && lower.contains("dialed") {
         return Some(TraceFormat::Tpr);
@@ -146,7 +146,16 @@ pub fn read(
     if !(speed.is_finite() && speed > 0.0 && speed <= 1e6) {
         return Err(TraceError { line: 0, message: format!("speed must be above 0, got {speed}") });
     }
-    let mut rows = Rows { engine, calls: Vec::new(), skipped: Vec::new(), strict };
+    // Excel and Windows tools start UTF-8 files with a byte-order mark; it is no part of the
+    // first cell (the csv reader drops it too, but the format checks read the text itself).
+    let text = without_bom(text);
+    let mut rows = Rows {
+        engine,
+        calls: Vec::new(),
+        skipped: Vec::new(),
+        strict,
+        lines: LineIndex::new(text),
+    };
     match format {
         TraceFormat::Tpr => rows.tpr(text)?,
         TraceFormat::Asterisk => rows.asterisk(text)?,
@@ -183,6 +192,66 @@ struct Rows<'a> {
     calls: Vec<(i64, TraceCall)>,
     skipped: Vec<TraceError>,
     strict: bool,
+    lines: LineIndex<'a>,
+}
+
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// Line numbers from the byte offsets where records start. The csv reader's own line count
+/// is one short on every record after the first when lines end in CRLF (it counts a
+/// record's `\n` only once the next record has started: rust-csv issue 395), and Windows
+/// tools, the Teams admin center's export among them, write CRLF.
+struct LineIndex<'a> {
+    text: &'a [u8],
+    /// A byte offset already counted, and the line it is on.
+    at: usize,
+    line: u64,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> LineIndex<'a> {
+        LineIndex { text: text.as_bytes(), at: 0, line: 1 }
+    }
+
+    /// The 1-based line of the record the reader says starts at byte `byte`. The reader may
+    /// place it on the end of the line before (the `\n` of a CRLF), so the start moves past
+    /// line ends first: no record begins with one, and the reader skips empty lines.
+    fn line_of(&mut self, byte: u64) -> u64 {
+        let mut b = usize::try_from(byte).unwrap_or(usize::MAX).min(self.text.len());
+        while b < self.text.len() && matches!(self.text[b], b'\r' | b'\n') {
+            b += 1;
+        }
+        if b < self.at {
+            // Records come in order; start over if one ever does not.
+            (self.at, self.line) = (0, 1);
+        }
+        self.line += self.text[self.at..b].iter().filter(|&&c| c == b'\n').count() as u64;
+        self.at = b;
+        self.line
+    }
+}
+
+/// A trace file's bytes as text, and the lines that were not valid UTF-8. Exports are UTF-8,
+/// but one caller name written in Latin-1 (Asterisk's `cdr_csv` copies `CALLERID(name)` byte
+/// for byte) must not cost the whole trace: each invalid sequence becomes U+FFFD. tpr reads no
+/// name column, and a column it does read that holds one fails to parse, so that row is
+/// skipped (or stops a strict read) like any other bad row.
+pub fn decode(bytes: Vec<u8>) -> (String, Vec<u64>) {
+    match String::from_utf8(bytes) {
+        Ok(text) => (text, Vec::new()),
+        Err(e) => {
+            let bytes = e.into_bytes();
+            let mut bad = Vec::new();
+            for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+                if std::str::from_utf8(line).is_err() {
+                    bad.push(i as u64 + 1);
+                }
+            }
+            (String::from_utf8_lossy(&bytes).into_owned(), bad)
+        }
+    }
 }
 
 impl Rows<'_> {
@@ -202,11 +271,12 @@ impl Rows<'_> {
     ) -> Result<Option<(csv::StringRecord, u64)>, TraceError> {
         match rec {
             Ok(r) => {
-                let line = r.position().map_or(0, |p| p.line());
+                let line = r.position().map_or(0, |p| self.lines.line_of(p.byte()));
                 Ok(Some((r, line)))
             }
             Err(e) => {
-                self.bad(e.position().map_or(0, |p| p.line()), e.to_string())?;
+                let line = e.position().map_or(0, |p| self.lines.line_of(p.byte()));
+                self.bad(line, e.to_string())?;
                 Ok(None)
             }
         }

@@ -711,6 +711,71 @@ mod traces {
         assert!(read("start,caller\n", TraceFormat::Tpr, &e, 1.0, false).is_err());
         assert!(read(text, TraceFormat::Tpr, &e, 0.0, false).is_err());
     }
+
+    /// Windows exports: CRLF line ends (the csv reader's own count is one short on those),
+    /// a byte-order mark, blank lines and a quoted field spanning two lines; bad rows keep
+    /// their line in each, and the calls read are those of the plain file.
+    #[test]
+    fn crlf_bom_and_blank_lines_keep_line_numbers() {
+        let e = engine(ACME);
+        let plain = "start,direction,caller,dialed,duration_s,outcome,via\n\
+                     0,outbound,avery.sample,+14155550123,10,answered,\n\
+                     5,sideways,avery.sample,+14155550123,10,answered,\n\
+                     \n\
+                     7,inbound,\"+1415\n5550188\",+13125550150,10,answered,sbc1.example.com\n\
+                     yesterday,outbound,avery.sample,+14155550123,10,answered,\n\
+                     9,outbound,avery.sample,+14155550123,10,answered,\n";
+        let base = read(plain, TraceFormat::Tpr, &e, 1.0, false).unwrap();
+        let lines =
+            |t: &tpr_sim::trace::Trace| -> Vec<u64> { t.skipped.iter().map(|s| s.line).collect() };
+        assert_eq!(lines(&base), [3, 7]);
+        assert_eq!(base.calls.iter().map(|c| c.line).collect::<Vec<_>>(), [2, 5, 8]);
+        let crlf = plain.replace('\n', "\r\n");
+        for text in [crlf.clone(), format!("\u{feff}{plain}"), format!("\u{feff}{crlf}")] {
+            assert_eq!(detect(&text), Some(TraceFormat::Tpr), "{text:?}");
+            let t = read(&text, TraceFormat::Tpr, &e, 1.0, false).unwrap();
+            assert_eq!(lines(&t), [3, 7], "{text:?}");
+            assert_eq!(t.calls.iter().map(|c| c.line).collect::<Vec<_>>(), [2, 5, 8]);
+            let err = read(&text, TraceFormat::Tpr, &e, 1.0, true).unwrap_err();
+            assert_eq!(err.line, 3, "{text:?}");
+        }
+        // The Teams export with CRLF, as the admin center writes it.
+        let dr =
+            read(&TEAMS_DR.replace('\n', "\r\n"), TraceFormat::TeamsDirectRouting, &e, 1.0, false)
+                .unwrap();
+        assert_eq!(lines(&dr), [7]);
+    }
+
+    /// A Latin-1 caller name in an Asterisk CDR costs nothing: the bytes become U+FFFD, the
+    /// line is named, and the trace reads as it would with the name in UTF-8. Bad bytes in a
+    /// column tpr reads make that row bad.
+    #[test]
+    fn bytes_that_are_not_utf8_are_replaced_and_their_lines_named() {
+        let e = engine(ACME);
+        let mut lines: Vec<Vec<u8>> = ASTERISK.split('\n').map(|l| l.as_bytes().to_vec()).collect();
+        let clid = |l: &[u8]| l.iter().position(|&b| b == b'<').unwrap();
+        let at = clid(&lines[4]);
+        lines[4].splice(at..at, *b"Jos\xe9 ");
+        let (text, bad) = tpr_sim::trace::decode(lines.join(&b'\n'));
+        assert_eq!(bad, [5]);
+        assert!(text.contains("Jos\u{fffd} <"));
+        let t = read(&text, TraceFormat::Asterisk, &e, 1.0, true).unwrap();
+        let clean = read(ASTERISK, TraceFormat::Asterisk, &e, 1.0, true).unwrap();
+        assert_eq!(format!("{:?}", t.calls), format!("{:?}", clean.calls));
+        // In the start time: that row is bad, on its line.
+        let start = lines[9].windows(4).position(|w| w == b"2025").unwrap();
+        lines[9][start] = 0xff;
+        let (text, bad) = tpr_sim::trace::decode(lines.join(&b'\n'));
+        assert_eq!(bad, [5, 10]);
+        let err = read(&text, TraceFormat::Asterisk, &e, 1.0, true).unwrap_err();
+        assert_eq!(err.line, 10, "{err}");
+        assert!(err.message.contains("is not a time"), "{err}");
+        // Valid text passes through untouched.
+        assert_eq!(
+            tpr_sim::trace::decode(ASTERISK.as_bytes().to_vec()),
+            (ASTERISK.to_owned(), vec![])
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
