@@ -361,7 +361,9 @@ impl Lexer<'_> {
 
     /// After `@`: a quote and then only spaces up to the end of the line.
     fn here_start(&self) -> bool {
-        let rest = &self.src[self.pos + 1..];
+        // The quote may be a curly one, three bytes long.
+        let quote = self.src[self.pos..].chars().next().map_or(0, char::len_utf8);
+        let rest = &self.src[self.pos + quote..];
         let line = rest.split('\n').next().unwrap_or("");
         line.trim().is_empty() && rest.contains('\n')
     }
@@ -373,6 +375,7 @@ impl Lexer<'_> {
         let close = if expandable { "\"@" } else { "'@" };
         let body_start = self.pos;
         let mut line_start = self.pos;
+        let close_len;
         loop {
             let rest = &self.src[line_start..];
             if rest.is_empty() {
@@ -381,14 +384,20 @@ impl Lexer<'_> {
                     format!("here-string is never closed with {close} at the start of a line"),
                 ));
             }
-            if rest.starts_with(close) {
+            // PowerShell closes with any quote of the opening's kind, curly ones too.
+            let mut chars = rest.chars();
+            if let Some(q) = chars.next()
+                && (if expandable { is_double_quote(q) } else { is_single_quote(q) })
+                && chars.next() == Some('@')
+            {
+                close_len = q.len_utf8() + 1;
                 break;
             }
             line_start += rest.find('\n').map_or(rest.len(), |i| i + 1);
         }
         let body = self.src[body_start..line_start].strip_suffix('\n').unwrap_or("");
         let body = body.strip_suffix('\r').unwrap_or(body);
-        self.pos = line_start + 2;
+        self.pos = line_start + close_len;
         if expandable {
             let mut sub = Lexer {
                 depth: self.depth,
@@ -613,6 +622,19 @@ mod tests {
             vec![Tok::Word("a.b.c".into()), Tok::Newline, Tok::Word("d".into())]
         );
         assert_eq!(toks("@'\nx\n'@"), vec![Tok::Str("x".into())]);
+        // Curly quotes open and close here-strings too; an `@` before a curly quote with text
+        // after it on the line is no here-string (that slice once split the quote's bytes).
+        assert_eq!(
+            toks("@\u{2018}\nx\n\u{2019}@ y"),
+            vec![Tok::Str("x".into()), Tok::Word("y".into())]
+        );
+        assert_eq!(
+            toks("@\u{201c}\r\nx\r\n\u{201d}@"),
+            vec![Tok::Expandable(vec![Part::Lit("x".into())])]
+        );
+        assert_eq!(toks("@\u{2018}\nx\n'@"), vec![Tok::Str("x".into())]);
+        assert!(lex("$a = @\u{2018}x\n", 0).is_err(), "a string that never closes");
+        assert_eq!(toks("@\u{2018}x\u{2019}")[1], Tok::Str("x".into()));
         assert_eq!(
             toks("(Get-X) 2>$null"),
             vec![
