@@ -15,7 +15,16 @@ pub fn toml_target(data: &[u8]) {
 /// that then loads or gives located errors. The first byte picks `--skip-unsupported`.
 pub fn powershell_target(data: &[u8]) {
     let Some((&flags, rest)) = data.split_first() else { return };
-    let Ok(text) = std::str::from_utf8(rest) else { return };
+    // As `tpr import` reads a file: by its byte-order mark, else UTF-8, else Windows-1252.
+    let Ok(script) = crate::decode_script(rest) else { return };
+    if let Ok(utf8) = std::str::from_utf8(rest) {
+        assert_eq!(
+            script.text,
+            utf8.strip_prefix('\u{feff}').unwrap_or(utf8),
+            "UTF-8 passes through"
+        );
+    }
+    let text = script.text.as_str();
     let opts = ImportOptions {
         skip_unsupported: flags & 1 == 1,
         country: Some("US".into()),

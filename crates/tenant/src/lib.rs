@@ -56,4 +56,6 @@ pub use policies::{
     InboundTreatment, NetworkSite, NumberPattern, Policies, TreatmentTarget, UnassignedTreatment,
     Voicemail,
 };
-pub use powershell::{ImportOptions, Imported, Warning, import_file, import_str};
+pub use powershell::{
+    ImportOptions, Imported, ScriptText, Warning, decode_script, import_file, import_str,
+};

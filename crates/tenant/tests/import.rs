@@ -329,6 +329,101 @@ fn teamstools_create_script_imports_as_the_corpus_lists_it() {
     );
 }
 
+/// The corpus script saved the ways Windows saves scripts: UTF-16 little- and big-endian
+/// with a byte-order mark (Windows PowerShell's `Out-File` and `>`), UTF-8 with and without
+/// one, CRLF line ends. Each imports to the same tenant with the same warnings at the same
+/// places.
+#[test]
+fn a_script_reads_the_same_in_every_encoding_windows_saves() {
+    let original =
+        std::fs::read(data("Telesmart-nz_anz-dialplan_patch-TenantDialPlans.ps1")).unwrap();
+    let text = std::str::from_utf8(original.strip_prefix(b"\xef\xbb\xbf").unwrap()).unwrap();
+    let crlf = text.replace('\n', "\r\n");
+    let utf16 = |s: &str, le: bool| -> Vec<u8> {
+        let mut out = if le { vec![0xff, 0xfe] } else { vec![0xfe, 0xff] };
+        for u in s.encode_utf16() {
+            out.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+        }
+        out
+    };
+    let opts = ImportOptions {
+        skip_unsupported: true,
+        country: Some("NZ".into()),
+        name: Some("nz".into()),
+        ..ImportOptions::default()
+    };
+    let dir = std::env::temp_dir().join(format!("tpr-encodings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let body = |i: &Imported| i.toml.split_once('\n').unwrap().1.to_owned();
+    let reference =
+        import_file(&data("Telesmart-nz_anz-dialplan_patch-TenantDialPlans.ps1"), &opts).unwrap();
+    for (name, bytes) in [
+        ("utf8.ps1", text.as_bytes().to_vec()),
+        ("crlf.ps1", crlf.as_bytes().to_vec()),
+        ("utf16le.ps1", utf16(text, true)),
+        ("utf16be.ps1", utf16(text, false)),
+        ("utf16le-crlf.ps1", utf16(&crlf, true)),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let imported = import_file(&path, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(body(&imported), body(&reference), "{name}");
+        assert_eq!(warnings(&imported), warnings(&reference), "{name}");
+    }
+    // UTF-16 that does not decode names its line.
+    let mut broken =
+        utf16("Set-CsOnlinePstnUsage -Identity Global -Usage @{Add='Local'}\n# ", true);
+    broken.extend([0x00, 0xd8]);
+    let path = dir.join("broken.ps1");
+    std::fs::write(&path, broken).unwrap();
+    let e = import_file(&path, &opts).unwrap_err().to_string();
+    assert!(e.ends_with("broken.ps1: line 2: not valid UTF-16 (a lone surrogate 0xd800)"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A script without a byte-order mark that is not UTF-8 is read as Windows PowerShell 5.1
+/// reads it, in Windows-1252, with a warning on its first such line: a `Zürich` in a string,
+/// and the curly quotes and en dash a word processor puts in, which PowerShell reads as
+/// quotes and a hyphen.
+#[test]
+fn an_ansi_script_reads_as_windows_1252() {
+    let ansi = b"Set-CsOnlinePstnUsage -Identity Global -Usage @{Add='Local'}\n\
+                 New-CsOnlineVoiceRoute -Identity \x93Z\xfcrich Local\x94 \x96NumberPattern '^\\+41(\\d+)$' -OnlinePstnUsages Local -OnlinePstnGatewayList \x91sbc.example.ch\x92\n";
+    let dir = std::env::temp_dir().join(format!("tpr-ansi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ansi.ps1");
+    std::fs::write(&path, ansi).unwrap();
+    let opts = ImportOptions { country: Some("CH".into()), ..ImportOptions::default() };
+    let imported = import_file(&path, &opts).unwrap_or_else(|e| panic!("{e}"));
+    let w = warnings(&imported);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("2:1: not UTF-8 and no byte-order mark: read as Windows-1252"),
+        "{w:?}"
+    );
+    let t = table(&imported);
+    let route = &t["voice_routes"].as_array().unwrap()[0];
+    assert_eq!(route["name"].as_str(), Some("Zürich Local"));
+    assert_eq!(route["number_pattern"].as_str(), Some(r"^\+41(\d+)$"));
+    assert_eq!(strs(&route["gateways"]), ["sbc.example.ch"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The decoding itself: marks are dropped, UTF-8 passes through, Windows-1252's typographic
+/// range maps where Windows maps it.
+#[test]
+fn script_bytes_decode_as_powershell_reads_them() {
+    let d = |b: &[u8]| tpr_tenant::decode_script(b).unwrap();
+    assert_eq!(d(b"\xef\xbb\xbfa\xc3\xbc").text, "aü");
+    assert_eq!(d(b"\xef\xbb\xbfa\xc3\xbc").ansi_from_line, None);
+    assert_eq!(d(b"\xff\xfea\x00\xfc\x00").text, "aü");
+    assert_eq!(d(b"\xfe\xff\x00a\x00\xfc").text, "aü");
+    let ansi = d(b"x\ny\n\x80\x81\x93\x94\x96\x97\x9f\xe9");
+    assert_eq!(ansi.text, "x\ny\n\u{20ac}\u{81}\u{201c}\u{201d}\u{2013}\u{2014}\u{178}é");
+    assert_eq!(ansi.ansi_from_line, Some(3));
+    assert!(tpr_tenant::decode_script(b"\xff\xfea").is_err());
+}
+
 fn import(script: &str) -> Result<Imported, String> {
     import_str(
         script,

@@ -128,17 +128,108 @@ impl Imported {
     }
 }
 
-/// Imports the script at `path`.
+/// Imports the script at `path`, read as PowerShell reads it ([`decode_script`]).
 pub fn import_file(path: &Path, opts: &ImportOptions) -> Result<Imported, LoadErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        LoadErrors(vec![LoadError { location: None, message: format!("{}: {e}", path.display()) }])
-    })?;
+    let file = path.display().to_string();
+    let fail = |message: String| {
+        LoadErrors(vec![LoadError { location: None, message: format!("{file}: {message}") }])
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let script = decode_script(&bytes).map_err(fail)?;
     let dir = path.parent().map(|p| p.display().to_string()).unwrap_or_default();
     let mut opts = opts.clone();
     if opts.name.is_none() {
         opts.name = path.file_stem().map(|s| s.to_string_lossy().into_owned());
     }
-    import_str(&text, &path.display().to_string(), &dir, &opts)
+    let mut imported = import_str(&script.text, &file, &dir, &opts)?;
+    if let Some(line) = script.ansi_from_line {
+        imported.warnings.insert(
+            0,
+            Warning {
+                location: Location { file: Arc::from(file.as_str()), line, col: 1 },
+                message: "not UTF-8 and no byte-order mark: read as Windows-1252, as Windows \
+                          PowerShell 5.1 reads such a script (save it as UTF-8 to be sure)"
+                    .into(),
+            },
+        );
+    }
+    Ok(imported)
+}
+
+/// A script's text, as [`decode_script`] read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptText {
+    /// The text, without its byte-order mark.
+    pub text: String,
+    /// Set when the file was not UTF-8 and had no byte-order mark, so it was read as
+    /// Windows-1252: the first line that was not UTF-8.
+    pub ansi_from_line: Option<u32>,
+}
+
+/// Reads a script file's bytes the way PowerShell does. A byte-order mark says the encoding:
+/// UTF-8, or UTF-16 (little-endian is what Windows PowerShell 5.1's `Out-File` and `>` write).
+/// Without one the file is UTF-8 (PowerShell 7 and every editor today), or else the ANSI code
+/// page, which Windows PowerShell 5.1 falls back to: Windows-1252 here, the Western European
+/// one (an older Notepad's "ANSI" with `Zürich` in a description). UTF-16 that does not
+/// decode is an error.
+pub fn decode_script(bytes: &[u8]) -> Result<ScriptText, String> {
+    let utf16 = |bytes: &[u8], from: fn([u8; 2]) -> u16| -> Result<ScriptText, String> {
+        if bytes.len() % 2 == 1 {
+            return Err("UTF-16 (by its byte-order mark) with an odd number of bytes".into());
+        }
+        let units = bytes.chunks_exact(2).map(|c| from([c[0], c[1]]));
+        let mut text = String::with_capacity(bytes.len() / 2);
+        let mut line = 1u32;
+        for c in char::decode_utf16(units) {
+            match c {
+                Ok(c) => {
+                    line += u32::from(c == '\n');
+                    text.push(c);
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "line {line}: not valid UTF-16 (a lone surrogate {:#06x})",
+                        e.unpaired_surrogate()
+                    ));
+                }
+            }
+        }
+        Ok(ScriptText { text, ansi_from_line: None })
+    };
+    if let Some(rest) = bytes.strip_prefix(&[0xff, 0xfe]) {
+        return utf16(rest, u16::from_le_bytes);
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xfe, 0xff]) {
+        return utf16(rest, u16::from_be_bytes);
+    }
+    let bytes = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(ScriptText { text: text.to_owned(), ansi_from_line: None }),
+        Err(e) => {
+            let line = 1 + bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+            Ok(ScriptText {
+                text: bytes.iter().map(|&b| windows_1252(b)).collect(),
+                ansi_from_line: Some(u32::try_from(line).unwrap_or(u32::MAX)),
+            })
+        }
+    }
+}
+
+/// One Windows-1252 byte as a character. 0x80–0x9F hold typographic marks (the quotes and
+/// dashes PowerShell reads as `'`, `"` and `-`); the five codes the page leaves free map to
+/// the C1 controls, as Windows maps them; the rest is Latin-1.
+fn windows_1252(b: u8) -> char {
+    const HIGH: [char; 32] = [
+        '\u{20ac}', '\u{81}', '\u{201a}', '\u{192}', '\u{201e}', '\u{2026}', '\u{2020}',
+        '\u{2021}', '\u{2c6}', '\u{2030}', '\u{160}', '\u{2039}', '\u{152}', '\u{8d}', '\u{17d}',
+        '\u{8f}', '\u{90}', '\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}', '\u{2022}', '\u{2013}',
+        '\u{2014}', '\u{2dc}', '\u{2122}', '\u{161}', '\u{203a}', '\u{153}', '\u{9d}', '\u{17e}',
+        '\u{178}',
+    ];
+    match b {
+        0x80..=0x9f => HIGH[usize::from(b - 0x80)],
+        _ => char::from(b),
+    }
 }
 
 /// Imports script `text` read from `file` (in directory `dir`, which `$PSScriptRoot` names).
