@@ -24,8 +24,7 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         w.extend(imported.lint(&tenant));
         w
     } else {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| UserError::Message(format!("{}: {e}", path.display())))?;
+        let text = tpr_types::read_utf8(path).map_err(UserError::from)?;
         let file = path.display().to_string();
         let tenant = Tenant::from_toml_str(&text, &file).map_err(|e| diagnostics(path, &e))?;
         lint(&tenant, &text, &file)

@@ -67,6 +67,16 @@ pub enum UserError {
     Diagnostics(String),
 }
 
+impl From<tpr_types::Diagnostic> for UserError {
+    /// A located problem prints as a diagnostic line; one without a place as a message.
+    fn from(d: tpr_types::Diagnostic) -> UserError {
+        match d.location {
+            Some(_) => UserError::Diagnostics(d.to_string()),
+            None => UserError::Message(d.message),
+        }
+    }
+}
+
 impl std::fmt::Display for UserError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -69,8 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
 
 /// Reads a scenario and the tenant it names (relative to the scenario file).
 pub fn load_scenario(path: &Path) -> anyhow::Result<Scenario> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| UserError::Message(format!("{}: {e}", path.display())))?;
+    let text = tpr_types::read_utf8(path).map_err(UserError::from)?;
     let file = ScenarioFile::parse(&text, &path.display().to_string())
         .map_err(|e| UserError::Diagnostics(e.to_string()))?;
     let tenant_path = path.parent().unwrap_or(Path::new(".")).join(&file.tenant_file);

@@ -445,6 +445,31 @@ fn sim_errors_point_at_the_scenario() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A TOML file saved in Latin-1 (TOML is UTF-8) is refused at its first bad byte, by every
+/// command that reads one.
+#[test]
+fn toml_that_is_not_utf8_is_an_error_at_its_first_bad_byte() {
+    let dir = std::env::temp_dir().join(format!("tpr-latin1-toml-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tenant = dir.join("t.toml");
+    let mut bytes = std::fs::read(workspace().join("scenarios/tenants/acme.toml")).unwrap();
+    bytes.extend_from_slice(b"\n# Z\xfcrich office\n");
+    std::fs::write(&tenant, &bytes).unwrap();
+    let line = bytes.iter().filter(|&&b| b == b'\n').count();
+    let want = format!("t.toml:{line}:4: error: not valid UTF-8");
+    let path = tenant.to_str().unwrap();
+    for args in [
+        vec!["check", path],
+        vec!["route", "--tenant", path, "--user", "avery.sample", "911"],
+        vec!["normalize", "--tenant", path, "--dial-plan", "Global", "911"],
+    ] {
+        let out = tpr(&args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(text(&out.stderr).contains(&want), "{args:?}: {}", text(&out.stderr));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn replay_reads_traces_and_reports_bad_rows() {
     let acme = "scenarios/tenants/acme.toml";

@@ -480,12 +480,7 @@ impl Loader {
 impl Tenant {
     /// Reads and checks a tenant file.
     pub fn load(path: &Path) -> Result<Tenant, LoadErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            LoadErrors(vec![LoadError {
-                location: None,
-                message: format!("{}: {e}", path.display()),
-            }])
-        })?;
+        let text = tpr_types::read_utf8(path).map_err(|e| LoadErrors(vec![e]))?;
         Tenant::from_toml_str(&text, &path.display().to_string())
     }
 

@@ -13,8 +13,10 @@ pub mod digits;
 mod location;
 mod prefetch;
 mod region;
+mod text;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use location::{LineIndex, Location};
 pub use prefetch::{prefetch, prefetch_lines};
 pub use region::{Region, RegionError};
+pub use text::read_utf8;

@@ -254,7 +254,7 @@ pub fn import_str(
             }])
         };
         Tenant::load(base)?;
-        let text = std::fs::read_to_string(base).map_err(|e| err(e.to_string()))?;
+        let text = tpr_types::read_utf8(base).map_err(|e| LoadErrors(vec![e]))?;
         let table: toml::Table = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
         interp.doc = doc::Doc::from_toml(&table).map_err(err)?;
     }
