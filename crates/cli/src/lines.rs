@@ -3,7 +3,8 @@
 use std::io::{self, BufRead, IsTerminal, Write};
 
 /// Calls `each` with every input: the arguments if there are any, else every line of stdin
-/// (`\n` or `\r\n`). A line that is not UTF-8 comes as `Err` with its lossy text. On a
+/// (`\n` or `\r\n`; a UTF-8 byte-order mark before the first line, as Notepad saves a list of
+/// numbers, is dropped). A line that is not UTF-8 comes as `Err` with its lossy text. On a
 /// terminal, `out` is flushed after each line so that answers appear as they are typed.
 pub fn for_each_input<W: Write>(
     args: &[String],
@@ -20,10 +21,14 @@ pub fn for_each_input<W: Write>(
     let stdin = io::stdin();
     let mut stdin = stdin.lock();
     let mut line = Vec::with_capacity(128);
+    let mut first = true;
     loop {
         line.clear();
         if stdin.read_until(b'\n', &mut line)? == 0 {
             return Ok(());
+        }
+        if std::mem::take(&mut first) && line.starts_with(b"\xef\xbb\xbf") {
+            line.drain(..3);
         }
         if line.last() == Some(&b'\n') {
             line.pop();

@@ -74,6 +74,18 @@ fn normalize_streams_stdin_in_order_and_reports_bad_lines() {
     );
     assert_eq!(text(&out.stderr), "tpr: 2 input(s) were not valid dial strings\n");
 
+    // A list saved by Notepad starts with a byte-order mark; it is no part of the number. One
+    // later in the input is.
+    let out = tpr(
+        &["normalize", "--tenant", T, "--dial-plan", "Global"],
+        Some("\u{feff}0100\r\n\u{feff}0100\r\n"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "0100\t+14255550100\t4digitExtension");
+    assert!(lines[1].starts_with("\u{feff}0100\t\t!error: character '\\u{feff}'"), "{stdout}");
+
     let many: String = (0..20_000).map(|i| format!("{:04}\n", i % 10_000)).collect();
     let out = tpr(&["normalize", "--tenant", T, "--dial-plan", "Global"], Some(&many));
     assert_eq!(out.status.code(), Some(0));
