@@ -154,7 +154,7 @@ pub fn read(
         calls: Vec::new(),
         skipped: Vec::new(),
         strict,
-        lines: LineIndex::new(text),
+        lines: RecordLines::new(text),
     };
     match format {
         TraceFormat::Tpr => rows.tpr(text)?,
@@ -192,7 +192,7 @@ struct Rows<'a> {
     calls: Vec<(i64, TraceCall)>,
     skipped: Vec<TraceError>,
     strict: bool,
-    lines: LineIndex<'a>,
+    lines: RecordLines<'a>,
 }
 
 fn without_bom(text: &str) -> &str {
@@ -203,16 +203,16 @@ fn without_bom(text: &str) -> &str {
 /// is one short on every record after the first when lines end in CRLF (it counts a
 /// record's `\n` only once the next record has started: rust-csv issue 395), and Windows
 /// tools, the Teams admin center's export among them, write CRLF.
-struct LineIndex<'a> {
+struct RecordLines<'a> {
     text: &'a [u8],
     /// A byte offset already counted, and the line it is on.
     at: usize,
     line: u64,
 }
 
-impl<'a> LineIndex<'a> {
-    fn new(text: &'a str) -> LineIndex<'a> {
-        LineIndex { text: text.as_bytes(), at: 0, line: 1 }
+impl<'a> RecordLines<'a> {
+    fn new(text: &'a str) -> RecordLines<'a> {
+        RecordLines { text: text.as_bytes(), at: 0, line: 1 }
     }
 
     /// The 1-based line of the record the reader says starts at byte `byte`. The reader may
