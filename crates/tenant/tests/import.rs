@@ -381,6 +381,37 @@ fn a_script_reads_the_same_in_every_encoding_windows_saves() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The local copy of what a script downloads (`--resource`), saved with a byte-order mark or
+/// as UTF-16, gives the tenant the plain copy gives.
+#[test]
+fn a_resource_reads_in_the_encodings_windows_saves() {
+    let script = data("shanehoey_TeamsTools_scripts_create.ps1");
+    let url = "https://gist.githubusercontent.com/shanehoey/68c3f24ea4301d84220891f830b73b63/raw/6b61c95566b42a6a842ab6f815a705380521e281/defaults.xml";
+    let xml = data("shanehoey_TeamsTools_TeamsToolsConfig_default.xml");
+    let with = |path: PathBuf| {
+        let opts =
+            ImportOptions { resources: vec![(url.into(), path)], ..ImportOptions::default() };
+        import_file(&script, &opts).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let reference = with(xml.clone());
+    let text = std::fs::read_to_string(&xml).unwrap();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let dir = std::env::temp_dir().join(format!("tpr-resource-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend_from_slice(text.as_bytes());
+    for (name, bytes) in [("utf16.xml", utf16), ("bom.xml", bom)] {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let imported = with(path);
+        assert_eq!(imported.toml, reference.toml, "{name}");
+        assert_eq!(warnings(&imported), warnings(&reference), "{name}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A script without a byte-order mark that is not UTF-8 is read as Windows PowerShell 5.1
 /// reads it, in Windows-1252, with a warning on its first such line: a `Zürich` in a string,
 /// and the curly quotes and en dash a word processor puts in, which PowerShell reads as

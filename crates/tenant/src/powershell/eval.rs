@@ -455,10 +455,22 @@ impl<'a> Interp<'a> {
                 ),
             );
         };
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Fail::new(c.at, format!("--resource for {url}: {}: {e}", path.display()))
-        })?;
-        Ok(Value::Hash(vec![("Content".into(), Value::Str(text))]))
+        let fail =
+            |m: String| Fail::new(c.at, format!("--resource for {url}: {}: {m}", path.display()));
+        let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+        // A local copy saved on Windows may carry a byte-order mark or be UTF-16: read it as
+        // a script is read.
+        let content = super::decode_script(&bytes).map_err(fail)?;
+        if let Some(line) = content.ansi_from_line {
+            self.warn(
+                c.at,
+                format!(
+                    "--resource for {url}: {} is not UTF-8 (line {line}) and has no byte-order mark: read as Windows-1252",
+                    path.display()
+                ),
+            );
+        }
+        Ok(Value::Hash(vec![("Content".into(), Value::Str(content.text))]))
     }
 
     pub fn expr(&mut self, e: &Expr) -> Result<Value, Fail> {
