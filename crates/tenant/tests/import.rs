@@ -437,6 +437,16 @@ fn an_ansi_script_reads_as_windows_1252() {
     assert_eq!(route["name"].as_str(), Some("Zürich Local"));
     assert_eq!(route["number_pattern"].as_str(), Some(r"^\+41(\d+)$"));
     assert_eq!(strs(&route["gateways"]), ["sbc.example.ch"]);
+    // Among the script's other warnings, it keeps script order.
+    let mut script = b"switch ($x) { default { } }\n# Z\xfcrich\n".to_vec();
+    script.extend_from_slice(ansi);
+    script.extend_from_slice(b"while ($true) { }\n");
+    std::fs::write(&path, &script).unwrap();
+    let opts = ImportOptions { skip_unsupported: true, ..opts };
+    let w = warnings(&import_file(&path, &opts).unwrap_or_else(|e| panic!("{e}")));
+    let lines: Vec<&str> = w.iter().map(|w| w.split(':').next().unwrap()).collect();
+    assert_eq!(lines, ["1", "2", "5"], "{w:?}");
+    assert!(w[1].starts_with("2:1: not UTF-8"), "{w:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -143,8 +143,10 @@ pub fn import_file(path: &Path, opts: &ImportOptions) -> Result<Imported, LoadEr
     }
     let mut imported = import_str(&script.text, &file, &dir, &opts)?;
     if let Some(line) = script.ansi_from_line {
+        // Warnings stay in script order.
+        let at = imported.warnings.partition_point(|w| w.location.line <= line);
         imported.warnings.insert(
-            0,
+            at,
             Warning {
                 location: Location { file: Arc::from(file.as_str()), line, col: 1 },
                 message: "not UTF-8 and no byte-order mark: read as Windows-1252, as Windows \
