@@ -57,5 +57,6 @@ pub use policies::{
     Voicemail,
 };
 pub use powershell::{
-    ImportOptions, Imported, ScriptText, Warning, decode_script, import_file, import_str,
+    DecodeError, ImportOptions, Imported, ScriptText, Warning, decode_script, import_file,
+    import_str,
 };

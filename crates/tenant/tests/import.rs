@@ -370,14 +370,17 @@ fn a_script_reads_the_same_in_every_encoding_windows_saves() {
         assert_eq!(body(&imported), body(&reference), "{name}");
         assert_eq!(warnings(&imported), warnings(&reference), "{name}");
     }
-    // UTF-16 that does not decode names its line.
+    // UTF-16 that does not decode is an error at its line and column.
     let mut broken =
         utf16("Set-CsOnlinePstnUsage -Identity Global -Usage @{Add='Local'}\n# ", true);
     broken.extend([0x00, 0xd8]);
     let path = dir.join("broken.ps1");
     std::fs::write(&path, broken).unwrap();
     let e = import_file(&path, &opts).unwrap_err().to_string();
-    assert!(e.ends_with("broken.ps1: line 2: not valid UTF-16 (a lone surrogate 0xd800)"), "{e}");
+    assert!(
+        e.ends_with("broken.ps1:2:3: error: not valid UTF-16 (a lone surrogate 0xd800)"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -460,7 +460,7 @@ impl<'a> Interp<'a> {
         let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
         // A local copy saved on Windows may carry a byte-order mark or be UTF-16: read it as
         // a script is read.
-        let content = super::decode_script(&bytes).map_err(fail)?;
+        let content = super::decode_script(&bytes).map_err(|e| fail(e.to_string()))?;
         if let Some(line) = content.ansi_from_line {
             self.warn(
                 c.at,

@@ -135,7 +135,13 @@ pub fn import_file(path: &Path, opts: &ImportOptions) -> Result<Imported, LoadEr
         LoadErrors(vec![LoadError { location: None, message: format!("{file}: {message}") }])
     };
     let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let script = decode_script(&bytes).map_err(fail)?;
+    let script = decode_script(&bytes).map_err(|e| match e.at {
+        Some((line, col)) => LoadErrors(vec![LoadError {
+            location: Some(Location { file: Arc::from(file.as_str()), line, col }),
+            message: e.message,
+        }]),
+        None => fail(e.message),
+    })?;
     let dir = path.parent().map(|p| p.display().to_string()).unwrap_or_default();
     let mut opts = opts.clone();
     if opts.name.is_none() {
@@ -168,31 +174,55 @@ pub struct ScriptText {
     pub ansi_from_line: Option<u32>,
 }
 
+/// Why a script's bytes are not text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    /// The line and column (in characters) of the first bad unit, when one is to blame.
+    pub at: Option<(u32, u32)>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.at {
+            Some((line, col)) => write!(f, "line {line}, column {col}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
 /// Reads a script file's bytes the way PowerShell does. A byte-order mark says the encoding:
 /// UTF-8, or UTF-16 (little-endian is what Windows PowerShell 5.1's `Out-File` and `>` write).
 /// Without one the file is UTF-8 (PowerShell 7 and every editor today), or else the ANSI code
 /// page, which Windows PowerShell 5.1 falls back to: Windows-1252 here, the Western European
 /// one (an older Notepad's "ANSI" with `Zürich` in a description). UTF-16 that does not
 /// decode is an error.
-pub fn decode_script(bytes: &[u8]) -> Result<ScriptText, String> {
-    let utf16 = |bytes: &[u8], from: fn([u8; 2]) -> u16| -> Result<ScriptText, String> {
+pub fn decode_script(bytes: &[u8]) -> Result<ScriptText, DecodeError> {
+    let utf16 = |bytes: &[u8], from: fn([u8; 2]) -> u16| -> Result<ScriptText, DecodeError> {
         if bytes.len() % 2 == 1 {
-            return Err("UTF-16 (by its byte-order mark) with an odd number of bytes".into());
+            return Err(DecodeError {
+                at: None,
+                message: "UTF-16 (by its byte-order mark) with an odd number of bytes".into(),
+            });
         }
         let units = bytes.chunks_exact(2).map(|c| from([c[0], c[1]]));
         let mut text = String::with_capacity(bytes.len() / 2);
-        let mut line = 1u32;
+        let (mut line, mut col) = (1u32, 1u32);
         for c in char::decode_utf16(units) {
             match c {
                 Ok(c) => {
-                    line += u32::from(c == '\n');
+                    (line, col) = if c == '\n' { (line + 1, 1) } else { (line, col + 1) };
                     text.push(c);
                 }
                 Err(e) => {
-                    return Err(format!(
-                        "line {line}: not valid UTF-16 (a lone surrogate {:#06x})",
-                        e.unpaired_surrogate()
-                    ));
+                    return Err(DecodeError {
+                        at: Some((line, col)),
+                        message: format!(
+                            "not valid UTF-16 (a lone surrogate {:#06x})",
+                            e.unpaired_surrogate()
+                        ),
+                    });
                 }
             }
         }
