@@ -116,7 +116,7 @@ pub const MAX_ROWS: usize = 20_000_000;
 
 /// Guesses the format from the first line.
 pub fn detect(text: &str) -> Option<TraceFormat> {
-    let first = without_bom(text).lines().find(|l| !l.trim().is_empty())?;
+    let first = without_bom(text).split(['\r', '\n']).find(|l| !l.trim().is_empty())?;
     let lower = first.to_ascii_lowercase();
     if lower.starts_with("start,") && lower.contains("dialed") {
         return Some(TraceFormat::Tpr);
@@ -199,6 +199,17 @@ fn without_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
+/// Whether byte `i` ends a line: a `\n`, or a `\r` not followed by one. The csv reader ends
+/// records at `\r\n`, `\n` and a lone `\r` alike, and so do line numbers here, so a file
+/// saved with classic Mac line ends is not one long line 1.
+fn ends_line(text: &[u8], i: usize) -> bool {
+    match text[i] {
+        b'\n' => true,
+        b'\r' => text.get(i + 1) != Some(&b'\n'),
+        _ => false,
+    }
+}
+
 /// Line numbers from the byte offsets where records start. The csv reader's own line count
 /// is one short on every record after the first when lines end in CRLF (it counts a
 /// record's `\n` only once the next record has started: rust-csv issue 395), and Windows
@@ -227,7 +238,7 @@ impl<'a> RecordLines<'a> {
             // Records come in order; start over if one ever does not.
             (self.at, self.line) = (0, 1);
         }
-        self.line += self.text[self.at..b].iter().filter(|&&c| c == b'\n').count() as u64;
+        self.line += (self.at..b).filter(|&i| ends_line(self.text, i)).count() as u64;
         self.at = b;
         self.line
     }
@@ -244,9 +255,13 @@ pub fn decode(bytes: Vec<u8>) -> (String, Vec<u64>) {
         Err(e) => {
             let bytes = e.into_bytes();
             let mut bad = Vec::new();
-            for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-                if std::str::from_utf8(line).is_err() {
-                    bad.push(i as u64 + 1);
+            let (mut line, mut start) = (1, 0);
+            for i in 0..=bytes.len() {
+                if i == bytes.len() || ends_line(&bytes, i) {
+                    if std::str::from_utf8(&bytes[start..i]).is_err() {
+                        bad.push(line);
+                    }
+                    (line, start) = (line + 1, i + 1);
                 }
             }
             (String::from_utf8_lossy(&bytes).into_owned(), bad)

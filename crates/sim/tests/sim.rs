@@ -713,7 +713,7 @@ mod traces {
     }
 
     /// Windows exports: CRLF line ends (the csv reader's own count is one short on those),
-    /// a byte-order mark, blank lines and a quoted field spanning two lines; bad rows keep
+    /// CR line ends, a byte-order mark, blank lines and a quoted field spanning two lines; bad rows keep
     /// their line in each, and the calls read are those of the plain file.
     #[test]
     fn crlf_bom_and_blank_lines_keep_line_numbers() {
@@ -731,7 +731,9 @@ mod traces {
         assert_eq!(lines(&base), [3, 7]);
         assert_eq!(base.calls.iter().map(|c| c.line).collect::<Vec<_>>(), [2, 5, 8]);
         let crlf = plain.replace('\n', "\r\n");
-        for text in [crlf.clone(), format!("\u{feff}{plain}"), format!("\u{feff}{crlf}")] {
+        // Classic Mac line ends: the csv reader ends records at a lone CR too.
+        let cr = plain.replace('\n', "\r");
+        for text in [crlf.clone(), cr, format!("\u{feff}{plain}"), format!("\u{feff}{crlf}")] {
             assert_eq!(detect(&text), Some(TraceFormat::Tpr), "{text:?}");
             let t = read(&text, TraceFormat::Tpr, &e, 1.0, false).unwrap();
             assert_eq!(lines(&t), [3, 7], "{text:?}");
@@ -770,6 +772,11 @@ mod traces {
         let err = read(&text, TraceFormat::Asterisk, &e, 1.0, true).unwrap_err();
         assert_eq!(err.line, 10, "{err}");
         assert!(err.message.contains("is not a time"), "{err}");
+        // Lines end where the csv reader ends records: at CRLF, LF or a lone CR.
+        for end in ["\r\n", "\r"] {
+            let (_, bad) = tpr_sim::trace::decode(lines.join(end.as_bytes()));
+            assert_eq!(bad, [5, 10], "{end:?}");
+        }
         // Valid text passes through untouched.
         assert_eq!(
             tpr_sim::trace::decode(ASTERISK.as_bytes().to_vec()),
