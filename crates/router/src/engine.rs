@@ -142,7 +142,7 @@ pub(crate) struct RouteRec {
 pub(crate) struct RouteTable {
     pub set: Arc<PatternSet>,
     /// The baseline: one regex per entry, tried one by one (see [`Engine::compile_naive`]).
-    pub naive: Option<Vec<tpr_dialplan::Pattern>>,
+    pub naive: Option<Arc<[tpr_dialplan::Pattern]>>,
     /// (usage index in the tenant's `pstn_usages`, route).
     pub entries: Vec<(u16, RouteId)>,
 }
@@ -239,7 +239,7 @@ pub struct Engine {
     pub(crate) emergency_max_len: usize,
     pub(crate) unassigned: Arc<PatternSet>,
     /// The naive baseline's one-regex-per-rule plans, parallel to `plans`.
-    pub(crate) naive_plans: Option<Vec<tpr_dialplan::ReferencePlan>>,
+    pub(crate) naive_plans: Option<Vec<Arc<tpr_dialplan::ReferencePlan>>>,
     /// Regions that count as one country for "domestic" (`calling_plans.domestic_groups`).
     pub(crate) domestic_groups: crate::country::DomesticGroups,
     pub(crate) tenant_key: KeyId,
@@ -864,8 +864,21 @@ impl Engine {
     /// does it), and normalization that allocates. Decisions are the same; only the speed
     /// differs. It is the baseline `tpr bench --baseline naive` measures against.
     pub fn compile_naive(tenant: &Tenant) -> Result<Engine, CompileError> {
+        Engine::compile_naive_shared(tenant, &Interner::new())
+    }
+
+    /// [`Engine::compile_naive`], taking from `interner` what an engine compiled with it
+    /// before built from the same rules: its automata, and its naive plans and route regexes,
+    /// as a script's regex library caches the patterns it compiled. Matching is the same one
+    /// regex at a time; only the copies are shared. With .NET's Unicode classes one rule's
+    /// regex takes around a hundred KiB, so the naive engines of 10,000 copies of a 100-rule
+    /// tenant would need over 100 GiB compiled one by one.
+    pub fn compile_naive_shared(
+        tenant: &Tenant,
+        interner: &Interner,
+    ) -> Result<Engine, CompileError> {
         let limits = Limits::default();
-        let mut engine = Engine::compile_with(tenant, &limits)?;
+        let mut engine = Engine::compile_shared(tenant, &limits, interner)?;
         let mut plans = Vec::with_capacity(engine.plan_keys.len());
         for (name, region) in &engine.plan_keys {
             let plan = match name {
@@ -875,10 +888,8 @@ impl Engine {
             let service = tenant
                 .service_plan(*region)
                 .ok_or_else(|| err(format!("region {region}"), "no service plan"))?;
-            plans.push(
-                tpr_dialplan::ReferencePlan::new(plan, service, &limits)
-                    .map_err(|e| err("dial plan", e))?,
-            );
+            plans
+                .push(interner.reference(plan, service, &limits).map_err(|e| err("dial plan", e))?);
         }
         engine.naive_plans = Some(plans);
         let r = &tenant.routing;
@@ -890,8 +901,7 @@ impl Engine {
                 .map(|(_, route)| r.voice_routes[route.index()].number_pattern.as_str())
                 .collect();
             v.table.naive = Some(
-                tpr_dialplan::Pattern::many(&patterns, &limits)
-                    .map_err(|(_, e)| err("voice route", e))?,
+                interner.patterns(&patterns, &limits).map_err(|(_, e)| err("voice route", e))?,
             );
         }
         Ok(engine)

@@ -11,7 +11,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tpr_dialplan::{CompileErrorKind, CompiledPlan, DialPlan, Limits, PatternSet, ServicePlan};
+use tpr_dialplan::{
+    CompileErrorKind, CompiledPlan, DialPlan, Limits, Pattern, PatternSet, ReferenceError,
+    ReferencePlan, ServicePlan,
+};
 
 /// Compiled plans and pattern sets, shared by the engines compiled with it. Cheap to clone
 /// (the clones share the tables); safe to use from several threads.
@@ -24,6 +27,10 @@ pub struct Interner {
 struct Tables {
     plans: HashMap<String, Arc<CompiledPlan>>,
     sets: HashMap<String, Arc<PatternSet>>,
+    /// The naive baseline's one-regex-per-rule plans and one-regex-per-route lists
+    /// ([`crate::Engine::compile_naive_shared`]).
+    references: HashMap<String, Arc<ReferencePlan>>,
+    patterns: HashMap<String, Arc<[Pattern]>>,
     /// Lookups answered from the tables.
     hits: u64,
 }
@@ -40,6 +47,26 @@ impl Interner {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The copy `table` holds under `key`, or the one `build` compiles, which goes in.
+    /// Compiled outside the lock: other threads compiling other tenants go on meanwhile (two
+    /// compiling the same key keep the first copy in).
+    fn shared<T: ?Sized, E>(
+        &self,
+        table: fn(&mut Tables) -> &mut HashMap<String, Arc<T>>,
+        key: String,
+        build: impl FnOnce() -> Result<Arc<T>, E>,
+    ) -> Result<Arc<T>, E> {
+        {
+            let mut t = self.tables();
+            if let Some(found) = table(&mut t).get(&key).cloned() {
+                t.hits += 1;
+                return Ok(found);
+            }
+        }
+        let built = build()?;
+        Ok(table(&mut self.tables()).entry(key).or_insert(built).clone())
+    }
+
     /// The effective plan of `tenant_plan` over `service`, compiled once.
     pub(crate) fn plan(
         &self,
@@ -48,19 +75,11 @@ impl Interner {
         limits: &Limits,
     ) -> Result<Arc<CompiledPlan>, tpr_dialplan::CompileError> {
         let key = format!("{tenant_plan:?}\u{0}{service:?}\u{0}{limits:?}");
-        if let Some(p) = self.shared_plan(&key) {
-            return Ok(p);
-        }
-        // Compiled outside the lock: other threads compiling other tenants go on meanwhile.
-        let plan = Arc::new(CompiledPlan::compile(tenant_plan, service, limits)?);
-        Ok(self.tables().plans.entry(key).or_insert(plan).clone())
-    }
-
-    fn shared_plan(&self, key: &str) -> Option<Arc<CompiledPlan>> {
-        let mut t = self.tables();
-        let p = t.plans.get(key).cloned();
-        t.hits += u64::from(p.is_some());
-        p
+        self.shared(
+            |t| &mut t.plans,
+            key,
+            || Ok(Arc::new(CompiledPlan::compile(tenant_plan, service, limits)?)),
+        )
     }
 
     /// The set of `patterns`, compiled once.
@@ -70,15 +89,32 @@ impl Interner {
         limits: &Limits,
     ) -> Result<Arc<PatternSet>, (usize, CompileErrorKind)> {
         let key = format!("{patterns:?}\u{0}{limits:?}");
-        {
-            let mut t = self.tables();
-            if let Some(s) = t.sets.get(&key).cloned() {
-                t.hits += 1;
-                return Ok(s);
-            }
-        }
-        let set = Arc::new(PatternSet::new(patterns, limits)?);
-        Ok(self.tables().sets.entry(key).or_insert(set).clone())
+        self.shared(|t| &mut t.sets, key, || Ok(Arc::new(PatternSet::new(patterns, limits)?)))
+    }
+
+    /// The naive baseline's plan for `tenant_plan` over `service`, its regexes compiled once.
+    pub(crate) fn reference(
+        &self,
+        tenant_plan: Option<&DialPlan>,
+        service: &ServicePlan,
+        limits: &Limits,
+    ) -> Result<Arc<ReferencePlan>, ReferenceError> {
+        let key = format!("{tenant_plan:?}\u{0}{service:?}\u{0}{limits:?}");
+        self.shared(
+            |t| &mut t.references,
+            key,
+            || Ok(Arc::new(ReferencePlan::new(tenant_plan, service, limits)?)),
+        )
+    }
+
+    /// The naive baseline's regexes for `patterns`, one each, compiled once.
+    pub(crate) fn patterns<S: AsRef<str> + std::fmt::Debug>(
+        &self,
+        patterns: &[S],
+        limits: &Limits,
+    ) -> Result<Arc<[Pattern]>, (usize, CompileErrorKind)> {
+        let key = format!("{patterns:?}\u{0}{limits:?}");
+        self.shared(|t| &mut t.patterns, key, || Ok(Pattern::many(patterns, limits)?.into()))
     }
 
     /// Distinct compiled plans and pattern sets held, and lookups answered by sharing.
@@ -87,6 +123,8 @@ impl Interner {
         InternStats {
             plans: t.plans.len(),
             sets: t.sets.len(),
+            naive_plans: t.references.len(),
+            naive_routes: t.patterns.len(),
             shared: t.hits,
             bytes: t.plans.values().map(|p| p.memory_usage()).sum::<usize>()
                 + t.sets.values().map(|s| s.memory_usage()).sum::<usize>(),
@@ -101,6 +139,11 @@ pub struct InternStats {
     pub plans: usize,
     /// Distinct compiled pattern sets.
     pub sets: usize,
+    /// Distinct plans of the naive baseline (one regex per rule), which `bytes` does not
+    /// count.
+    pub naive_plans: usize,
+    /// Distinct route lists of the naive baseline (one regex per route), not in `bytes`.
+    pub naive_routes: usize,
     /// Compilations saved: requests answered with a copy already compiled.
     pub shared: u64,
     /// Heap bytes of the distinct automata.

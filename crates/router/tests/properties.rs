@@ -76,14 +76,31 @@ proptest! {
         let fast = tpr_router::Engine::compile(&tenant).unwrap();
         let naive = tpr_router::Engine::compile_naive(&tenant).unwrap();
         prop_assert!(naive.is_naive() && !fast.is_naive());
+        // A copy of the tenant takes its naive plans and route regexes from an interner that
+        // compiled them for the first, and decides the same.
+        let mut other = tenant.clone();
+        other.name = "fabrikam".into();
+        let interner = tpr_router::Interner::new();
+        tpr_router::Engine::compile_naive_shared(&tenant, &interner).unwrap();
+        let before = interner.stats();
+        let copy = tpr_router::Engine::compile_naive_shared(&other, &interner).unwrap();
+        let after = interner.stats();
+        prop_assert!(copy.is_naive() && before.naive_plans > 0 && before.naive_routes > 0);
+        let counts = |s: tpr_router::InternStats| (s.plans, s.sets, s.naive_plans, s.naive_routes);
+        prop_assert_eq!(counts(before), counts(after));
+        prop_assert!(after.shared > before.shared);
         let user = fast.party(["spencer", "john"][who]).unwrap();
         let call = Call::new(user, &number);
-        let (s1, s2) = (tpr_router::State::new(&fast), tpr_router::State::new(&naive));
-        let (mut c1, mut c2) = (tpr_router::Scratch::new(&fast), tpr_router::Scratch::new(&naive));
+        let s1 = tpr_router::State::new(&fast);
+        let mut c1 = tpr_router::Scratch::new(&fast);
         let d1 = fast.decide(&s1, &call, &mut c1, &mut Pcg64Mcg::seed_from_u64(seed), 0);
-        let d2 = naive.decide(&s2, &call, &mut c2, &mut Pcg64Mcg::seed_from_u64(seed), 0);
-        prop_assert_eq!(d1.outcome, d2.outcome);
-        prop_assert_eq!(c1.number, c2.number);
+        for engine in [&naive, &copy] {
+            let s2 = tpr_router::State::new(engine);
+            let mut c2 = tpr_router::Scratch::new(engine);
+            let d2 = engine.decide(&s2, &call, &mut c2, &mut Pcg64Mcg::seed_from_u64(seed), 0);
+            prop_assert_eq!(&d1.outcome, &d2.outcome);
+            prop_assert_eq!(&c1.number, &c2.number);
+        }
     }
 
     #[test]
