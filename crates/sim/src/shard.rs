@@ -40,33 +40,44 @@ pub fn run_many(
         run(&scenarios[s], rep, &RunOptions { shard: i, ..*opts })
     };
     let mut results: Vec<Option<Result<Report, SimError>>> = shards.iter().map(|_| None).collect();
-    if threads == 1 {
-        for (i, slot) in results.iter_mut().enumerate() {
+    let next = AtomicUsize::new(0);
+    // Takes shards until none are left, sending each result.
+    let work = |tx: &crossbeam_channel::Sender<(usize, Result<Report, SimError>)>| loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= shards.len() {
+            break;
+        }
+        // The receiver outlives the workers: a send cannot fail.
+        let _ = tx.send((i, play(i)));
+    };
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::scope(|scope| {
+        if threads > 1 {
+            for k in 0..threads {
+                let tx = tx.clone();
+                let work = &work;
+                // A thread the system will not start (a limit on threads or memory) is one
+                // worker fewer: the others take its shards, and the report is the same.
+                let started = std::thread::Builder::new()
+                    .name(format!("shard-{k}"))
+                    .spawn_scoped(scope, move || work(&tx));
+                if started.is_err() {
+                    break;
+                }
+            }
+        } else {
+            work(&tx);
+        }
+        drop(tx);
+        for (i, r) in rx {
+            results[i] = Some(r);
+        }
+    });
+    // Shards no worker took (every thread failed to start) run here.
+    for (i, slot) in results.iter_mut().enumerate() {
+        if slot.is_none() {
             *slot = Some(play(i));
         }
-    } else {
-        let next = AtomicUsize::new(0);
-        let (tx, rx) = crossbeam_channel::unbounded();
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                let tx = tx.clone();
-                let (next, play, count) = (&next, &play, shards.len());
-                scope.spawn(move || {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= count {
-                            break;
-                        }
-                        // The receiver outlives the workers: a send cannot fail.
-                        let _ = tx.send((i, play(i)));
-                    }
-                });
-            }
-            drop(tx);
-            for (i, r) in rx {
-                results[i] = Some(r);
-            }
-        });
     }
     let mut per_scenario: Vec<Option<Report>> = scenarios.iter().map(|_| None).collect();
     for (&(s, _), r) in shards.iter().zip(results) {
