@@ -18,7 +18,8 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Barrier;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Barrier, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -34,6 +35,10 @@ use crate::{Finish, UserError, tenant_file};
 
 /// The tenant `tpr bench` uses without `--tenant`.
 pub const DEFAULT_TENANT: &str = include_str!("../../../scenarios/tenants/contoso.toml");
+
+/// The most tenant copies `--tenants` takes (each costs from tens of KiB to MiBs; compiling
+/// also stops when the machine's memory runs low).
+const MAX_TENANTS: usize = 1_000_000;
 
 /// Arguments of `tpr bench`.
 #[derive(Debug, clap::Args)]
@@ -114,6 +119,16 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         )
         .into());
     }
+    if args.threads > crate::MAX_THREADS {
+        return Err(UserError::Message(format!(
+            "--threads must be at most {}",
+            crate::MAX_THREADS
+        ))
+        .into());
+    }
+    if args.tenants > MAX_TENANTS {
+        return Err(UserError::Message(format!("--tenants must be at most {MAX_TENANTS}")).into());
+    }
     let tenant = match &args.tenant {
         Some(path) => tenant_file::load(path)?,
         None => Tenant::from_toml_str(DEFAULT_TENANT, "contoso.toml")
@@ -161,7 +176,7 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     let jobs: Vec<Job<'_>> =
         strings.iter().map(|(t, u, s)| Job { tenant: *t, user: *u, dialed: s }).collect();
 
-    let fast = measure(&engines, &jobs, &args);
+    let fast = measure(&engines, &jobs, &args)?;
     report(&mut out, "tpr", &fast, args.calls)?;
     let share: Vec<String> = KINDS
         .iter()
@@ -173,7 +188,7 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     out.flush()?;
     if args.baseline.is_some() {
         let naive = compile_all(&tenant, args.tenants, args.threads, true, Some(&Interner::new()))?;
-        let slow = measure(&naive, &jobs, &args);
+        let slow = measure(&naive, &jobs, &args)?;
         report(&mut out, "naive", &slow, args.calls)?;
         let ratio = slow.wall.as_secs_f64() / fast.wall.as_secs_f64();
         let p99 = slow.histogram.value_at_quantile(0.99) as f64
@@ -226,23 +241,93 @@ fn compile_all(
         Ok(Loaded { engine, state, users })
     };
     let chunks: Vec<Vec<usize>> = (0..threads).map(|t| (t..k).step_by(threads).collect()).collect();
-    let mut out: Vec<Option<Loaded>> = (0..k).map(|_| None).collect();
-    std::thread::scope(|s| -> anyhow::Result<()> {
-        let handles: Vec<_> = chunks
+    let done = AtomicUsize::new(0);
+    let compiled = on_threads(threads, |t| {
+        chunks[t]
             .iter()
-            .map(|c| {
-                s.spawn(|| c.iter().map(|&i| compile_one(i).map(|l| (i, l))).collect::<Vec<_>>())
+            .map(|&i| {
+                // Copies are the same size: when memory runs low, the rest would not fit.
+                let n = done.fetch_add(1, Ordering::Relaxed);
+                if n % 64 == 0
+                    && let Some(low) = memory_low()
+                {
+                    return Err(UserError::Message(format!(
+                        "--tenants {k}: memory ran low after {n} copies of {} ({low}); \
+                         use fewer copies",
+                        tenant.name
+                    ))
+                    .into());
+                }
+                compile_one(i).map(|l| (i, l))
             })
-            .collect();
-        for h in handles {
-            for r in h.join().map_err(|_| anyhow::anyhow!("compile thread panicked"))? {
-                let (i, l) = r?;
-                out[i] = Some(l);
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?;
+    let mut out: Vec<Option<Loaded>> = (0..k).map(|_| None).collect();
+    for r in compiled {
+        for (i, l) in r? {
+            out[i] = Some(l);
+        }
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
+/// What is wrong when this machine has less than a twentieth of its memory (and at least
+/// 512 MiB) available, from `/proc/meminfo`; `None` when it has more, or does not say.
+fn memory_low() -> Option<String> {
+    std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| low_in(&m))
+}
+
+fn low_in(meminfo: &str) -> Option<String> {
+    let kib = |field: &str| -> Option<u64> {
+        let line = meminfo.lines().find(|l| l.starts_with(field))?;
+        line[field.len()..].trim().trim_end_matches("kB").trim().parse().ok()
+    };
+    let (total, available) = (kib("MemTotal:")?, kib("MemAvailable:")?);
+    (available < (total / 20).max(512 << 10))
+        .then(|| format!("{} MiB available of {} MiB", available >> 10, total >> 10))
+}
+
+/// Runs `f(0)` to `f(n - 1)` on `n` threads of their own, together, and gives their results
+/// in order. When the system will not start all `n` (a limit on threads or memory), the ones
+/// started return without running `f` and the error says how many could start: a run on
+/// fewer threads than asked would measure something else, and workers waiting at a barrier
+/// for threads that never came would wait forever.
+fn on_threads<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> anyhow::Result<Vec<T>> {
+    let gate = RwLock::new(false);
+    std::thread::scope(|s| {
+        let mut go = gate.write().unwrap_or_else(PoisonError::into_inner);
+        let mut handles = Vec::with_capacity(n);
+        let mut refused = None;
+        for i in 0..n {
+            let (f, gate) = (&f, &gate);
+            let started = std::thread::Builder::new().spawn_scoped(s, move || {
+                let go = *gate.read().unwrap_or_else(PoisonError::into_inner);
+                go.then(|| f(i))
+            });
+            match started {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
             }
         }
-        Ok(())
-    })?;
-    Ok(out.into_iter().flatten().collect())
+        *go = refused.is_none();
+        drop(go);
+        let started = handles.len();
+        // A worker's panic is tpr's bug: it goes on up as it was.
+        let results: Vec<Option<T>> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect();
+        match refused {
+            Some(e) => Err(UserError::Message(format!(
+                "--threads {n}: the system started only {started} threads ({e})"
+            ))
+            .into()),
+            None => Ok(results.into_iter().flatten().collect()),
+        }
+    })
 }
 
 /// Calls in the formats people dial, from random callers of random tenants.
@@ -282,7 +367,7 @@ fn traffic(engines: &[Loaded], seed: u64, n: usize) -> Vec<(u32, UserId, String)
 /// server thread keeps it): a first pass from cold scratch (lazy automaton states get built,
 /// caches fill), `args.rounds` untimed passes for throughput and a pass that times every
 /// decision for the histogram. Passes start together on all threads.
-fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
+fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> anyhow::Result<Measured> {
     let per_thread = args.calls.div_ceil(args.threads as u64);
     // Tenants whose engines share every automaton (clones through one Interner) share one
     // scratch per thread, as a server thread would keep one per shape.
@@ -359,15 +444,7 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
         }
         (passes, (plans.len(), plans.automaton_memory_usage()))
     };
-    let results: Vec<(Vec<Pass>, (usize, usize))> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..args.threads)
-            .map(|t| {
-                let worker = &worker;
-                s.spawn(move || worker(t))
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("bench thread")).collect()
-    });
+    let results = on_threads(args.threads, worker)?;
     let lazy = results.iter().map(|(_, l)| *l).max().unwrap_or_default();
     let passes: Vec<Vec<Pass>> = results.into_iter().map(|(p, _)| p).collect();
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
@@ -382,7 +459,7 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
     let slowest = |i: usize| passes.iter().map(|p| p[i].wall).max().unwrap_or_default();
     let mut rounds: Vec<Duration> = (1..=args.rounds).map(slowest).collect();
     rounds.sort();
-    Measured {
+    Ok(Measured {
         cold: slowest(0),
         wall: rounds[0],
         rounds,
@@ -390,7 +467,7 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> Measured {
         kinds,
         lazy,
         scratches: first_of_shape.len(),
-    }
+    })
 }
 
 fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io::Result<()> {
@@ -432,4 +509,33 @@ fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io
         plural(m.lazy.0),
     )?;
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::low_in;
+
+    fn meminfo(total_kib: u64, available_kib: u64) -> String {
+        format!(
+            "MemTotal:       {total_kib} kB\nMemFree:        1024 kB\n\
+             MemAvailable:   {available_kib} kB\nBuffers:           0 kB\n"
+        )
+    }
+
+    #[test]
+    fn memory_is_low_under_a_twentieth_and_at_least_512_mib() {
+        let gib = 1 << 20;
+        // 24 GiB: low under 1.2 GiB.
+        assert_eq!(
+            low_in(&meminfo(24 * gib, gib)).as_deref(),
+            Some("1024 MiB available of 24576 MiB")
+        );
+        assert_eq!(low_in(&meminfo(24 * gib, 2 * gib)), None);
+        // 4 GiB: the 512 MiB floor is above a twentieth.
+        assert!(low_in(&meminfo(4 * gib, 400 << 10)).is_some());
+        assert_eq!(low_in(&meminfo(4 * gib, 600 << 10)), None);
+        // A system that does not say is never low.
+        assert_eq!(low_in("MemTotal: 1000 kB\n"), None);
+        assert_eq!(low_in(""), None);
+    }
 }

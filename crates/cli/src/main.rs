@@ -25,6 +25,11 @@ mod route;
 mod sim;
 mod tenant_file;
 
+/// The most worker threads `--threads` takes. Past a few thousand, starting a thread fails
+/// inside the standard library in ways it cannot report (its signal stack's mapping), and no
+/// machine gains from more.
+const MAX_THREADS: usize = 1024;
+
 /// Teams Phone routing engine and simulator.
 #[derive(Debug, Parser)]
 #[command(name = "tpr", version, about, long_about = None)]

@@ -115,8 +115,10 @@ fn simulate_many(
         ))
         .into());
     }
-    if out.threads == 0 {
-        return Err(UserError::Message("--threads must be at least 1".into()).into());
+    if !(1..=crate::MAX_THREADS).contains(&out.threads) {
+        return Err(
+            UserError::Message(format!("--threads must be 1 to {}", crate::MAX_THREADS)).into()
+        );
     }
     for scenario in &mut scenarios {
         if let Some(seed) = out.seed {

@@ -589,6 +589,23 @@ fn bench_reports_the_fastest_of_its_rounds() {
     assert!(text(&out.stderr).contains("--rounds must be at least 1"), "{}", text(&out.stderr));
 }
 
+/// Counts no machine can start are refused before any work: 100,000 threads used to end in
+/// an abort inside the standard library, 100 million tenant copies in an allocation failure.
+#[test]
+fn thread_and_copy_counts_past_the_limits_are_refused() {
+    for (args, message) in [
+        (&["bench", "--threads", "1025"][..], "--threads must be at most 1024"),
+        (&["bench", "--tenants", "100000000"], "--tenants must be at most 1000000"),
+        (&["sim", "--threads", "100000", "--quiet"], "--threads must be 1 to 1024"),
+        (&["sim", "--threads", "0", "--quiet"], "--threads must be 1 to 1024"),
+    ] {
+        let out = tpr(args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(text(&out.stderr), format!("tpr: {message}\n"), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
 /// The naive baseline over tenant copies compiles each distinct regex list once: before it
 /// did, 1,000 copies of `small-50rules` took 12 GiB and 10,000 ran the machine out of memory.
 #[test]
