@@ -58,3 +58,18 @@ pub fn shown(input: &str) -> std::borrow::Cow<'_, str> {
         input.into()
     }
 }
+
+/// Writes `v` as one line of JSON. It is made in a buffer kept between lines, then written
+/// in one piece: through `Display`, or token by token into the writer, `tpr route --json`
+/// ran at a seventh of its text output's speed.
+pub fn json_line(out: &mut impl Write, v: &impl serde::Serialize) -> io::Result<()> {
+    thread_local! {
+        static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    LINE.with_borrow_mut(|line| {
+        line.clear();
+        serde_json::to_writer(&mut *line, v).map_err(io::Error::from)?;
+        line.push(b'\n');
+        out.write_all(line)
+    })
+}

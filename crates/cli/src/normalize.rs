@@ -115,7 +115,7 @@ impl Printer<'_> {
         self.invalid += 1;
         if self.json {
             let v = json!({ "input": input, "error": reason });
-            writeln!(out, "{v}")
+            crate::lines::json_line(out, &v)
         } else {
             writeln!(out, "{}\t\t!error: {reason}", shown(input))
         }
@@ -160,6 +160,6 @@ impl Printer<'_> {
             "fallback": e.fallback_country_code.map(|cc| format!("+{cc}")),
             "budget_exceeded": e.budget_exceeded,
         });
-        writeln!(out, "{v}")
+        crate::lines::json_line(out, &v)
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
-use serde_json::{Value, json};
+use serde_json::json;
 use tpr_router::{
     Call, CallerId, Charge, Client, Decision, Delivery, Engine, InboundCall, InboundDecision,
     InboundOutcome, Ingress, Location, Outcome, Scratch, State, UserId,
@@ -127,6 +127,33 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     Ok(Finish::Ok)
 }
 
+/// One outbound decision as a JSON line (keys in alphabetical order, as they always were).
+#[derive(serde::Serialize)]
+struct OutboundJson<'a> {
+    caller_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    candidates: Option<Vec<CandidateJson<'a>>>,
+    detail: &'a str,
+    emergency: bool,
+    input: &'a str,
+    kind: &'a str,
+    normalized: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    rules: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<&'a str>,
+}
+
+/// A gateway to try, with the numbers its outbound translation rules send.
+#[derive(serde::Serialize)]
+struct CandidateJson<'a> {
+    callee: String,
+    caller: String,
+    gateway: &'a str,
+    route: &'a str,
+}
+
 struct Printer<'a> {
     engine: &'a Engine,
     state: &'a State,
@@ -140,7 +167,10 @@ impl Printer<'_> {
     fn bad(&mut self, out: &mut impl Write, input: &str) -> io::Result<()> {
         self.invalid += 1;
         if self.json {
-            writeln!(out, "{}", json!({ "input": input, "error": "input is not valid UTF-8" }))
+            crate::lines::json_line(
+                out,
+                &json!({ "input": input, "error": "input is not valid UTF-8" }),
+            )
         } else {
             writeln!(out, "{}\t\trejected\tinput is not valid UTF-8", shown(input))
         }
@@ -202,37 +232,44 @@ impl Printer<'_> {
         }
         let e = self.engine;
         let caller = self.caller_number(call.caller, &d);
-        let mut v = json!({
-            "input": call.dialed,
-            "normalized": number,
-            "kind": d.kind(),
-            "detail": detail,
-            "emergency": d.emergency,
-            "caller_id": caller,
-            "rules": e.plan_of(call.caller).describe(&d.normalization),
-        });
-        match &d.outcome {
+        let (usage, candidates) = match &d.outcome {
             Outcome::Direct { usage, candidates } => {
-                let list: Vec<Value> = candidates
+                let list = candidates
                     .iter()
                     .map(|c| {
-                        let (callee, from) =
+                        let (callee, caller) =
                             e.outbound_numbers(c.gateway, &number, &caller, &mut self.scratch);
-                        json!({
-                            "gateway": e.gateway_name(c.gateway),
-                            "route": e.route_name(c.route),
-                            "callee": callee,
-                            "caller": from,
-                        })
+                        CandidateJson {
+                            callee,
+                            caller,
+                            gateway: e.gateway_name(c.gateway),
+                            route: e.route_name(c.route),
+                        }
                     })
                     .collect();
-                v["usage"] = json!(e.usage_name(*usage));
-                v["candidates"] = json!(list);
+                (Some(e.usage_name(*usage)), Some(list))
             }
-            Outcome::Rejected(r) => v["reason"] = json!(r.as_str()),
-            _ => {}
-        }
-        writeln!(out, "{v}")
+            _ => (None, None),
+        };
+        let reason = match &d.outcome {
+            Outcome::Rejected(r) => Some(r.as_str()),
+            _ => None,
+        };
+        crate::lines::json_line(
+            out,
+            &OutboundJson {
+                caller_id: &caller,
+                candidates,
+                detail: &detail,
+                emergency: d.emergency,
+                input: call.dialed,
+                kind: d.kind(),
+                normalized: &number,
+                reason,
+                rules: e.plan_of(call.caller).describe(&d.normalization),
+                usage,
+            },
+        )
     }
 
     fn inbound(
@@ -275,7 +312,7 @@ impl Printer<'_> {
                 "anonymous_caller": d.anonymous_caller,
                 "toll_free": d.toll_free,
             });
-            writeln!(out, "{v}")
+            crate::lines::json_line(out, &v)
         } else {
             writeln!(out, "{}\t{}\t{kind}\t{detail}", shown(called), self.scratch.number)
         }

@@ -326,6 +326,44 @@ fn route_json_inbound_and_errors() {
     assert_eq!(v["usage"], "International");
     assert_eq!(v["candidates"].as_array().unwrap().len(), 2);
     assert_eq!(v["caller_id"], "+14255550102");
+    // Lines hold exactly these keys, in this order; `usage` and `candidates` only for Direct
+    // Routing, `reason` only for a rejection.
+    let out = tpr(
+        &["route", "--tenant", T, "--user", "alex.wilber", "--json", "+442071234567", "911"],
+        None,
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "{\"caller_id\":\"\",\"detail\":\"dial-out-policy\",\"emergency\":false,\
+         \"input\":\"+442071234567\",\"kind\":\"rejected\",\"normalized\":\"+442071234567\",\
+         \"reason\":\"dial-out-policy\",\"rules\":\"-\"}\n\
+         {\"caller_id\":\"+12065550104\",\"detail\":\"operator trunk fabrikam-east\",\
+         \"emergency\":true,\"input\":\"911\",\"kind\":\"emergency\",\"normalized\":\"911\",\
+         \"rules\":\"-\"}\n"
+    );
+    let out =
+        tpr(&["route", "--tenant", T, "--user", "john.woods", "--json", "+14255550100"], None);
+    let line = text(&out.stdout);
+    let keys: Vec<&str> = line
+        .match_indices("\":")
+        .map(|(i, _)| &line[line[..i].rfind('"').unwrap() + 1..i])
+        .filter(|k| !["callee", "caller", "gateway", "route"].contains(k))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "caller_id",
+            "candidates",
+            "detail",
+            "emergency",
+            "input",
+            "kind",
+            "normalized",
+            "rules",
+            "usage"
+        ],
+        "{line}"
+    );
 
     let out = tpr(&["route", "--tenant", T, "--inbound", "+14255550101", "+14255559999"], None);
     let stdout = text(&out.stdout);
