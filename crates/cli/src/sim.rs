@@ -43,10 +43,12 @@ pub struct Outputs {
     /// Write the JSON report here (`-` for standard output instead of the text report).
     #[arg(long, value_name = "OUT")]
     pub json: Option<PathBuf>,
-    /// Write the per-interval time series here as CSV.
+    /// Write the per-interval time series here as CSV (`-` for standard output instead of
+    /// the text report).
     #[arg(long, value_name = "OUT")]
     pub csv: Option<PathBuf>,
-    /// Draw concurrency per gateway over time and the decision-latency distribution (SVG).
+    /// Draw concurrency per gateway over time and the decision-latency distribution (SVG;
+    /// `-` for standard output instead of the text report).
     #[arg(long, value_name = "OUT.svg")]
     pub plot: Option<PathBuf>,
     /// No progress bar.
@@ -106,6 +108,7 @@ fn simulate_many(
     out: &Outputs,
     trace: &[tpr_sim::trace::TraceCall],
 ) -> anyhow::Result<Finish> {
+    check_outputs(out)?;
     if let Some(r) = out.repetitions
         && !(1..=tpr_sim::MAX_REPETITIONS).contains(&r)
     {
@@ -165,22 +168,67 @@ fn simulate_many(
     Ok(Finish::Ok)
 }
 
+/// The outputs asked for, as (flag, path).
+fn outputs(out: &Outputs) -> impl Iterator<Item = (&'static str, &Path)> {
+    [("--json", &out.json), ("--csv", &out.csv), ("--plot", &out.plot)]
+        .into_iter()
+        .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
+}
+
+fn is_stdout(p: &Path) -> bool {
+    p == Path::new("-")
+}
+
+/// Refuses, before anything runs, outputs that cannot be written: two of them on standard
+/// output, a path that is a directory, a directory that does not exist. A day's run must not
+/// end in "cannot write".
+fn check_outputs(out: &Outputs) -> Result<(), UserError> {
+    let to_stdout: Vec<&str> =
+        outputs(out).filter(|(_, p)| is_stdout(p)).map(|(flag, _)| flag).collect();
+    if to_stdout.len() > 1 {
+        return Err(UserError::Message(format!(
+            "only one output can go to standard output (`-`), not {}",
+            to_stdout.join(" and ")
+        )));
+    }
+    for (flag, p) in outputs(out).filter(|(_, p)| !is_stdout(p)) {
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let problem = if p.is_dir() {
+            "it is a directory".to_owned()
+        } else if !dir.is_dir() {
+            format!("no directory {}", dir.display())
+        } else {
+            continue;
+        };
+        return Err(UserError::Message(format!("{flag} {}: {problem}", p.display())));
+    }
+    Ok(())
+}
+
+/// Writes the report: the output given `-` (or else the text report) to standard output,
+/// the others to their files.
 fn write_outputs(report: &Report, out: &Outputs) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut stdout = stdout.lock();
-    match out.json.as_deref() {
-        Some(p) if p == Path::new("-") => writeln!(stdout, "{}", report.to_json())?,
-        Some(p) => {
-            write_file(p, &format!("{}\n", report.to_json()))?;
-            write!(stdout, "{}", report.to_text())?;
+    let mut text_report = true;
+    for (flag, p) in outputs(out) {
+        let body = match flag {
+            "--json" => format!("{}\n", report.to_json()),
+            "--csv" => report.series_csv(),
+            _ => crate::plot::svg(report),
+        };
+        if is_stdout(p) {
+            stdout.write_all(body.as_bytes())?;
+            text_report = false;
+        } else {
+            write_file(p, &body)?;
         }
-        None => write!(stdout, "{}", report.to_text())?,
     }
-    if let Some(p) = &out.csv {
-        write_file(p, &report.series_csv())?;
-    }
-    if let Some(p) = &out.plot {
-        write_file(p, &crate::plot::svg(report))?;
+    if text_report {
+        write!(stdout, "{}", report.to_text())?;
     }
     Ok(())
 }

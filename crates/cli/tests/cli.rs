@@ -627,6 +627,54 @@ fn bench_reports_the_fastest_of_its_rounds() {
     assert!(text(&out.stderr).contains("--rounds must be at least 1"), "{}", text(&out.stderr));
 }
 
+/// `-` sends one output to standard output in place of the text report; outputs that cannot
+/// be written are refused before the run (nothing on standard output), not after it.
+#[test]
+fn sim_outputs_go_to_stdout_or_are_refused_up_front() {
+    let out = tpr(&["sim", "--quiet", "--csv", "-"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("ElapsedTime(C),CallRate(P),"), "{stdout}");
+    assert!(!stdout.contains("leaked permits"), "{stdout}");
+    assert!(!workspace().join("-").exists(), "a file named - was written");
+    let out = tpr(&["sim", "--quiet", "--plot", "-"], None);
+    assert!(text(&out.stdout).starts_with("<svg "), "{}", text(&out.stdout));
+
+    let dir = std::env::temp_dir().join(format!("tpr-outputs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = dir.join("missing/report.json");
+    let (d, m) = (dir.to_str().unwrap(), missing.to_str().unwrap());
+    for (args, message) in [
+        (
+            &["sim", "--quiet", "--csv", "-", "--json", "-"][..],
+            "only one output can go to standard output (`-`), not --json and --csv".to_owned(),
+        ),
+        (&["sim", "--quiet", "--plot", d], format!("--plot {d}: it is a directory")),
+        (
+            &["sim", "--quiet", "--json", m],
+            format!("--json {m}: no directory {}", missing.parent().unwrap().display()),
+        ),
+        (
+            &[
+                "replay",
+                "scenarios/traces/acme-day.csv",
+                "--tenant",
+                "scenarios/tenants/acme.toml",
+                "--quiet",
+                "--csv",
+                d,
+            ],
+            format!("--csv {d}: it is a directory"),
+        ),
+    ] {
+        let out = tpr(args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(text(&out.stderr), format!("tpr: {message}\n"), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", text(&out.stdout));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Counts no machine can start are refused before any work: 100,000 threads used to end in
 /// an abort inside the standard library, 100 million tenant copies in an allocation failure.
 #[test]
