@@ -12,7 +12,7 @@ use crate::{Finish, UserError};
 pub struct Args {
     /// The script.
     script: PathBuf,
-    /// Write the TOML here instead of to standard output.
+    /// Write the TOML here instead of to standard output (`-` is standard output).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
     /// Skip statements tpr does not run (loops, functions, prompts) with a warning, instead of
@@ -70,9 +70,9 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     {
         return Err(diagnostics(&args.script, e).into());
     }
-    match &args.output {
+    match args.output.as_deref().filter(|p| *p != std::path::Path::new("-")) {
         Some(path) => std::fs::write(path, &imported.toml)
-            .map_err(|e| UserError::Message(format!("{}: {e}", path.display())))?,
+            .map_err(|e| UserError::Message(format!("cannot write {}: {e}", path.display())))?,
         None => std::io::stdout().write_all(imported.toml.as_bytes())?,
     }
     match checked {

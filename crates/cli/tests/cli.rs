@@ -231,6 +231,20 @@ fn import_writes_toml_that_normalize_reads() {
         text(&out.stdout),
         "8014640\t+6448014640\tTS-NZ-NR-04\n048014640\t+6448014640\tNZ Long Distance\n111\t+64111\tNZ Emergency Number\n"
     );
+    // `-o -` is standard output, the same TOML; a directory is no place to write it.
+    let to_stdout =
+        tpr(&["import", TELESMART, "--skip-unsupported", "--country", "NZ", "-o", "-"], None);
+    assert_eq!(to_stdout.stdout, std::fs::read(&toml).unwrap());
+    assert!(!workspace().join("-").exists(), "a file named - was written");
+    let d = dir.to_str().unwrap();
+    let out = tpr(&["import", TELESMART, "--skip-unsupported", "--country", "NZ", "-o", d], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr)
+            .ends_with(&format!("tpr: cannot write {d}: Is a directory (os error 21)\n")),
+        "{}",
+        text(&out.stderr)
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 
     let out = tpr(&["import", TELESMART, "--var", "novalue"], None);
