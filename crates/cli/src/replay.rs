@@ -14,7 +14,7 @@ use crate::{Finish, UserError, tenant_file};
 /// Arguments of `tpr replay`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The trace file.
+    /// The trace file (`-` reads standard input: `zcat day.csv.gz | tpr replay - ...`).
     #[arg(value_name = "TRACE")]
     trace: PathBuf,
     /// The tenant the calls replay against (TOML or PowerShell).
@@ -38,9 +38,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Finish> {
-    let name = args.trace.display().to_string();
-    let bytes =
-        std::fs::read(&args.trace).map_err(|e| UserError::Message(format!("{name}: {e}")))?;
+    let stdin = args.trace.as_os_str() == "-";
+    let name = if stdin { "<stdin>".to_owned() } else { args.trace.display().to_string() };
+    let bytes = if stdin {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map(|_| bytes)
+    } else {
+        std::fs::read(&args.trace)
+    }
+    .map_err(|e| UserError::Message(format!("{name}: {e}")))?;
     let (text, not_utf8) = trace::decode(bytes);
     if let Some(&first) = not_utf8.first() {
         if args.strict {

@@ -571,9 +571,25 @@ fn replay_reads_traces_and_reports_bad_rows() {
         None,
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["offered"], 9);
     assert_eq!(v["leaked_permits"], 0);
+    // `-` reads the trace from standard input: the same replay, named <stdin>; its bad rows
+    // are named that way too.
+    let day = std::fs::read_to_string(workspace().join("scenarios/traces/acme-day.csv")).unwrap();
+    let out = tpr(&["replay", "-", "--tenant", acme, "--json", "-", "--quiet"], Some(&day));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut piped: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(piped["scenario"], "<stdin>");
+    for r in [&mut v, &mut piped] {
+        for wall in ["scenario", "wall_ms", "events_per_s", "decision_latency_ns"] {
+            r.as_object_mut().unwrap().remove(wall);
+        }
+    }
+    assert_eq!(v, piped);
+    let out = tpr(&["replay", "-", "--tenant", acme, "--strict"], Some(&format!("{day}0,x\n")));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("<stdin>:11: error: direction"), "{}", text(&out.stderr));
 }
 
 /// A Latin-1 caller name in an Asterisk CDR: a warning naming the line, and the replay goes
