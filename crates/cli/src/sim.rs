@@ -191,7 +191,16 @@ fn check_outputs(out: &Outputs) -> Result<(), UserError> {
             to_stdout.join(" and ")
         )));
     }
-    for (flag, p) in outputs(out).filter(|(_, p)| !is_stdout(p)) {
+    let files: Vec<(&str, &Path)> = outputs(out).filter(|(_, p)| !is_stdout(p)).collect();
+    for (i, (flag, p)) in files.iter().enumerate() {
+        if let Some((other, _)) = files[..i].iter().find(|(_, q)| q == p) {
+            return Err(UserError::Message(format!(
+                "{other} and {flag} both write {}: one would overwrite the other",
+                p.display()
+            )));
+        }
+    }
+    for (flag, p) in files {
         let dir = match p.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),

@@ -681,6 +681,10 @@ fn sim_outputs_go_to_stdout_or_are_refused_up_front() {
         ),
         (&["sim", "--quiet", "--plot", d], format!("--plot {d}: it is a directory")),
         (
+            &["sim", "--quiet", "--json", "r.out", "--plot", "r.out"],
+            "--json and --plot both write r.out: one would overwrite the other".to_owned(),
+        ),
+        (
             &["sim", "--quiet", "--json", m],
             format!("--json {m}: no directory {}", missing.parent().unwrap().display()),
         ),
