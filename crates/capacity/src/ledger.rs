@@ -9,7 +9,9 @@
 //! share a line. A key's id is its cell's position, so ids have gaps after the shared keys.
 
 use std::collections::HashMap;
+// Immutable once built, so std's even under loom: nothing to model.
 use std::fmt;
+use std::sync::Arc as Shared;
 
 use crate::limits::{
     BuildError, Defaults, LimitClass, MAX_GATEWAY_SESSIONS, MAX_QUEUE_OVERFLOW, Refused,
@@ -72,17 +74,19 @@ struct KeyConfig {
 }
 
 /// Collects keys and their limits, then builds a [`Ledger`]. Cloning it is how one key layout
-/// makes several independent ledgers (one per simulation shard, say).
+/// makes several independent ledgers (one per simulation shard, say). The key names and
+/// limits are shared, not copied, between the clones and the ledgers built from them: with a
+/// key per phone number they are most of a tenant's capacity memory.
 #[derive(Debug, Clone)]
 pub struct LedgerBuilder {
     defaults: Defaults,
     /// In the order they were added.
-    keys: Vec<KeyConfig>,
+    keys: Shared<Vec<KeyConfig>>,
     /// Each key's cell (its id).
-    cells: Vec<u32>,
+    cells: Shared<Vec<u32>>,
     /// The first cell not taken.
     next: u32,
-    names: HashMap<String, KeyId>,
+    names: Shared<HashMap<String, KeyId>>,
 }
 
 impl LedgerBuilder {
@@ -90,10 +94,10 @@ impl LedgerBuilder {
     pub fn new(defaults: Defaults) -> LedgerBuilder {
         LedgerBuilder {
             defaults,
-            keys: Vec::new(),
-            cells: Vec::new(),
+            keys: Shared::default(),
+            cells: Shared::default(),
             next: 0,
-            names: HashMap::new(),
+            names: Shared::default(),
         }
     }
 
@@ -116,14 +120,15 @@ impl LedgerBuilder {
             .ok_or(BuildError::TooManyKeys)?;
         self.next = next;
         let id = KeyId(cell);
-        self.cells.push(cell);
-        self.keys.push(KeyConfig {
+        // Copied only if a clone shares them (keys added after cloning).
+        Shared::make_mut(&mut self.cells).push(cell);
+        Shared::make_mut(&mut self.keys).push(KeyConfig {
             name: name.to_owned(),
             class,
             limit: limit.unwrap_or(u32::MAX),
             alert_at,
         });
-        self.names.insert(name.to_owned(), id);
+        Shared::make_mut(&mut self.names).insert(name.to_owned(), id);
         Ok(id)
     }
 
@@ -240,7 +245,7 @@ impl LedgerBuilder {
         let blocks = (self.next as usize).div_ceil(CELLS_PER_BLOCK);
         let mut limits = vec![(u32::MAX, u32::MAX); blocks * CELLS_PER_BLOCK];
         let mut config_of = vec![u32::MAX; blocks * CELLS_PER_BLOCK].into_boxed_slice();
-        for (i, (k, &cell)) in self.keys.iter().zip(&self.cells).enumerate() {
+        for (i, (k, &cell)) in self.keys.iter().zip(self.cells.iter()).enumerate() {
             limits[cell as usize] = (k.limit, k.alert_at.unwrap_or(u32::MAX));
             config_of[cell as usize] = i as u32;
         }
@@ -269,13 +274,13 @@ impl LedgerBuilder {
 /// Concurrent-call counters for a fixed set of keys. Share it (`&Ledger`, `Arc<Ledger>`)
 /// between threads; every method takes `&self`.
 pub struct Ledger {
-    /// In the order the keys were added.
-    config: Vec<KeyConfig>,
+    /// In the order the keys were added (shared with the builder).
+    config: Shared<Vec<KeyConfig>>,
     /// The keys, in that order.
     ids: Vec<KeyId>,
     /// Each cell's index into `config` (`u32::MAX`: a gap).
     config_of: Box<[u32]>,
-    names: HashMap<String, KeyId>,
+    names: Shared<HashMap<String, KeyId>>,
     blocks: Box<[Block]>,
     /// Refusals and alerts, by config index: rare, so kept off the cells.
     rejected: Box<[AtomicU64]>,
@@ -542,5 +547,31 @@ impl Snapshot {
     /// Calls held over all keys.
     pub fn in_use(&self) -> u64 {
         self.keys.iter().map(|k| u64::from(k.current)).sum()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// A builder's clones and the ledgers built from them hold one copy of the key names and
+    /// limits; a key added to a clone copies them for that clone only.
+    #[test]
+    fn clones_and_ledgers_share_the_key_table() {
+        let mut b = LedgerBuilder::new(Defaults::default());
+        b.user_number("+14255550100").unwrap();
+        b.gateway("sbc1.example.com", Some(10), Some(100)).unwrap();
+        let (one, two) = (b.clone().build(), b.clone().build());
+        assert!(Shared::ptr_eq(&one.config, &two.config) && Shared::ptr_eq(&b.keys, &one.config));
+        assert!(Shared::ptr_eq(&one.names, &b.names));
+        let mut grown = b.clone();
+        grown.user_number("+14255550101").unwrap();
+        assert!(!Shared::ptr_eq(&grown.keys, &b.keys));
+        assert_eq!((b.len(), grown.len()), (2, 3));
+        assert_eq!(one.key("+14255550101"), None);
+        assert!(grown.build().key("+14255550101").is_some());
+        let mut other = b.clone();
+        other.tenant("contoso", None).unwrap();
+        assert!(!b.same_layout(&other) && b.same_layout(&b.clone()));
     }
 }
