@@ -3,8 +3,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use tpr_tenant::{ImportOptions, Tenant, import_file, lint};
+use tpr_tenant::{Tenant, import_file, lint};
 
+use crate::import::ScriptArgs;
 use crate::tenant_file::{diagnostics, is_script};
 use crate::{Finish, UserError};
 
@@ -12,18 +13,28 @@ use crate::{Finish, UserError};
 pub struct Args {
     /// The tenant: TOML, or a Teams PowerShell script.
     file: PathBuf,
+    /// For a script: how to read it, as `tpr import` does.
+    #[command(flatten)]
+    script_options: ScriptArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Finish> {
     let path = &args.file;
     let warnings = if is_script(path) {
-        let imported =
-            import_file(path, &ImportOptions::default()).map_err(|e| diagnostics(path, &e))?;
+        let opts = args.script_options.options()?;
+        let imported = import_file(path, &opts).map_err(|e| diagnostics(path, &e))?;
         let tenant = imported.load().map_err(|e| diagnostics(path, &e))?;
         let mut w = imported.warnings.clone();
         w.extend(imported.lint(&tenant));
         w
     } else {
+        if let Some(flag) = args.script_options.given() {
+            return Err(UserError::Message(format!(
+                "{flag} is for PowerShell scripts; {} is read as TOML",
+                path.display()
+            ))
+            .into());
+        }
         let text = tpr_types::read_utf8(path).map_err(UserError::from)?;
         let file = path.display().to_string();
         let tenant = Tenant::from_toml_str(&text, &file).map_err(|e| diagnostics(path, &e))?;

@@ -15,6 +15,16 @@ pub struct Args {
     /// Write the TOML here instead of to standard output (`-` is standard output).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    script_options: ScriptArgs,
+    /// Write the TOML even when it does not load (the errors are still reported, exit 1).
+    #[arg(long)]
+    allow_invalid: bool,
+}
+
+/// How a script is read: `tpr import`'s options, which `tpr check` takes too.
+#[derive(Debug, Default, clap::Args)]
+pub struct ScriptArgs {
     /// Skip statements tpr does not run (loops, functions, prompts) with a warning, instead of
     /// stopping at the first.
     #[arg(long)]
@@ -32,9 +42,39 @@ pub struct Args {
     /// The tenant the script changes (a TOML file with, say, the gateways it expects).
     #[arg(long, value_name = "TENANT.toml")]
     base: Option<PathBuf>,
-    /// Write the TOML even when it does not load (the errors are still reported, exit 1).
-    #[arg(long)]
-    allow_invalid: bool,
+}
+
+impl ScriptArgs {
+    /// The first option given, if any (they mean nothing for a TOML tenant).
+    pub fn given(&self) -> Option<&'static str> {
+        [
+            (self.skip_unsupported, "--skip-unsupported"),
+            (!self.vars.is_empty(), "--var"),
+            (!self.resources.is_empty(), "--resource"),
+            (self.country.is_some(), "--country"),
+            (self.base.is_some(), "--base"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+
+    /// The importer's options.
+    pub fn options(&self) -> Result<ImportOptions, UserError> {
+        let mut opts = ImportOptions {
+            skip_unsupported: self.skip_unsupported,
+            country: self.country.clone(),
+            base: self.base.clone(),
+            ..ImportOptions::default()
+        };
+        for v in &self.vars {
+            opts.vars.push(pair(v, "--var")?);
+        }
+        for r in &self.resources {
+            let (url, file) = pair(r, "--resource")?;
+            opts.resources.push((url, PathBuf::from(file)));
+        }
+        Ok(opts)
+    }
 }
 
 fn pair(s: &str, what: &str) -> Result<(String, String), UserError> {
@@ -47,19 +87,7 @@ fn pair(s: &str, what: &str) -> Result<(String, String), UserError> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<Finish> {
-    let mut opts = ImportOptions {
-        skip_unsupported: args.skip_unsupported,
-        country: args.country,
-        base: args.base,
-        ..ImportOptions::default()
-    };
-    for v in &args.vars {
-        opts.vars.push(pair(v, "--var")?);
-    }
-    for r in &args.resources {
-        let (url, file) = pair(r, "--resource")?;
-        opts.resources.push((url, PathBuf::from(file)));
-    }
+    let opts = args.script_options.options()?;
     let imported = import_file(&args.script, &opts).map_err(|e| diagnostics(&args.script, &e))?;
     for w in &imported.warnings {
         eprintln!("{w}");

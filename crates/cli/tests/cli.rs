@@ -252,6 +252,37 @@ fn import_writes_toml_that_normalize_reads() {
     assert_eq!(text(&out.stderr), "tpr: --var \"novalue\": expected NAME=VALUE\n");
 }
 
+/// The importer's messages name `tpr import`'s options: `tpr check` takes them too, and
+/// `--tenant` (which does not) says where they are.
+#[test]
+fn check_takes_the_import_options_and_tenant_says_where_they_are() {
+    let out = tpr(&["check", TELESMART], None);
+    assert_eq!(out.status.code(), Some(1));
+    let out = tpr(&["check", TELESMART, "--skip-unsupported", "--country", "NZ"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "{TELESMART}:270:16: warning: skipped a pipeline into `Where-Object`"
+        )),
+        "{stdout}"
+    );
+    let out = tpr(&["check", T, "--skip-unsupported"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        format!("tpr: --skip-unsupported is for PowerShell scripts; {T} is read as TOML\n")
+    );
+    let out = tpr(&["route", "--tenant", TELESMART, "--user", "x", "1"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.starts_with(&format!("{TELESMART}:270:16: error: a pipeline")), "{err}");
+    assert!(
+        err.contains("\nnote: --tenant reads a script with none of `tpr import`'s options"),
+        "{err}"
+    );
+}
+
 #[test]
 fn check_prints_located_warnings_and_fails_only_on_errors() {
     let dir = std::env::temp_dir().join(format!("tpr-check-{}", std::process::id()));
