@@ -55,7 +55,10 @@ pub fn trace_target(data: &[u8]) {
     let Some((&pick, rest)) = data.split_first() else { return };
     // As `tpr replay` reads a file: bytes that are not UTF-8 become U+FFFD.
     let (text, not_utf8) = crate::trace::decode(rest.to_vec());
-    let lines = rest.split(|&b| b == b'\n').count() as u64;
+    // Lines end at LF, CRLF or a lone CR, as csv records do.
+    let lone_cr =
+        rest.iter().enumerate().filter(|&(i, &b)| b == b'\r' && rest.get(i + 1) != Some(&b'\n'));
+    let lines = 1 + rest.iter().filter(|&&b| b == b'\n').count() as u64 + lone_cr.count() as u64;
     assert!(
         not_utf8.windows(2).all(|w| w[0] < w[1]) && not_utf8.iter().all(|&l| l >= 1 && l <= lines)
     );
