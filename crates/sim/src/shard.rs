@@ -52,28 +52,26 @@ pub fn run_many(
     };
     let (tx, rx) = crossbeam_channel::unbounded();
     std::thread::scope(|scope| {
-        if threads > 1 {
-            for k in 0..threads {
-                let tx = tx.clone();
-                let work = &work;
-                // A thread the system will not start (a limit on threads or memory) is one
-                // worker fewer: the others take its shards, and the report is the same.
-                let started = std::thread::Builder::new()
-                    .name(format!("shard-{k}"))
-                    .spawn_scoped(scope, move || work(&tx));
-                if started.is_err() {
-                    break;
-                }
+        // With one thread, none is started: the shards run here, below.
+        let workers = if threads > 1 { threads } else { 0 };
+        for k in 0..workers {
+            let tx = tx.clone();
+            let work = &work;
+            // A thread the system will not start (a limit on threads or memory) is one
+            // worker fewer: the others take its shards, and the report is the same.
+            let started = std::thread::Builder::new()
+                .name(format!("shard-{k}"))
+                .spawn_scoped(scope, move || work(&tx));
+            if started.is_err() {
+                break;
             }
-        } else {
-            work(&tx);
         }
         drop(tx);
         for (i, r) in rx {
             results[i] = Some(r);
         }
     });
-    // Shards no worker took (every thread failed to start) run here.
+    // Shards no worker took (one thread, or none would start) run here, in order.
     for (i, slot) in results.iter_mut().enumerate() {
         if slot.is_none() {
             *slot = Some(play(i));
