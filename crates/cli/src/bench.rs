@@ -206,7 +206,7 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
 }
 
 /// `812 KiB`, `70.4 MiB`.
-fn size(bytes: usize) -> String {
+pub(crate) fn size(bytes: usize) -> String {
     if bytes < 1 << 20 {
         format!("{} KiB", bytes.div_ceil(1 << 10))
     } else {

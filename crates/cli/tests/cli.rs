@@ -283,6 +283,20 @@ fn check_takes_the_import_options_and_tenant_says_where_they_are() {
     );
 }
 
+/// A clean tenant gets a verdict on stderr (what was checked), and stdout stays empty.
+#[test]
+fn check_says_what_it_checked() {
+    let out = tpr(&["check", T], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    // (The compiled size depends on the regex engine's version: only its unit is pinned.)
+    let err = text(&out.stderr);
+    let want = format!(
+        "{T}: ok: 5004 users, 2 resource accounts, 2 dial plans, 7 gateways, 5 voice routes, 3 PSTN usages, 2 voice routing policies; compiled to "
+    );
+    assert!(err.starts_with(&want) && err.ends_with(" KiB; 0 warnings\n"), "{err}");
+}
+
 #[test]
 fn check_prints_located_warnings_and_fails_only_on_errors() {
     let dir = std::env::temp_dir().join(format!("tpr-check-{}", std::process::id()));
@@ -302,6 +316,12 @@ fn check_prints_located_warnings_and_fails_only_on_errors() {
             t.display()
         )
     );
+    let err = text(&out.stderr);
+    let want = format!(
+        "{}: ok: 0 users, 0 resource accounts, 1 dial plan, 0 gateways, 0 voice routes, 0 PSTN usages, 0 voice routing policies; compiled to ",
+        t.display()
+    );
+    assert!(err.starts_with(&want) && err.ends_with(" KiB; 1 warning\n"), "{err}");
     std::fs::write(&t, "[tenant]\nname = \"t\"\ncountry = \"XX\"\n").unwrap();
     let out = tpr(&["check", t.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(1));
