@@ -86,6 +86,19 @@ fn normalize_streams_stdin_in_order_and_reports_bad_lines() {
     assert_eq!(lines[0], "0100\t+14255550100\t4digitExtension");
     assert!(lines[1].starts_with("\u{feff}0100\t\t!error: character '\\u{feff}'"), "{stdout}");
 
+    // Classic Mac line ends (a lone CR) end lines too, mixed with the others.
+    let out = tpr(
+        &["normalize", "--tenant", T, "--dial-plan", "Global"],
+        Some("0100\r4255554567\r\n0100"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "0100\t+14255550100\t4digitExtension\n\
+         4255554567\t+14255554567\t(+1 fallback)\n\
+         0100\t+14255550100\t4digitExtension\n"
+    );
+
     let many: String = (0..20_000).map(|i| format!("{:04}\n", i % 10_000)).collect();
     let out = tpr(&["normalize", "--tenant", T, "--dial-plan", "Global"], Some(&many));
     assert_eq!(out.status.code(), Some(0));
