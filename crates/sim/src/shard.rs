@@ -28,6 +28,17 @@ pub fn run_many(
     threads: usize,
     opts: &RunOptions<'_>,
 ) -> Result<Report, (String, SimError)> {
+    run_sharded(scenarios, threads, opts, usize::MAX)
+}
+
+/// [`run_many`], where the system starts at most `startable` worker threads and refuses the
+/// rest (tests stand in for a limit on threads with it).
+fn run_sharded(
+    scenarios: &[Scenario],
+    threads: usize,
+    opts: &RunOptions<'_>,
+    startable: usize,
+) -> Result<Report, (String, SimError)> {
     let started = opts.clock.map(|c| c());
     let shards: Vec<(usize, u32)> = scenarios
         .iter()
@@ -59,10 +70,15 @@ pub fn run_many(
             let work = &work;
             // A thread the system will not start (a limit on threads or memory) is one
             // worker fewer: the others take its shards, and the report is the same.
-            let started = std::thread::Builder::new()
-                .name(format!("shard-{k}"))
-                .spawn_scoped(scope, move || work(&tx));
-            if started.is_err() {
+            let started = if k < startable {
+                std::thread::Builder::new()
+                    .name(format!("shard-{k}"))
+                    .spawn_scoped(scope, move || work(&tx))
+                    .is_ok()
+            } else {
+                false
+            };
+            if !started {
                 break;
             }
         }
@@ -98,4 +114,48 @@ pub fn run_many(
         merged.finish();
     }
     Ok(merged)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tpr_router::Engine;
+    use tpr_tenant::Tenant;
+
+    use super::*;
+    use crate::ScenarioFile;
+
+    /// The report without its wall-clock fields.
+    fn deterministic(r: &Report) -> String {
+        let mut v: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        for k in ["wall_ms", "events_per_s", "decision_latency_ns"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        format!("{v}\n{}", r.series_csv())
+    }
+
+    // Threads the system refuses (a pids limit, memory) leave their shards to the threads
+    // that did start, or to the caller when none did: the report is the one thread's.
+    #[test]
+    fn refused_threads_leave_their_shards_to_the_others() {
+        let toml = include_str!("../../../scenarios/tenants/contoso.toml");
+        let tenant = Tenant::from_toml_str(toml, "contoso.toml").unwrap();
+        let engine = Arc::new(Engine::compile(&tenant).unwrap());
+        let text = include_str!("../../../scenarios/default.toml");
+        let file = ScenarioFile::parse(text, "default.toml").unwrap();
+        let mut sc = file.bind(engine).unwrap();
+        sc.duration_ms = 5 * 60_000;
+        sc.warmup_ms = 0;
+        sc.repetitions = 5;
+        let opts = RunOptions::default();
+        let one = run_sharded(std::slice::from_ref(&sc), 1, &opts, usize::MAX).unwrap();
+        assert_eq!(one.repetitions, 5);
+        assert!(one.offered > 0);
+        let want = deterministic(&one);
+        for startable in [0, 1, 2, 3] {
+            let r = run_sharded(std::slice::from_ref(&sc), 4, &opts, startable).unwrap();
+            assert_eq!(deterministic(&r), want, "{startable} of 4 threads started");
+        }
+    }
 }
