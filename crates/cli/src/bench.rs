@@ -136,7 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     };
     let compile_start = Instant::now();
     let interner = (!args.no_share).then(Interner::new);
-    let engines = compile_all(&tenant, args.tenants, args.threads, false, interner.as_ref())?;
+    let engines = compile_all(&tenant, args.tenants, args.threads, Build::Tpr(interner.as_ref()))?;
     let compile = compile_start.elapsed();
     let users: usize = engines.iter().map(|l| l.users.len()).sum();
     if users == 0 {
@@ -187,7 +187,10 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     writeln!(out, "  decisions: {}", share.join(", "))?;
     out.flush()?;
     if args.baseline.is_some() {
-        let naive = compile_all(&tenant, args.tenants, args.threads, true, Some(&Interner::new()))?;
+        // Copies share identical naive regexes, as a script's regex cache would, even with
+        // --no-share (which is about tpr's own automata).
+        let naive =
+            compile_all(&tenant, args.tenants, args.threads, Build::Naive(&Interner::new()))?;
         let slow = measure(&naive, &jobs, &args)?;
         report(&mut out, "naive", &slow, args.calls)?;
         let ratio = slow.wall.as_secs_f64() / fast.wall.as_secs_f64();
@@ -214,23 +217,30 @@ pub(crate) fn size(bytes: usize) -> String {
     }
 }
 
+/// Which engine the copies get.
+#[derive(Clone, Copy)]
+enum Build<'a> {
+    /// tpr's, sharing automata through the interner when there is one.
+    Tpr(Option<&'a Interner>),
+    /// The one-regex-per-rule baseline, sharing identical regexes.
+    Naive(&'a Interner),
+}
+
 fn compile_all(
     tenant: &Tenant,
     k: usize,
     threads: usize,
-    naive: bool,
-    interner: Option<&Interner>,
+    build: Build<'_>,
 ) -> anyhow::Result<Vec<Loaded>> {
     let compile_one = |i: usize| -> anyhow::Result<Loaded> {
         let mut t = tenant.clone();
         if k > 1 {
             t.name = format!("{}-{i}", tenant.name);
         }
-        let engine = match (naive, interner) {
-            (true, Some(i)) => Engine::compile_naive_shared(&t, i),
-            (true, None) => Engine::compile_naive(&t),
-            (false, Some(i)) => Engine::compile_shared(&t, &Limits::default(), i),
-            (false, None) => Engine::compile(&t),
+        let engine = match build {
+            Build::Naive(i) => Engine::compile_naive_shared(&t, i),
+            Build::Tpr(Some(i)) => Engine::compile_shared(&t, &Limits::default(), i),
+            Build::Tpr(None) => Engine::compile(&t),
         }
         .map_err(|e| UserError::Message(format!("{}: {e}", t.name)))?;
         let state = State::new(&engine);
