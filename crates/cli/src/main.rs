@@ -23,6 +23,7 @@ mod plot;
 mod replay;
 mod route;
 mod sim;
+mod sipp;
 mod tenant_file;
 
 /// The most worker threads `--threads` takes. Past a few thousand, starting a thread fails

@@ -51,6 +51,11 @@ pub struct Outputs {
     /// `-` for standard output instead of the text report).
     #[arg(long, value_name = "OUT.svg")]
     pub plot: Option<PathBuf>,
+    /// Write the INVITEs the run sent to each Direct Routing SBC into this directory as SIPp
+    /// injection files (`<fqdn>.csv`, `all.csv`) with the UAC scenario that plays them
+    /// (`uac.xml`). One run only: one scenario, one repetition.
+    #[arg(long, value_name = "DIR")]
+    pub sipp: Option<PathBuf>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -146,17 +151,47 @@ fn simulate_many(
         .into());
     }
     let shards: u32 = scenarios.iter().map(|s| s.repetitions.max(1)).sum();
+    if let Some(dir) = &out.sipp {
+        crate::sipp::check_dir(dir)?;
+        if shards > 1 {
+            return Err(UserError::Message(format!(
+                "--sipp exports the calls of one run, not {shards}: give one scenario and no \
+                 --repetitions above 1"
+            ))
+            .into());
+        }
+    }
     let bar = Progress::new(!out.quiet && std::io::stderr().is_terminal(), shards);
     let progress = |shard: usize, sim_ms: u64, duration_ms: u64| {
         bar.update(shard, sim_ms, duration_ms);
     };
     crate::clock::start();
     let clock = crate::clock::now_ns;
-    let opts = RunOptions { clock: Some(&clock), progress: Some(&progress), trace, shard: 0 };
-    let report = run_many(&scenarios, out.threads, &opts)
-        .map_err(|(file, e)| UserError::Message(format!("{file}: {e}")))?;
+    let opts = RunOptions {
+        clock: Some(&clock),
+        progress: Some(&progress),
+        trace,
+        shard: 0,
+        log_invites: out.sipp.is_some(),
+    };
+    let (report, invites) = if out.sipp.is_some() {
+        // One run (checked above), on this thread, keeping its INVITEs.
+        let sc = &scenarios[0];
+        tpr_sim::run_with_invites(sc, 0, &opts)
+            .map(|(report, log)| (report, Some(log)))
+            .map_err(|e| UserError::Message(format!("{}: {e}", sc.file)))?
+    } else {
+        let report = run_many(&scenarios, out.threads, &opts)
+            .map_err(|(file, e)| UserError::Message(format!("{file}: {e}")))?;
+        (report, None)
+    };
     bar.finish();
     write_outputs(&report, out)?;
+    if let (Some(dir), Some(log)) = (&out.sipp, &invites)
+        && report.leaked_permits == 0
+    {
+        export_sipp(dir, &scenarios[0], &report, log)?;
+    }
     if report.leaked_permits != 0 {
         // A bug in tpr, not in the scenario: exit 2.
         anyhow::bail!(
@@ -166,6 +201,42 @@ fn simulate_many(
         );
     }
     Ok(Finish::Ok)
+}
+
+/// Writes `--sipp DIR` and says on standard error what went where.
+fn export_sipp(
+    dir: &Path,
+    scenario: &Scenario,
+    report: &Report,
+    log: &tpr_sim::InviteLog,
+) -> anyhow::Result<()> {
+    if log.invites().is_empty() {
+        eprintln!(
+            "tpr: --sipp {}: no call went to a Direct Routing SBC in this run; nothing written",
+            dir.display()
+        );
+        return Ok(());
+    }
+    let run = format!("{} (seed {})", report.scenario, report.seed);
+    let source = crate::sipp::Source { run: &run, duration_ms: scenario.duration_ms };
+    let written = crate::sipp::write(dir, &scenario.engine, log, &source)?;
+    let per: Vec<String> = written.per_gateway.iter().map(|(g, n)| format!("{g} {n}")).collect();
+    eprintln!(
+        "tpr: --sipp {}: {} INVITEs of {} calls in all.csv and one file per SBC ({}), with uac.xml",
+        dir.display(),
+        written.invites(),
+        log.calls(),
+        per.join(", ")
+    );
+    if written.left_out > 0 {
+        eprintln!(
+            "tpr: --sipp {}: {} INVITEs left out: a number in them holds ';' or a line break, \
+             or starts the line with '#', which a SIPp injection file cannot carry",
+            dir.display(),
+            written.left_out
+        );
+    }
+    Ok(())
 }
 
 /// The outputs asked for, as (flag, path).

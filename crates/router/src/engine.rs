@@ -115,6 +115,7 @@ pub(crate) struct GatewayHot {
 
 pub(crate) struct GatewayRec {
     pub fqdn: String,
+    pub port: u16,
     pub enabled: bool,
     pub send_options: bool,
     pub failover_ms: u64,
@@ -463,6 +464,7 @@ impl Engine {
                 lbr: g.gateway_site_lbr_enabled,
                 lbr_user_override: g.gateway_lbr_enabled_user_override,
                 max_concurrent_sessions: g.max_concurrent_sessions,
+                port: g.sip_signaling_port,
                 inbound_teams: list(&g.inbound_teams_number_translation_rules)?,
                 inbound_pstn: list(&g.inbound_pstn_number_translation_rules)?,
                 outbound_teams: list(&g.outbound_teams_number_translation_rules)?,
@@ -1033,6 +1035,11 @@ impl Engine {
     /// A gateway's FQDN.
     pub fn gateway_name(&self, g: GatewayId) -> &str {
         &self.gateways[g.index()].fqdn
+    }
+
+    /// The port Teams sends a gateway's SIP to (`SipSignalingPort`).
+    pub fn gateway_port(&self, g: GatewayId) -> u16 {
+        self.gateways[g.index()].port
     }
 
     /// A gateway's capacity key.

@@ -11,6 +11,7 @@
 mod dialing;
 pub mod duration;
 pub mod fuzzing;
+mod invites;
 mod queue;
 mod report;
 mod run;
@@ -18,11 +19,12 @@ mod scenario;
 mod shard;
 pub mod trace;
 
+pub use invites::{Invite, InviteCall, InviteLog};
 pub use report::{
     Bucket, ByConnectivity, Emergency, GatewayReport, Latency, PoolReport, QueueReport, Report,
     TrafficReport,
 };
-pub use run::{MAX_LIVE_CALLS, RunOptions, SimError, run};
+pub use run::{MAX_LIVE_CALLS, RunOptions, SimError, run, run_with_invites};
 pub use scenario::{
     Arrivals, Behaviour, Destination, DestinationKind, Direction, Fault, FaultKind, Hold, Leg,
     MAX_CALLS, MAX_RATE_PER_S, MAX_REPETITIONS, QueueBehaviour, Response, Scenario, ScenarioError,

@@ -28,6 +28,7 @@ use tpr_router::{
 use tpr_tenant::{NumberType, OverflowAction};
 
 use crate::dialing::{Dialer, fiction_caller};
+use crate::invites::InviteLog;
 use crate::queue::EventQueue;
 use crate::report::{Bucket, GatewayReport, PoolReport, QueueReport, Report, TrafficReport};
 use crate::scenario::{
@@ -62,6 +63,9 @@ pub struct RunOptions<'a> {
     pub shard: usize,
     /// Calls to replay (from a trace), on top of the scenario's traffic.
     pub trace: &'a [TraceCall],
+    /// Keep every INVITE to a Direct Routing gateway: [`run_with_invites`] returns them
+    /// ([`run`] and [`crate::run_many`] drop them).
+    pub log_invites: bool,
 }
 
 impl std::fmt::Debug for RunOptions<'_> {
@@ -248,13 +252,25 @@ struct Counters {
 
 /// One run of a scenario (repetition `repetition`, seed `scenario.seed + repetition`).
 pub fn run(sc: &Scenario, repetition: u32, opts: &RunOptions<'_>) -> Result<Report, SimError> {
+    run_with_invites(sc, repetition, opts).map(|(report, _)| report)
+}
+
+/// [`run`], also returning the INVITEs sent to Direct Routing gateways if
+/// [`RunOptions::log_invites`] asked for them (an empty log otherwise). Keeping them changes
+/// nothing else: the report is the same.
+pub fn run_with_invites(
+    sc: &Scenario,
+    repetition: u32,
+    opts: &RunOptions<'_>,
+) -> Result<(Report, InviteLog), SimError> {
     let mut sim = Sim::new(sc, repetition, opts);
     sim.start();
     sim.drain()?;
     if let Some(p) = opts.progress {
         p(opts.shard, sc.duration_ms, sc.duration_ms);
     }
-    Ok(sim.finish())
+    let log = sim.invites.take().map(|b| *b).unwrap_or_default();
+    Ok((sim.finish(), log))
 }
 
 struct Sim<'a> {
@@ -285,6 +301,8 @@ struct Sim<'a> {
     dial: String,
     caller_no: String,
     wall_start: u64,
+    /// Every INVITE to a gateway, when the caller asked for them.
+    invites: Option<Box<InviteLog>>,
 }
 
 impl<'a> Sim<'a> {
@@ -340,6 +358,7 @@ impl<'a> Sim<'a> {
             dial: String::with_capacity(64),
             caller_no: String::with_capacity(32),
             wall_start: opts.clock.map_or(0, |c| c()),
+            invites: opts.log_invites.then(Box::default),
         }
     }
 
@@ -831,6 +850,9 @@ impl<'a> Sim<'a> {
         };
         let slot = self.alloc(b, counted, Body::Out(out))?;
         self.slots[slot as usize].emergency = emergency;
+        if self.invites.is_some() && matches!(d.outcome, Outcome::Direct { .. }) {
+            self.log_call(slot, caller, d.caller_id, hold_ms);
+        }
         self.pump(slot);
         Ok(())
     }
@@ -849,6 +871,31 @@ impl<'a> Sim<'a> {
         };
         o.attempt.handle_input(self.engine, &self.ledger, input, self.now);
         self.pump(slot);
+    }
+
+    /// Keeps an INVITE for `--sipp` (out of line: most runs keep none).
+    #[cold]
+    #[inline(never)]
+    fn log_invite(&mut self, slot: u32, gateway: GatewayId) {
+        if let Some(log) = &mut self.invites {
+            log.invite(slot, gateway, self.now);
+        }
+    }
+
+    /// Keeps a Direct Routing call for `--sipp`, with the number its decision left in the
+    /// scratch.
+    #[cold]
+    #[inline(never)]
+    fn log_call(
+        &mut self,
+        slot: u32,
+        caller: UserId,
+        caller_id: tpr_router::CallerId,
+        hold_ms: u64,
+    ) {
+        if let Some(log) = &mut self.invites {
+            log.begin(slot, caller, caller_id, &self.scratch.number, hold_ms);
+        }
     }
 
     /// Drains an attempt machine's outputs.
@@ -870,6 +917,10 @@ impl<'a> Sim<'a> {
                     self.gateway_answers(slot, Leg::Gateway(gateway));
                 }
                 Output::CapRefused { gateway } => {
+                    // The SBC got the INVITE and answered 503 (its own cap).
+                    if self.invites.is_some() {
+                        self.log_invite(slot, gateway);
+                    }
                     self.new_try(slot, gateway);
                     self.gateways[gateway.index()].report.cap_refused += 1;
                 }
@@ -973,6 +1024,13 @@ impl<'a> Sim<'a> {
 
     /// Draws what the far end does with an INVITE and schedules its responses.
     fn gateway_answers(&mut self, slot: u32, leg: Leg) {
+        if let Leg::Gateway(g) = leg
+            && self.invites.is_some()
+        {
+            // Every INVITE to a gateway comes here (one the SBC refuses at its cap does not:
+            // `pump` keeps that one).
+            self.log_invite(slot, g);
+        }
         let now = self.now;
         let tag = self.slots[slot as usize].leg;
         self.out_call(slot).answers_at = None;

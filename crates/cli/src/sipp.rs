@@ -1,0 +1,181 @@
+//! `--sipp DIR` of `tpr sim` and `tpr replay`: the INVITEs a run sent to each Direct Routing
+//! SBC, written as SIPp injection files (`-inf`), with a UAC scenario that plays them. A load
+//! tester points SIPp at a lab SBC and sends it the calls Teams would have sent, with the
+//! numbers as the SBC would see them (after the gateway's outbound translation rules).
+//!
+//! The directory gets `uac.xml`, `all.csv` (every INVITE, in the order sent) and one
+//! `<fqdn>.csv` per SBC that got any. Each injection file is SEQUENTIAL, one INVITE per line,
+//! fields separated by `;` (the layout is in `uac.xml` and docs/formats.md).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use tpr_router::{CallerId, Engine, GatewayId, Scratch};
+use tpr_sim::{Invite, InviteLog};
+
+use crate::UserError;
+
+/// The UAC scenario the injection files are written for.
+pub const UAC_SCENARIO: &str = include_str!("sipp_uac.xml");
+
+/// Refuses, before the run, a `--sipp` directory that cannot be written: `-`, a file, or a
+/// missing parent (the directory itself is created if need be).
+pub fn check_dir(dir: &Path) -> Result<(), UserError> {
+    let problem = if dir == Path::new("-") {
+        "it writes a directory, not standard output".to_owned()
+    } else if dir.exists() && !dir.is_dir() {
+        "it exists and is not a directory".to_owned()
+    } else {
+        match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() && !p.is_dir() => {
+                format!("no directory {}", p.display())
+            }
+            _ => return Ok(()),
+        }
+    };
+    Err(UserError::Message(format!("--sipp {}: {problem}", dir.display())))
+}
+
+/// What the files' headers say about the run.
+pub struct Source<'a> {
+    /// `tpr sim scenarios/x.toml (seed 5)` or the like.
+    pub run: &'a str,
+    /// Simulated time the calls arrived over, ms (the average rate SIPp is told to keep).
+    pub duration_ms: u64,
+}
+
+/// What [`write`] wrote.
+#[derive(Debug)]
+pub struct Written {
+    /// INVITEs written, per SBC FQDN.
+    pub per_gateway: BTreeMap<String, usize>,
+    /// INVITEs left out: a field SIPp cannot carry (see [`fields`]).
+    pub left_out: usize,
+}
+
+impl Written {
+    /// INVITEs written.
+    pub fn invites(&self) -> usize {
+        self.per_gateway.values().sum()
+    }
+}
+
+/// The fields of one injection line (see `uac.xml`), or `None` if one of them holds what a
+/// SIPp injection file cannot carry: `;` (the field separator), a line break, or a `#` at the
+/// start of the line (a comment to SIPp, so the call would silently go missing).
+pub fn fields(
+    engine: &Engine,
+    scratch: &mut Scratch,
+    log: &InviteLog,
+    invite: &Invite,
+) -> Option<String> {
+    let call = log.call(invite);
+    let g = invite.gateway;
+    let own = engine.number_of(call.caller).filter(|n| !n.is_empty());
+    let presented = match call.caller_id {
+        CallerId::Own => own,
+        CallerId::Resource(ra) => engine.number_of(ra).filter(|n| !n.is_empty()),
+        CallerId::Anonymous | CallerId::None => None,
+    };
+    let (callee, from) = engine.outbound_numbers(g, call.number, presented.unwrap_or(""), scratch);
+    // A hidden caller ID still travels in P-Asserted-Identity, with `Privacy: id`.
+    let (from, asserted, privacy) = match (presented, own) {
+        (Some(_), _) => (from.clone(), from, "none"),
+        (None, Some(own)) => {
+            ("anonymous".to_owned(), engine.outbound_numbers(g, "", own, scratch).1, "id")
+        }
+        (None, None) => ("anonymous".to_owned(), "anonymous".to_owned(), "id"),
+    };
+    let line = format!(
+        "{from};{callee};{};{};{};{asserted};{privacy}",
+        engine.gateway_name(g),
+        call.talk_ms,
+        invite.at_ms
+    );
+    let fits = [&from, &callee, &asserted].iter().all(|f| !f.contains([';', '\n', '\r']))
+        && !line.starts_with('#');
+    fits.then_some(line)
+}
+
+/// Writes the injection files and `uac.xml` into `dir` (created if missing).
+pub fn write(
+    dir: &Path,
+    engine: &Engine,
+    log: &InviteLog,
+    source: &Source<'_>,
+) -> anyhow::Result<Written> {
+    let mut scratch = Scratch::new(engine);
+    let mut all = Vec::new();
+    let mut by_gateway: BTreeMap<GatewayId, Vec<String>> = BTreeMap::new();
+    let mut left_out = 0;
+    for invite in log.invites() {
+        match fields(engine, &mut scratch, log, invite) {
+            Some(line) => {
+                by_gateway.entry(invite.gateway).or_default().push(line.clone());
+                all.push(line);
+            }
+            None => left_out += 1,
+        }
+    }
+    let cannot = |path: &Path, e: std::io::Error| {
+        UserError::Message(format!("cannot write {}: {e}", path.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| cannot(dir, e))?;
+    let mut written = Written { per_gateway: BTreeMap::new(), left_out };
+    let put = |name: &str, text: &str| -> anyhow::Result<()> {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| cannot(&path, e))?;
+        Ok(())
+    };
+    put("uac.xml", UAC_SCENARIO)?;
+    let to = To { name: "every Direct Routing SBC", address: "SBC:PORT".to_owned() };
+    put("all.csv", &injection_file(&all, &to, "all.csv", source))?;
+    for (g, lines) in &by_gateway {
+        let fqdn = engine.gateway_name(*g);
+        // FQDNs are letters, digits, '-' and '.' (the tenant loader checks), so they make
+        // safe file names; lowercase, as SBC names are case-insensitive.
+        let name = format!("{}.csv", fqdn.to_ascii_lowercase());
+        let to = To { name: fqdn, address: format!("{fqdn}:{}", engine.gateway_port(*g)) };
+        put(&name, &injection_file(lines, &to, &name, source))?;
+        written.per_gateway.insert(fqdn.to_owned(), lines.len());
+    }
+    Ok(written)
+}
+
+/// Where an injection file's INVITEs went: a name for its header, and the address to give
+/// SIPp.
+struct To<'a> {
+    name: &'a str,
+    address: String,
+}
+
+/// One injection file: the mode line, comments on where the calls came from and how to play
+/// them, then the calls.
+fn injection_file(lines: &[String], to: &To<'_>, name: &str, source: &Source<'_>) -> String {
+    let n = lines.len();
+    let mut s = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum::<usize>() + 512);
+    s.push_str("SEQUENTIAL\n");
+    let _ = writeln!(
+        s,
+        "# {}: the {n} INVITEs Teams sent to {} over {} of simulated time, in the order sent",
+        source.run,
+        to.name,
+        tpr_sim::duration::format_ms(source.duration_ms)
+    );
+    s.push_str(
+        "# fields: From user; Request-URI user; SBC FQDN; talk ms; sent at ms; \
+         P-Asserted-Identity user; Privacy (see uac.xml)\n",
+    );
+    let _ = writeln!(
+        s,
+        "# at the run's average rate: sipp {} -sf uac.xml -inf {name} -m {n} -r {n} -rp {}",
+        to.address,
+        source.duration_ms.max(1)
+    );
+    for l in lines {
+        s.push_str(l);
+        s.push('\n');
+    }
+    s
+}
