@@ -46,7 +46,26 @@ pub fn scenario_target(data: &[u8]) {
         if let Ok(r) = crate::run_all(&sc, 1, &RunOptions::default()) {
             assert_eq!(r.leaked_permits, 0, "permits leaked");
         }
+        invites_agree(&sc);
     }
+}
+
+/// A run that keeps its INVITEs (`--sipp`) reports what the same run without them reports, and
+/// keeps one INVITE per first try, retry and cap refusal the report counts for each gateway.
+fn invites_agree(sc: &Scenario) {
+    let Ok(plain) = crate::run(sc, 0, &RunOptions::default()) else { return };
+    let opts = RunOptions { log_invites: true, ..RunOptions::default() };
+    let (report, log) = crate::run_with_invites(sc, 0, &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.to_json(), plain.to_json(), "keeping INVITEs changed the run");
+    for g in 0..sc.engine.gateway_count() {
+        let id = tpr_router::GatewayId::from_index(g as u16);
+        let name = sc.engine.gateway_name(id);
+        let kept = log.invites().iter().filter(|i| i.gateway == id).count() as u64;
+        let counted =
+            report.gateways.get(name).map_or(0, |r| r.attempts + r.retries + r.cap_refused);
+        assert_eq!(kept, counted, "INVITEs kept for {name}");
+    }
+    assert!(log.invites().windows(2).all(|w| w[0].at_ms <= w[1].at_ms), "INVITEs in time order");
 }
 
 /// Any bytes read as a trace (the first byte picks the format) give calls and skipped rows,
