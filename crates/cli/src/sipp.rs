@@ -9,6 +9,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
+use std::ops::Range;
 use std::path::Path;
 
 use tpr_router::{CallerId, Engine, GatewayId, Scratch};
@@ -105,15 +107,19 @@ pub fn write(
     log: &InviteLog,
     source: &Source<'_>,
 ) -> anyhow::Result<Written> {
+    // Every line once, end to end (a day's run has hundreds of thousands), and where each
+    // lies, by SBC.
+    let mut body = String::new();
+    let mut by_gateway: BTreeMap<GatewayId, Vec<Range<usize>>> = BTreeMap::new();
     let mut scratch = Scratch::new(engine);
-    let mut all = Vec::new();
-    let mut by_gateway: BTreeMap<GatewayId, Vec<String>> = BTreeMap::new();
     let mut left_out = 0;
     for invite in log.invites() {
         match fields(engine, &mut scratch, log, invite) {
             Some(line) => {
-                by_gateway.entry(invite.gateway).or_default().push(line.clone());
-                all.push(line);
+                let start = body.len();
+                body.push_str(&line);
+                body.push('\n');
+                by_gateway.entry(invite.gateway).or_default().push(start..body.len());
             }
             None => left_out += 1,
         }
@@ -122,22 +128,35 @@ pub fn write(
         UserError::Message(format!("cannot write {}: {e}", path.display()))
     };
     std::fs::create_dir_all(dir).map_err(|e| cannot(dir, e))?;
-    let mut written = Written { per_gateway: BTreeMap::new(), left_out };
-    let put = |name: &str, text: &str| -> anyhow::Result<()> {
+    let put = |name: &str, parts: &mut dyn Iterator<Item = &str>| -> anyhow::Result<()> {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| cannot(&path, e))?;
+        let file = std::fs::File::create(&path).map_err(|e| cannot(&path, e))?;
+        let mut out = std::io::BufWriter::new(file);
+        let copy = || -> std::io::Result<()> {
+            for p in parts {
+                out.write_all(p.as_bytes())?;
+            }
+            out.flush()
+        };
+        copy().map_err(|e| cannot(&path, e))?;
         Ok(())
     };
-    put("uac.xml", UAC_SCENARIO)?;
+    put("uac.xml", &mut std::iter::once(UAC_SCENARIO))?;
+    let total = by_gateway.values().map(Vec::len).sum();
     let to = To { name: "every Direct Routing SBC", address: "SBC:PORT".to_owned() };
-    put("all.csv", &injection_file(&all, &to, "all.csv", source))?;
+    let head = header(total, &to, "all.csv", source);
+    put("all.csv", &mut [head.as_str(), body.as_str()].into_iter())?;
+    let mut written = Written { per_gateway: BTreeMap::new(), left_out };
     for (g, lines) in &by_gateway {
         let fqdn = engine.gateway_name(*g);
         // FQDNs are letters, digits, '-' and '.' (the tenant loader checks), so they make
         // safe file names; lowercase, as SBC names are case-insensitive.
         let name = format!("{}.csv", fqdn.to_ascii_lowercase());
         let to = To { name: fqdn, address: format!("{fqdn}:{}", engine.gateway_port(*g)) };
-        put(&name, &injection_file(lines, &to, &name, source))?;
+        let head = header(lines.len(), &to, &name, source);
+        let mut parts =
+            std::iter::once(head.as_str()).chain(lines.iter().map(|r| &body[r.clone()]));
+        put(&name, &mut parts)?;
         written.per_gateway.insert(fqdn.to_owned(), lines.len());
     }
     Ok(written)
@@ -150,12 +169,10 @@ struct To<'a> {
     address: String,
 }
 
-/// One injection file: the mode line, comments on where the calls came from and how to play
-/// them, then the calls.
-fn injection_file(lines: &[String], to: &To<'_>, name: &str, source: &Source<'_>) -> String {
-    let n = lines.len();
-    let mut s = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum::<usize>() + 512);
-    s.push_str("SEQUENTIAL\n");
+/// The start of an injection file of `n` INVITEs: the mode line, then comments on where the
+/// calls came from and how to play them.
+fn header(n: usize, to: &To<'_>, name: &str, source: &Source<'_>) -> String {
+    let mut s = String::from("SEQUENTIAL\n");
     let _ = writeln!(
         s,
         "# {}: the {n} INVITEs Teams sent to {} over {} of simulated time, in the order sent",
@@ -173,9 +190,5 @@ fn injection_file(lines: &[String], to: &To<'_>, name: &str, source: &Source<'_>
         to.address,
         source.duration_ms.max(1)
     );
-    for l in lines {
-        s.push_str(l);
-        s.push('\n');
-    }
     s
 }
