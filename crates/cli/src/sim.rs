@@ -222,7 +222,8 @@ fn export_sipp(
     let written = crate::sipp::write(dir, &scenario.engine, log, &source)?;
     let per: Vec<String> = written.per_gateway.iter().map(|(g, n)| format!("{g} {n}")).collect();
     eprintln!(
-        "tpr: --sipp {}: {} INVITEs of {} calls in all.csv and one file per SBC ({}), with uac.xml",
+        "tpr: --sipp {}: {} INVITEs of {} calls in all.csv and one file per SBC ({}), with \
+         uac.xml and uac-timed.xml",
         dir.display(),
         written.invites(),
         log.calls(),

@@ -21,6 +21,30 @@ use crate::UserError;
 /// The UAC scenario the injection files are written for.
 pub const UAC_SCENARIO: &str = include_str!("sipp_uac.xml");
 
+/// What `uac-timed.xml` puts in front of the INVITE: wait until `[field4]` ms after SIPp
+/// started (`[clock_tick]` counts them); a call SIPp starts after its time goes at once.
+const WAIT_FOR_SEND_TIME: &str = r#"
+  <nop>
+    <action>
+      <assignstr assign_to="tick" value="[clock_tick]"/>
+      <todouble assign_to="now_ms" variable="tick"/>
+      <assignstr assign_to="sent_at" value="[field4]"/>
+      <todouble assign_to="wait_ms" variable="sent_at"/>
+      <subtract assign_to="wait_ms" variable="now_ms"/>
+      <test assign_to="early" variable="wait_ms" compare="greater_than" value="0"/>
+    </action>
+  </nop>
+  <pause variable="wait_ms" condexec="early"/>
+"#;
+
+/// [`UAC_SCENARIO`] with each INVITE leaving at its time in the run.
+pub fn timed_scenario() -> String {
+    let plain = r#"<scenario name="tpr: Teams Direct Routing call to an SBC">"#;
+    let timed =
+        r#"<scenario name="tpr: Teams Direct Routing call to an SBC, at its time in the run">"#;
+    UAC_SCENARIO.replacen(plain, &format!("{timed}{WAIT_FOR_SEND_TIME}"), 1)
+}
+
 /// Refuses, before the run, a `--sipp` directory that cannot be written: `-`, a file, or a
 /// missing parent (the directory itself is created if need be).
 pub fn check_dir(dir: &Path) -> Result<(), UserError> {
@@ -142,9 +166,10 @@ pub fn write(
         Ok(())
     };
     put("uac.xml", &mut std::iter::once(UAC_SCENARIO))?;
+    put("uac-timed.xml", &mut std::iter::once(timed_scenario().as_str()))?;
     let total = by_gateway.values().map(Vec::len).sum();
     let to = To { name: "every Direct Routing SBC", address: "SBC:PORT".to_owned() };
-    let head = header(total, &to, "all.csv", source);
+    let head = header(total, start_rate(body.lines().map(sent_at)), &to, "all.csv", source);
     put("all.csv", &mut [head.as_str(), body.as_str()].into_iter())?;
     let mut written = Written { per_gateway: BTreeMap::new(), left_out };
     for (g, lines) in &by_gateway {
@@ -153,7 +178,8 @@ pub fn write(
         // safe file names; lowercase, as SBC names are case-insensitive.
         let name = format!("{}.csv", fqdn.to_ascii_lowercase());
         let to = To { name: fqdn, address: format!("{fqdn}:{}", engine.gateway_port(*g)) };
-        let head = header(lines.len(), &to, &name, source);
+        let times = lines.iter().map(|r| sent_at(&body[r.clone()]));
+        let head = header(lines.len(), start_rate(times), &to, &name, source);
         let mut parts =
             std::iter::once(head.as_str()).chain(lines.iter().map(|r| &body[r.clone()]));
         put(&name, &mut parts)?;
@@ -169,9 +195,22 @@ struct To<'a> {
     address: String,
 }
 
+/// Field 4 of a line: when its INVITE went out, ms from the start of the run.
+fn sent_at(line: &str) -> u64 {
+    line.split(';').nth(4).and_then(|f| f.parse().ok()).unwrap_or(0)
+}
+
+/// The calls per second SIPp must start for `uac-timed.xml` to have every call (the `i`-th,
+/// counted from 0, started at `i / rate` s) started by its send time: the largest
+/// `i / time`, rounded up, at least 1. Times in ms, in the order of the file.
+fn start_rate(times: impl Iterator<Item = u64>) -> u64 {
+    let most = times.enumerate().skip(1).map(|(i, t)| i as f64 * 1000.0 / t.max(1) as f64);
+    most.fold(1.0, f64::max).ceil() as u64
+}
+
 /// The start of an injection file of `n` INVITEs: the mode line, then comments on where the
-/// calls came from and how to play them.
-fn header(n: usize, to: &To<'_>, name: &str, source: &Source<'_>) -> String {
+/// calls came from and how to play them (`timed_rate`: see [`start_rate`]).
+fn header(n: usize, timed_rate: u64, to: &To<'_>, name: &str, source: &Source<'_>) -> String {
     let mut s = String::from("SEQUENTIAL\n");
     let _ = writeln!(
         s,
@@ -189,6 +228,12 @@ fn header(n: usize, to: &To<'_>, name: &str, source: &Source<'_>) -> String {
         "# at the run's average rate: sipp {} -sf uac.xml -inf {name} -m {n} -r {n} -rp {}",
         to.address,
         source.duration_ms.max(1)
+    );
+    let _ = writeln!(
+        s,
+        "# at the times of the run: sipp {} -sf uac-timed.xml -inf {name} -m {n} -r {timed_rate} \
+         -rp 1000",
+        to.address,
     );
     s
 }

@@ -170,6 +170,24 @@ fn sipp_export_carries_numbers_as_each_sbc_gets_them() {
         )),
         "{head}"
     );
+    // And the rate at which SIPp starts every call by its time for uac-timed.xml: the i-th
+    // call (from 0) starts at i / rate seconds.
+    let rate = sbc1
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, f)| (i as u64 * 1000).div_ceil(f[4].parse::<u64>().unwrap().max(1)))
+        .max()
+        .unwrap()
+        .max(1);
+    assert!(
+        head.contains(&format!(
+            "# at the times of the run: sipp sbc1.example.com:5061 -sf uac-timed.xml -inf \
+             sbc1.example.com.csv -m {n} -r {rate} -rp 1000\n"
+        )),
+        "{head}"
+    );
+    assert!(dir.join("uac-timed.xml").is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -227,17 +245,33 @@ fn free_port() -> u16 {
     std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// What the SBC stand-in received: per INVITE (the first copy of each Call-ID), the
-/// Request-URI user, From user, P-Asserted-Identity user and Privacy.
-fn received_invites(log: &str) -> Vec<[String; 4]> {
+/// One INVITE as the SBC stand-in received it.
+#[derive(Debug)]
+struct Received {
+    /// Request-URI user, From user, P-Asserted-Identity user, Privacy.
+    fields: [String; 4],
+    /// When it arrived, ms since midnight (SIPp's message log time).
+    at_ms: f64,
+}
+
+/// What the SBC stand-in's message log holds: the first copy of each INVITE (by Call-ID).
+fn received_invites(log: &str) -> Vec<Received> {
     let user = |line: &str, after: &str| -> String {
         let rest = &line[line.find(after).unwrap() + after.len()..];
         rest[..rest.find('@').unwrap()].to_owned()
     };
     let mut seen = HashSet::new();
     let mut out = Vec::new();
+    let mut at_ms = 0.0;
     let mut lines = log.lines().map(str::trim).peekable();
     while let Some(line) = lines.next() {
+        // `----------- 2026-11-23 22:36:20.048483` before each message.
+        if line.starts_with("-----") {
+            let time = line.rsplit(' ').next().unwrap();
+            let hms: Vec<f64> = time.split(':').map(|x| x.parse().unwrap()).collect();
+            at_ms = ((hms[0] * 60.0 + hms[1]) * 60.0 + hms[2]) * 1000.0;
+            continue;
+        }
         if !line.starts_with("INVITE sip:") {
             continue;
         }
@@ -255,41 +289,48 @@ fn received_invites(log: &str) -> Vec<[String; 4]> {
             }
         }
         if seen.insert(call_id) {
-            out.push(fields);
+            out.push(Received { fields, at_ms });
         }
     }
     out
 }
 
-#[test]
-fn sipp_plays_the_export_against_an_sbc() {
-    if !have_sipp() {
-        return;
-    }
-    let dir = scratch("play");
+/// Exports the test scenario and rewrites sbc1's file as `play.csv`, each line through
+/// `change` (its index and fields), and returns the directory and the rewritten lines.
+fn export_for_play(
+    name: &str,
+    change: impl Fn(usize, &mut Vec<String>),
+) -> (PathBuf, Vec<Vec<String>>) {
+    let dir = scratch(name);
     let out = tpr(&["sim", SCENARIO, "--quiet", "--sipp", dir.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-
-    // sbc1's calls, with talk times of 20 ms so that the test takes a second, not an hour.
     let file = std::fs::read_to_string(dir.join("sbc1.example.com.csv")).unwrap();
-    let short: String = file
+    let mut i = 0;
+    let changed: String = file
         .lines()
         .map(|l| {
             if l == "SEQUENTIAL" || l.starts_with('#') {
                 return format!("{l}\n");
             }
-            let mut f: Vec<&str> = l.split(';').collect();
-            f[3] = "20";
+            let mut f: Vec<String> = l.split(';').map(str::to_owned).collect();
+            change(i, &mut f);
+            i += 1;
             format!("{}\n", f.join(";"))
         })
         .collect();
-    std::fs::write(dir.join("play.csv"), short).unwrap();
-    let want = rows(&dir.join("play.csv"));
-    let calls = want.len().to_string();
+    std::fs::write(dir.join("play.csv"), changed).unwrap();
+    let rows = rows(&dir.join("play.csv"));
+    (dir, rows)
+}
 
+/// Plays `play.csv` in `dir` with the UAC scenario `uac` (started at `rate` calls a second)
+/// against the SIPp SBC stand-in, asserts that every call completed, and returns what the
+/// stand-in received.
+fn play(dir: &Path, uac: &str, calls: usize, rate: u32) -> Vec<Received> {
+    let calls = calls.to_string();
     let (sbc_port, uac_port) = (free_port(), free_port());
     let mut sbc = Command::new("sipp")
-        .current_dir(&dir)
+        .current_dir(dir)
         .args(["-sf", workspace().join("crates/cli/tests/data/sipp/sbc_uas.xml").to_str().unwrap()])
         .args(["-i", "127.0.0.1", "-p", &sbc_port.to_string(), "-m", &calls, "-nostdin"])
         .args(["-trace_msg", "-message_file", "sbc.log"])
@@ -304,9 +345,9 @@ fn sipp_plays_the_export_against_an_sbc() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let uac = Command::new("sipp")
-        .current_dir(&dir)
+        .current_dir(dir)
         .arg(format!("127.0.0.1:{sbc_port}"))
-        .args(["-sf", "uac.xml", "-inf", "play.csv", "-m", &calls, "-r", "50"])
+        .args(["-sf", uac, "-inf", "play.csv", "-m", &calls, "-r", &rate.to_string()])
         .args(["-i", "127.0.0.1", "-p", &uac_port.to_string(), "-nostdin"])
         .args(["-timeout", "60s", "-timeout_error"])
         .output()
@@ -325,8 +366,18 @@ fn sipp_plays_the_export_against_an_sbc() {
     // SIPp exits 0 when every call went through the scenario to its end.
     assert_eq!(uac.status.code(), Some(0), "SIPp UAC:\n{}", text(&uac.stdout));
     assert_eq!(sbc_status.and_then(|s| s.code()), Some(0), "the SBC stand-in");
+    received_invites(&std::fs::read_to_string(dir.join("sbc.log")).unwrap())
+}
 
-    let got = received_invites(&std::fs::read_to_string(dir.join("sbc.log")).unwrap());
+#[test]
+fn sipp_plays_the_export_against_an_sbc() {
+    if !have_sipp() {
+        return;
+    }
+    // sbc1's calls, with talk times of 20 ms so that the test takes a second, not an hour.
+    let (dir, want) = export_for_play("play", |_, f| f[3] = "20".to_owned());
+    let got = play(&dir, "uac.xml", want.len(), 50);
+    let got: Vec<[String; 4]> = got.into_iter().map(|r| r.fields).collect();
     let expected: Vec<[String; 4]> =
         want.iter().map(|f| [f[1].clone(), f[0].clone(), f[5].clone(), f[6].clone()]).collect();
     assert_eq!(got, expected);
@@ -335,5 +386,34 @@ fn sipp_plays_the_export_against_an_sbc() {
         m
     });
     assert_eq!(by_privacy.len(), 2, "shown and hidden callers both went through: {by_privacy:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sipp_plays_the_export_at_the_times_of_the_run() {
+    if !have_sipp() {
+        return;
+    }
+    // The run's times squeezed into 2.5 s: a call every 20 ms, with a one-second pause
+    // after the 40th. SIPp starts all of them in the first tenth of a second; the timed
+    // scenario holds each INVITE until its time.
+    let time = |i: usize| 300 + 20 * i + if i >= 40 { 1000 } else { 0 };
+    let (dir, want) = export_for_play("timed", |i, f| {
+        f[3] = "20".to_owned();
+        f[4] = time(i).to_string();
+    });
+    assert!(want.len() > 41);
+    let got = play(&dir, "uac-timed.xml", want.len(), 1000);
+    let fields: Vec<&[String; 4]> = got.iter().map(|r| &r.fields).collect();
+    let expected: Vec<[String; 4]> =
+        want.iter().map(|f| [f[1].clone(), f[0].clone(), f[5].clone(), f[6].clone()]).collect();
+    assert_eq!(fields, expected.iter().collect::<Vec<_>>());
+    // A busy machine can only delay an INVITE, so the bounds are loose: with the waits gone,
+    // the whole span would be about 0.1 s and the pause nothing.
+    let span = got.last().unwrap().at_ms - got[0].at_ms;
+    let planned = (time(want.len() - 1) - time(0)) as f64;
+    assert!(span >= 0.8 * planned, "INVITEs spanned {span} ms, the run {planned} ms");
+    let pause = got[40].at_ms - got[39].at_ms;
+    assert!(pause >= 700.0, "the one-second pause was {pause} ms");
     std::fs::remove_dir_all(&dir).unwrap();
 }
