@@ -3,7 +3,8 @@
 //! tester points SIPp at a lab SBC and sends it the calls Teams would have sent, with the
 //! numbers as the SBC would see them (after the gateway's outbound translation rules).
 //!
-//! The directory gets `uac.xml`, `all.csv` (every INVITE, in the order sent) and one
+//! The directory gets `uac.xml` (calls at the even rate SIPp is given), `uac-timed.xml`
+//! (each INVITE at its time in the run), `all.csv` (every INVITE, in the order sent) and one
 //! `<fqdn>.csv` per SBC that got any. Each injection file is SEQUENTIAL, one INVITE per line,
 //! fields separated by `;` (the layout is in `uac.xml` and docs/formats.md).
 
@@ -65,7 +66,7 @@ pub fn check_dir(dir: &Path) -> Result<(), UserError> {
 
 /// What the files' headers say about the run.
 pub struct Source<'a> {
-    /// `tpr sim scenarios/x.toml (seed 5)` or the like.
+    /// What ran, as `scenarios/x.toml (seed 5)`.
     pub run: &'a str,
     /// Simulated time the calls arrived over, ms (the average rate SIPp is told to keep).
     pub duration_ms: u64,
