@@ -170,7 +170,8 @@ pub fn write(
     put("uac-timed.xml", &mut std::iter::once(timed_scenario().as_str()))?;
     let total = by_gateway.values().map(Vec::len).sum();
     let to = To { name: "every Direct Routing SBC", address: "SBC:PORT".to_owned() };
-    let head = header(total, start_rate(body.lines().map(sent_at)), &to, "all.csv", source);
+    let times: Vec<u64> = body.lines().map(sent_at).collect();
+    let head = header(total, &Timed::of(&times), &to, "all.csv", source);
     put("all.csv", &mut [head.as_str(), body.as_str()].into_iter())?;
     let mut written = Written { per_gateway: BTreeMap::new(), left_out };
     for (g, lines) in &by_gateway {
@@ -179,8 +180,8 @@ pub fn write(
         // safe file names; lowercase, as SBC names are case-insensitive.
         let name = format!("{}.csv", fqdn.to_ascii_lowercase());
         let to = To { name: fqdn, address: format!("{fqdn}:{}", engine.gateway_port(*g)) };
-        let times = lines.iter().map(|r| sent_at(&body[r.clone()]));
-        let head = header(lines.len(), start_rate(times), &to, &name, source);
+        let times: Vec<u64> = lines.iter().map(|r| sent_at(&body[r.clone()])).collect();
+        let head = header(lines.len(), &Timed::of(&times), &to, &name, source);
         let mut parts =
             std::iter::once(head.as_str()).chain(lines.iter().map(|r| &body[r.clone()]));
         put(&name, &mut parts)?;
@@ -201,17 +202,40 @@ fn sent_at(line: &str) -> u64 {
     line.split(';').nth(4).and_then(|f| f.parse().ok()).unwrap_or(0)
 }
 
-/// The calls per second SIPp must start for `uac-timed.xml` to have every call (the `i`-th,
-/// counted from 0, started at `i / rate` s) started by its send time: the largest
-/// `i / time`, rounded up, at least 1. Times in ms, in the order of the file.
-fn start_rate(times: impl Iterator<Item = u64>) -> u64 {
-    let most = times.enumerate().skip(1).map(|(i, t)| i as f64 * 1000.0 / t.max(1) as f64);
-    most.fold(1.0, f64::max).ceil() as u64
+/// How SIPp plays a file with `uac-timed.xml`, started at `rate` calls a second (the `i`-th,
+/// counted from 0, at `i / rate` s): the smallest whole rate that starts every call by its
+/// send time, and the most calls that then wait inside SIPp for their time at once.
+struct Timed {
+    rate: u64,
+    waiting: usize,
+}
+
+impl Timed {
+    /// For send times in ms, in the order of the file (ascending).
+    fn of(times: &[u64]) -> Timed {
+        let rate = times
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, &t)| (i as u64 * 1000).div_ceil(t.max(1)))
+            .fold(1, u64::max);
+        // When call i starts, the calls due by then have left; the rest of 0..=i wait.
+        let mut due = 0;
+        let mut waiting = 0;
+        for i in 0..times.len() {
+            let now_ms = i as u64 * 1000 / rate;
+            while due < times.len() && times[due] <= now_ms {
+                due += 1;
+            }
+            waiting = waiting.max((i + 1).saturating_sub(due));
+        }
+        Timed { rate, waiting }
+    }
 }
 
 /// The start of an injection file of `n` INVITEs: the mode line, then comments on where the
-/// calls came from and how to play them (`timed_rate`: see [`start_rate`]).
-fn header(n: usize, timed_rate: u64, to: &To<'_>, name: &str, source: &Source<'_>) -> String {
+/// calls came from and how to play them.
+fn header(n: usize, timed: &Timed, to: &To<'_>, name: &str, source: &Source<'_>) -> String {
     let mut s = String::from("SEQUENTIAL\n");
     let _ = writeln!(
         s,
@@ -232,9 +256,13 @@ fn header(n: usize, timed_rate: u64, to: &To<'_>, name: &str, source: &Source<'_
     );
     let _ = writeln!(
         s,
-        "# at the times of the run: sipp {} -sf uac-timed.xml -inf {name} -m {n} -r {timed_rate} \
-         -rp 1000",
-        to.address,
+        "# at the times of the run: sipp {} -sf uac-timed.xml -inf {name} -m {n} -r {} -rp 1000",
+        to.address, timed.rate
+    );
+    let _ = writeln!(
+        s,
+        "# (so played, up to {} calls wait in SIPp for their time at once; they count towards -l)",
+        timed.waiting
     );
     s
 }

@@ -172,21 +172,22 @@ fn sipp_export_carries_numbers_as_each_sbc_gets_them() {
     );
     // And the rate at which SIPp starts every call by its time for uac-timed.xml: the i-th
     // call (from 0) starts at i / rate seconds.
-    let rate = sbc1
-        .iter()
-        .enumerate()
-        .skip(1)
-        .map(|(i, f)| (i as u64 * 1000).div_ceil(f[4].parse::<u64>().unwrap().max(1)))
+    let times: Vec<u64> = sbc1.iter().map(|f| f[4].parse().unwrap()).collect();
+    let rate = (1..n).map(|i| (i as u64 * 1000).div_ceil(times[i].max(1))).max().unwrap().max(1);
+    // Counted by brute force: at each start, the started calls not yet due.
+    let waiting = (0..n)
+        .map(|i| (0..=i).filter(|&j| times[j] * rate > i as u64 * 1000).count())
         .max()
-        .unwrap()
-        .max(1);
+        .unwrap();
     assert!(
         head.contains(&format!(
             "# at the times of the run: sipp sbc1.example.com:5061 -sf uac-timed.xml -inf \
-             sbc1.example.com.csv -m {n} -r {rate} -rp 1000\n"
+             sbc1.example.com.csv -m {n} -r {rate} -rp 1000\n# (so played, up to {waiting} \
+             calls wait in SIPp for their time at once; they count towards -l)\n"
         )),
         "{head}"
     );
+    assert!(waiting > 1, "the test tenant's calls start ahead of their time: {waiting}");
     assert!(dir.join("uac-timed.xml").is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
