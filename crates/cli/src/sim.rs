@@ -167,13 +167,7 @@ fn simulate_many(
     };
     crate::clock::start();
     let clock = crate::clock::now_ns;
-    let opts = RunOptions {
-        clock: Some(&clock),
-        progress: Some(&progress),
-        trace,
-        shard: 0,
-        log_invites: out.sipp.is_some(),
-    };
+    let opts = RunOptions { clock: Some(&clock), progress: Some(&progress), trace, shard: 0 };
     let (report, invites) = if out.sipp.is_some() {
         // One run (checked above), on this thread, keeping its INVITEs.
         let sc = &scenarios[0];

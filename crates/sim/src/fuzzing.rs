@@ -54,8 +54,8 @@ pub fn scenario_target(data: &[u8]) {
 /// keeps one INVITE per first try, retry and cap refusal the report counts for each gateway.
 fn invites_agree(sc: &Scenario) {
     let Ok(plain) = crate::run(sc, 0, &RunOptions::default()) else { return };
-    let opts = RunOptions { log_invites: true, ..RunOptions::default() };
-    let (report, log) = crate::run_with_invites(sc, 0, &opts).unwrap_or_else(|e| panic!("{e}"));
+    let (report, log) =
+        crate::run_with_invites(sc, 0, &RunOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.to_json(), plain.to_json(), "keeping INVITEs changed the run");
     for g in 0..sc.engine.gateway_count() {
         let id = tpr_router::GatewayId::from_index(g as u16);

@@ -63,9 +63,6 @@ pub struct RunOptions<'a> {
     pub shard: usize,
     /// Calls to replay (from a trace), on top of the scenario's traffic.
     pub trace: &'a [TraceCall],
-    /// Keep every INVITE to a Direct Routing gateway: [`run_with_invites`] returns them
-    /// ([`run`] and [`crate::run_many`] drop them).
-    pub log_invites: bool,
 }
 
 impl std::fmt::Debug for RunOptions<'_> {
@@ -252,18 +249,26 @@ struct Counters {
 
 /// One run of a scenario (repetition `repetition`, seed `scenario.seed + repetition`).
 pub fn run(sc: &Scenario, repetition: u32, opts: &RunOptions<'_>) -> Result<Report, SimError> {
-    run_with_invites(sc, repetition, opts).map(|(report, _)| report)
+    play(sc, repetition, opts, false).map(|(report, _)| report)
 }
 
-/// [`run`], also returning the INVITEs sent to Direct Routing gateways if
-/// [`RunOptions::log_invites`] asked for them (an empty log otherwise). Keeping them changes
-/// nothing else: the report is the same.
+/// [`run`], also returning every INVITE sent to a Direct Routing gateway (for `--sipp`).
+/// Keeping them changes nothing else: the report is the same.
 pub fn run_with_invites(
     sc: &Scenario,
     repetition: u32,
     opts: &RunOptions<'_>,
 ) -> Result<(Report, InviteLog), SimError> {
-    let mut sim = Sim::new(sc, repetition, opts);
+    play(sc, repetition, opts, true)
+}
+
+fn play(
+    sc: &Scenario,
+    repetition: u32,
+    opts: &RunOptions<'_>,
+    keep_invites: bool,
+) -> Result<(Report, InviteLog), SimError> {
+    let mut sim = Sim::new(sc, repetition, opts, keep_invites);
     sim.start();
     sim.drain()?;
     if let Some(p) = opts.progress {
@@ -306,7 +311,12 @@ struct Sim<'a> {
 }
 
 impl<'a> Sim<'a> {
-    fn new(sc: &'a Scenario, repetition: u32, opts: &'a RunOptions<'a>) -> Sim<'a> {
+    fn new(
+        sc: &'a Scenario,
+        repetition: u32,
+        opts: &'a RunOptions<'a>,
+        keep_invites: bool,
+    ) -> Sim<'a> {
         let engine: &Engine = &sc.engine;
         let state = State::new(engine);
         let ledger = state.ledger.clone();
@@ -358,7 +368,7 @@ impl<'a> Sim<'a> {
             dial: String::with_capacity(64),
             caller_no: String::with_capacity(32),
             wall_start: opts.clock.map_or(0, |c| c()),
-            invites: opts.log_invites.then(Box::default),
+            invites: keep_invites.then(Box::default),
         }
     }
 
