@@ -8,7 +8,8 @@
 //! `<fqdn>.csv` per SBC that got any. Each injection file is SEQUENTIAL, one INVITE per line,
 //! fields separated by `;` (the layout is in `uac.xml` and docs/formats.md).
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::ops::Range;
@@ -23,7 +24,8 @@ use crate::UserError;
 pub const UAC_SCENARIO: &str = include_str!("sipp_uac.xml");
 
 /// What `uac-timed.xml` puts in front of the INVITE: wait until `[field4]` ms after SIPp
-/// started (`[clock_tick]` counts them); a call SIPp starts after its time goes at once.
+/// started (`[clock_tick]` counts them); a call SIPp starts after its time goes at once, and
+/// one more than 100 ms late says so in SIPp's log (`-trace_logs`).
 const WAIT_FOR_SEND_TIME: &str = r#"
   <nop>
     <action>
@@ -33,9 +35,15 @@ const WAIT_FOR_SEND_TIME: &str = r#"
       <todouble assign_to="wait_ms" variable="sent_at"/>
       <subtract assign_to="wait_ms" variable="now_ms"/>
       <test assign_to="early" variable="wait_ms" compare="greater_than" value="0"/>
+      <test assign_to="late" variable="wait_ms" compare="less_than" value="-100"/>
     </action>
   </nop>
   <pause variable="wait_ms" condexec="early"/>
+  <nop condexec="late">
+    <action>
+      <log message="late: the INVITE to [field1] due at [field4] ms leaves at [$tick] ms"/>
+    </action>
+  </nop>
 "#;
 
 /// [`UAC_SCENARIO`] with each INVITE leaving at its time in the run.
@@ -170,8 +178,7 @@ pub fn write(
     put("uac-timed.xml", &mut std::iter::once(timed_scenario().as_str()))?;
     let total = by_gateway.values().map(Vec::len).sum();
     let to = To { name: "every Direct Routing SBC", address: "SBC:PORT".to_owned() };
-    let times: Vec<u64> = body.lines().map(sent_at).collect();
-    let head = header(total, &Timed::of(&times), &to, "all.csv", source);
+    let head = header(total, &Timed::of(body.lines().map(timing)), &to, "all.csv", source);
     put("all.csv", &mut [head.as_str(), body.as_str()].into_iter())?;
     let mut written = Written { per_gateway: BTreeMap::new(), left_out };
     for (g, lines) in &by_gateway {
@@ -180,8 +187,8 @@ pub fn write(
         // safe file names; lowercase, as SBC names are case-insensitive.
         let name = format!("{}.csv", fqdn.to_ascii_lowercase());
         let to = To { name: fqdn, address: format!("{fqdn}:{}", engine.gateway_port(*g)) };
-        let times: Vec<u64> = lines.iter().map(|r| sent_at(&body[r.clone()])).collect();
-        let head = header(lines.len(), &Timed::of(&times), &to, &name, source);
+        let timed = Timed::of(lines.iter().map(|r| timing(&body[r.clone()])));
+        let head = header(lines.len(), &timed, &to, &name, source);
         let mut parts =
             std::iter::once(head.as_str()).chain(lines.iter().map(|r| &body[r.clone()]));
         put(&name, &mut parts)?;
@@ -197,39 +204,43 @@ struct To<'a> {
     address: String,
 }
 
-/// Field 4 of a line: when its INVITE went out, ms from the start of the run.
-fn sent_at(line: &str) -> u64 {
-    line.split(';').nth(4).and_then(|f| f.parse().ok()).unwrap_or(0)
+/// Fields 4 and 3 of a line: when its INVITE went out, ms from the start of the run, and the
+/// talk time, ms.
+fn timing(line: &str) -> (u64, u64) {
+    let field = |i| line.split(';').nth(i).and_then(|f: &str| f.parse().ok()).unwrap_or(0);
+    (field(4), field(3))
 }
 
-/// How SIPp plays a file with `uac-timed.xml`, started at `rate` calls a second (the `i`-th,
-/// counted from 0, at `i / rate` s): the smallest whole rate that starts every call by its
-/// send time, and the most calls that then wait inside SIPp for their time at once.
+/// How long a call counts as open in SIPp besides its talk time: the SBC's answer (post-dial
+/// delay and ringing) and the hang-up.
+const ANSWER_AND_HANG_UP_MS: u64 = 30_000;
+
+/// How SIPp plays a file with `uac-timed.xml`: in users mode (`-users N`) each of `N` calls
+/// takes the next line, waits for its send time, calls, and when it ends takes the next line.
+/// An INVITE then leaves on time as long as fewer than `N` earlier calls are still open when
+/// it is due, so `users` is the most calls of the file open at once, each from its send time
+/// to [`ANSWER_AND_HANG_UP_MS`] past its talk time. (Started at a fixed rate instead, SIPp
+/// has to run ahead of the busiest stretch all day, and a diurnal day keeps tens of
+/// thousands of calls waiting in it.)
+#[derive(Debug, PartialEq, Eq)]
 struct Timed {
-    rate: u64,
-    waiting: usize,
+    users: usize,
 }
 
 impl Timed {
-    /// For send times in ms, in the order of the file (ascending).
-    fn of(times: &[u64]) -> Timed {
-        let rate = times
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(i, &t)| (i as u64 * 1000).div_ceil(t.max(1)))
-            .fold(1, u64::max);
-        // When call i starts, the calls due by then have left; the rest of 0..=i wait.
-        let mut due = 0;
-        let mut waiting = 0;
-        for i in 0..times.len() {
-            let now_ms = i as u64 * 1000 / rate;
-            while due < times.len() && times[due] <= now_ms {
-                due += 1;
+    /// For each line's send time and talk time, ms, in the order of the file (ascending send
+    /// times).
+    fn of(lines: impl Iterator<Item = (u64, u64)>) -> Timed {
+        let mut open = BinaryHeap::new();
+        let mut users = 1;
+        for (at, talk) in lines {
+            while open.peek().is_some_and(|&Reverse(end)| end <= at) {
+                open.pop();
             }
-            waiting = waiting.max((i + 1).saturating_sub(due));
+            open.push(Reverse(at.saturating_add(talk).saturating_add(ANSWER_AND_HANG_UP_MS)));
+            users = users.max(open.len());
         }
-        Timed { rate, waiting }
+        Timed { users }
     }
 }
 
@@ -256,13 +267,50 @@ fn header(n: usize, timed: &Timed, to: &To<'_>, name: &str, source: &Source<'_>)
     );
     let _ = writeln!(
         s,
-        "# at the times of the run: sipp {} -sf uac-timed.xml -inf {name} -m {n} -r {} -rp 1000",
-        to.address, timed.rate
+        "# at the times of the run: sipp {} -sf uac-timed.xml -inf {name} -m {n} -users {}",
+        to.address, timed.users
     );
+    let secs = ANSWER_AND_HANG_UP_MS / 1000;
     let _ = writeln!(
         s,
-        "# (so played, up to {} calls wait in SIPp for their time at once; they count towards -l)",
-        timed.waiting
+        "# (-users: the most of these calls open at once, each from its INVITE to {secs} s past \
+         its talk time; an INVITE due while all are busy leaves late, and with -trace_logs SIPp \
+         logs each one over 100 ms late)"
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOLD: u64 = ANSWER_AND_HANG_UP_MS;
+
+    #[test]
+    fn users_are_the_most_calls_open_at_once() {
+        // Nothing: one user all the same (SIPp wants at least one).
+        assert_eq!(Timed::of(std::iter::empty()), Timed { users: 1 });
+        // Calls one after another, each ending (talk + answer and hang-up) before the next.
+        let apart = (0..5).map(|i| (i * (10 + HOLD), 10));
+        assert_eq!(Timed::of(apart), Timed { users: 1 });
+        // A call ending exactly when the next is due frees its user in time.
+        assert_eq!(Timed::of([(0, 0), (HOLD, 0)].into_iter()), Timed { users: 1 });
+        assert_eq!(Timed::of([(0, 1), (HOLD, 0)].into_iter()), Timed { users: 2 });
+        // Three overlapping, then a long quiet stretch, then two: three at most.
+        let day = [(0, 60_000), (1_000, 60_000), (2_000, 1), (3_600_000, 5), (3_600_001, 5)];
+        assert_eq!(Timed::of(day.into_iter()), Timed { users: 3 });
+        // A burst of 100 calls of a minute each within a second, among a trickle before.
+        let trickle = (0..50).map(|i| (i * 100_000, 1_000));
+        let burst = (0..100).map(|i| (6_000_000 + i * 10, 60_000));
+        assert_eq!(Timed::of(trickle.chain(burst)), Timed { users: 100 });
+    }
+
+    #[test]
+    fn timing_reads_the_send_and_talk_fields() {
+        assert_eq!(
+            timing("3125550100;2065550100;sbc1.example.com;36936;9006;3125550100;none"),
+            (9006, 36936)
+        );
+        assert_eq!(timing("a;b;c"), (0, 0));
+    }
 }

@@ -170,24 +170,26 @@ fn sipp_export_carries_numbers_as_each_sbc_gets_them() {
         )),
         "{head}"
     );
-    // And the rate at which SIPp starts every call by its time for uac-timed.xml: the i-th
-    // call (from 0) starts at i / rate seconds.
-    let times: Vec<u64> = sbc1.iter().map(|f| f[4].parse().unwrap()).collect();
-    let rate = (1..n).map(|i| (i as u64 * 1000).div_ceil(times[i].max(1))).max().unwrap().max(1);
-    // Counted by brute force: at each start, the started calls not yet due.
-    let waiting = (0..n)
-        .map(|i| (0..=i).filter(|&j| times[j] * rate > i as u64 * 1000).count())
+    // And how many users (calls open at once) uac-timed.xml needs: counted by brute force,
+    // the most calls open at any send time, each from its send time to 30 s past its talk.
+    let span: Vec<(u64, u64)> =
+        sbc1.iter().map(|f| (f[4].parse().unwrap(), f[3].parse::<u64>().unwrap())).collect();
+    let users = span
+        .iter()
+        .map(|&(at, _)| span.iter().filter(|&&(t, talk)| t <= at && at < t + talk + 30_000).count())
         .max()
         .unwrap();
     assert!(
         head.contains(&format!(
             "# at the times of the run: sipp sbc1.example.com:5061 -sf uac-timed.xml -inf \
-             sbc1.example.com.csv -m {n} -r {rate} -rp 1000\n# (so played, up to {waiting} \
-             calls wait in SIPp for their time at once; they count towards -l)\n"
+             sbc1.example.com.csv -m {n} -users {users}\n# (-users: the most of these calls \
+             open at once, each from its INVITE to 30 s past its talk time; an INVITE due while \
+             all are busy leaves late, and with -trace_logs SIPp logs each one over 100 ms \
+             late)\n"
         )),
         "{head}"
     );
-    assert!(waiting > 1, "the test tenant's calls start ahead of their time: {waiting}");
+    assert!(users > 1 && users < n / 2, "{users} users for {n} calls");
     assert!(dir.join("uac-timed.xml").is_file());
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -324,10 +326,12 @@ fn export_for_play(
     (dir, rows)
 }
 
-/// Plays `play.csv` in `dir` with the UAC scenario `uac` (started at `rate` calls a second)
+/// Plays `play.csv` in `dir` with the UAC scenario `uac` (and `start`: `-r` or `-users`)
 /// against the SIPp SBC stand-in, asserts that every call completed, and returns what the
-/// stand-in received.
-fn play(dir: &Path, uac: &str, calls: usize, rate: u32) -> Vec<Received> {
+/// stand-in received and the lines the UAC wrote to its log.
+fn play(dir: &Path, uac: &str, calls: usize, start: &[&str]) -> (Vec<Received>, Vec<String>) {
+    // SIPp's log: `<scenario>_<pid>_logs.log`.
+    let stem = uac.trim_end_matches(".xml");
     let calls = calls.to_string();
     let (sbc_port, uac_port) = (free_port(), free_port());
     let mut sbc = Command::new("sipp")
@@ -348,8 +352,9 @@ fn play(dir: &Path, uac: &str, calls: usize, rate: u32) -> Vec<Received> {
     let uac = Command::new("sipp")
         .current_dir(dir)
         .arg(format!("127.0.0.1:{sbc_port}"))
-        .args(["-sf", uac, "-inf", "play.csv", "-m", &calls, "-r", &rate.to_string()])
-        .args(["-i", "127.0.0.1", "-p", &uac_port.to_string(), "-nostdin"])
+        .args(["-sf", uac, "-inf", "play.csv", "-m", &calls])
+        .args(start)
+        .args(["-i", "127.0.0.1", "-p", &uac_port.to_string(), "-nostdin", "-trace_logs"])
         .args(["-timeout", "60s", "-timeout_error"])
         .output()
         .unwrap();
@@ -367,7 +372,15 @@ fn play(dir: &Path, uac: &str, calls: usize, rate: u32) -> Vec<Received> {
     // SIPp exits 0 when every call went through the scenario to its end.
     assert_eq!(uac.status.code(), Some(0), "SIPp UAC:\n{}", text(&uac.stdout));
     assert_eq!(sbc_status.and_then(|s| s.code()), Some(0), "the SBC stand-in");
-    received_invites(&std::fs::read_to_string(dir.join("sbc.log")).unwrap())
+    let mut logged = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.starts_with(&format!("{stem}_")) && name.ends_with("_logs.log") {
+            let log = std::fs::read_to_string(dir.join(name)).unwrap();
+            logged.extend(log.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned));
+        }
+    }
+    (received_invites(&std::fs::read_to_string(dir.join("sbc.log")).unwrap()), logged)
 }
 
 #[test]
@@ -377,7 +390,7 @@ fn sipp_plays_the_export_against_an_sbc() {
     }
     // sbc1's calls, with talk times of 20 ms so that the test takes a second, not an hour.
     let (dir, want) = export_for_play("play", |_, f| f[3] = "20".to_owned());
-    let got = play(&dir, "uac.xml", want.len(), 50);
+    let (got, _) = play(&dir, "uac.xml", want.len(), &["-r", "50"]);
     let got: Vec<[String; 4]> = got.into_iter().map(|r| r.fields).collect();
     let expected: Vec<[String; 4]> =
         want.iter().map(|f| [f[1].clone(), f[0].clone(), f[5].clone(), f[6].clone()]).collect();
@@ -396,15 +409,15 @@ fn sipp_plays_the_export_at_the_times_of_the_run() {
         return;
     }
     // The run's times squeezed into 2.5 s: a call every 20 ms, with a one-second pause
-    // after the 40th. SIPp starts all of them in the first tenth of a second; the timed
-    // scenario holds each INVITE until its time.
+    // after the 40th. Ten users take the first ten lines at once; the timed scenario holds
+    // each INVITE until its time, and a user whose call ended takes the next line.
     let time = |i: usize| 300 + 20 * i + if i >= 40 { 1000 } else { 0 };
     let (dir, want) = export_for_play("timed", |i, f| {
         f[3] = "20".to_owned();
         f[4] = time(i).to_string();
     });
     assert!(want.len() > 41);
-    let got = play(&dir, "uac-timed.xml", want.len(), 1000);
+    let (got, late) = play(&dir, "uac-timed.xml", want.len(), &["-users", "10"]);
     let fields: Vec<&[String; 4]> = got.iter().map(|r| &r.fields).collect();
     let expected: Vec<[String; 4]> =
         want.iter().map(|f| [f[1].clone(), f[0].clone(), f[5].clone(), f[6].clone()]).collect();
@@ -416,5 +429,36 @@ fn sipp_plays_the_export_at_the_times_of_the_run() {
     assert!(span >= 0.8 * planned, "INVITEs spanned {span} ms, the run {planned} ms");
     let pause = got[40].at_ms - got[39].at_ms;
     assert!(pause >= 700.0, "the one-second pause was {pause} ms");
+    // Calls of 20 ms every 20 ms keep two or three of the ten users busy: none was late
+    // (unless the machine stalled SIPp for 100 ms, which the log would then show).
+    assert!(late.len() <= 2, "{late:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sipp_logs_the_invites_too_few_users_send_late() {
+    if !have_sipp() {
+        return;
+    }
+    // A call every 20 ms, each talking 300 ms, played by one user: each INVITE has to wait
+    // for the call before it to end, so from the second on they leave later and later.
+    let (dir, want) = export_for_play("late", |i, f| {
+        f[3] = "300".to_owned();
+        f[4] = (300 + 20 * i).to_string();
+    });
+    let calls = want.len().min(12);
+    let (got, late) = play(&dir, "uac-timed.xml", calls, &["-users", "1"]);
+    assert_eq!(got.len(), calls);
+    // `late: the INVITE to NUMBER due at DUE ms leaves at AT ms`, one for each call but the
+    // first (and perhaps the second, if SIPp answered it within 100 ms of its time).
+    assert!(late.len() >= calls - 2 && late.len() < calls, "{late:#?}");
+    for line in &late {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[..4], ["late:", "the", "INVITE", "to"], "{line}");
+        let row = want.iter().find(|f| f[1] == words[4]).expect(line);
+        let (due, at): (u64, u64) = (words[7].parse().unwrap(), words[11].parse().unwrap());
+        assert_eq!(due.to_string(), row[4], "{line}");
+        assert!(at > due + 100, "{line}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
