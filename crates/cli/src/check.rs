@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use tpr_router::Engine;
-use tpr_tenant::{Tenant, import_file, lint};
+use tpr_tenant::{Tenant, import_file, lint_at};
 
 use crate::import::ScriptArgs;
 use crate::tenant_file::{diagnostics, is_script};
@@ -38,8 +38,9 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         }
         let text = tpr_types::read_utf8(path).map_err(UserError::from)?;
         let file = path.display().to_string();
-        let tenant = Tenant::from_toml_str(&text, &file).map_err(|e| diagnostics(path, &e))?;
-        let w = lint(&tenant, &text, &file);
+        let (tenant, positions) = Tenant::from_toml_str_with_positions(&text, &file)
+            .map_err(|e| diagnostics(path, &e))?;
+        let w = lint_at(&tenant, &positions, &text, &file);
         (tenant, w)
     };
     // What `tpr route` and `tpr sim` do next: a tenant that passes here loads there.

@@ -228,7 +228,7 @@ pub(crate) fn account(l: &mut Loader, a: &RawAccount, policies: UserPolicies) ->
     let kind = l
         .choice(
             &a.kind,
-            &format!("{who}: kind"),
+            format_args!("{who}: kind"),
             &[
                 ("auto_attendant", AccountKind::AutoAttendant),
                 ("call_queue", AccountKind::CallQueue),
@@ -243,14 +243,14 @@ pub(crate) fn account(l: &mut Loader, a: &RawAccount, policies: UserPolicies) ->
             Some(QueueSettings {
                 overflow_threshold: l.int_or(
                     &a.overflow_threshold,
-                    &format!("{who}: overflow_threshold"),
+                    format_args!("{who}: overflow_threshold"),
                     0,
                     200,
                     d.overflow_threshold,
                 ),
                 overflow_action: l.choice_or(
                     &a.overflow_action,
-                    &format!("{who}: overflow_action"),
+                    format_args!("{who}: overflow_action"),
                     &[
                         ("disconnect_with_busy", OverflowAction::DisconnectWithBusy),
                         ("forward", OverflowAction::Forward),
@@ -261,21 +261,21 @@ pub(crate) fn account(l: &mut Loader, a: &RawAccount, policies: UserPolicies) ->
                 ),
                 timeout_threshold_s: round_timeout(l.int_or(
                     &a.timeout_threshold,
-                    &format!("{who}: timeout_threshold"),
+                    format_args!("{who}: timeout_threshold"),
                     0,
                     2700,
                     d.timeout_threshold_s,
                 )),
                 agent_alert_time_s: l.int_or(
                     &a.agent_alert_time,
-                    &format!("{who}: agent_alert_time"),
+                    format_args!("{who}: agent_alert_time"),
                     15,
                     180,
                     d.agent_alert_time_s,
                 ),
                 routing_method: l.choice_or(
                     &a.routing_method,
-                    &format!("{who}: routing_method"),
+                    format_args!("{who}: routing_method"),
                     &[
                         ("attendant", RoutingMethod::Attendant),
                         ("serial", RoutingMethod::Serial),
@@ -285,7 +285,7 @@ pub(crate) fn account(l: &mut Loader, a: &RawAccount, policies: UserPolicies) ->
                     d.routing_method,
                 ),
                 // Teams: up to 20 agents directly, 200 through groups or a channel.
-                agents: l.int_or(&a.agents, &format!("{who}: agents"), 0, 200, d.agents),
+                agents: l.int_or(&a.agents, format_args!("{who}: agents"), 0, 200, d.agents),
             })
         }
         AccountKind::AutoAttendant => {
@@ -330,7 +330,7 @@ pub(crate) fn calling_plans(
             continue;
         }
         if let Some(m) =
-            l.int(minutes, &format!("calling_plans.domestic_minutes.{country}"), 0, 1_000_000)
+            l.int(minutes, format_args!("calling_plans.domestic_minutes.{country}"), 0, 1_000_000)
         {
             plans.domestic_minutes.insert(country.clone(), m as u32);
         }

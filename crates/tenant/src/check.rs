@@ -12,7 +12,50 @@ use tpr_types::LineIndex;
 use crate::model::{NumberType, Tenant};
 use crate::powershell::Warning;
 
-/// Where objects sit in the TOML text (the loader keeps no positions).
+/// Where the objects the lints point at are written in a tenant's TOML text (the model keeps
+/// no positions): byte offsets of each object's start, by name.
+/// [`Tenant::from_toml_str_with_positions`](crate::Tenant::from_toml_str_with_positions) gives
+/// them from its own parse; [`Positions::parse`] reads them from a text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Positions {
+    /// Each dial plan's name and start, and its rules' starts.
+    pub(crate) dial_plans: Vec<(String, usize, Vec<usize>)>,
+    pub(crate) gateways: Vec<(String, usize)>,
+    pub(crate) voice_routes: Vec<(String, usize)>,
+    pub(crate) voice_routing_policies: Vec<(String, usize)>,
+    pub(crate) emergency_call_routing_policies: Vec<(String, usize)>,
+    /// The `pstn_usages` list: at the top level, else under `[tenant]`.
+    pub(crate) usages: Option<usize>,
+}
+
+impl Positions {
+    /// Reads them from TOML `text` on their own (a text that does not parse has none).
+    pub fn parse(text: &str) -> Positions {
+        let loc: Locate = toml::from_str(text).unwrap_or_default();
+        let named = |items: Vec<Spanned<LocNamed>>| {
+            items.into_iter().map(|i| (i.get_ref().name.clone(), i.span().start)).collect()
+        };
+        Positions {
+            dial_plans: loc
+                .dial_plans
+                .into_iter()
+                .map(|p| {
+                    let rules = p.get_ref().rules.iter().map(|r| r.span().start).collect();
+                    (p.get_ref().name.clone(), p.span().start, rules)
+                })
+                .collect(),
+            gateways: named(loc.gateways),
+            voice_routes: named(loc.voice_routes),
+            voice_routing_policies: named(loc.voice_routing_policies),
+            emergency_call_routing_policies: named(loc.emergency_call_routing_policies),
+            usages: loc.pstn_usages.map(|s| s.span().start).or_else(|| {
+                loc.tenant.and_then(|t| t.into_inner().pstn_usages).map(|s| s.span().start)
+            }),
+        }
+    }
+}
+
+/// What [`Positions::parse`] reads.
 #[derive(Deserialize, Default)]
 struct Locate {
     #[serde(default)]
@@ -51,8 +94,9 @@ struct LocNamed {
     name: String,
 }
 
-fn find<'a>(items: &'a [Spanned<LocNamed>], name: &str) -> Option<&'a Spanned<LocNamed>> {
-    items.iter().find(|i| i.get_ref().name.eq_ignore_ascii_case(name))
+/// Where the object of that name starts (names are case-insensitive), or the file's start.
+fn find(items: &[(String, usize)], name: &str) -> usize {
+    items.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map_or(0, |&(_, at)| at)
 }
 
 struct Out {
@@ -72,7 +116,12 @@ fn names(list: &[&str]) -> String {
 
 /// Lints `tenant`, loaded from `text` (TOML) read from `file`. Warnings come in file order.
 pub fn lint(tenant: &Tenant, text: &str, file: &str) -> Vec<Warning> {
-    let loc: Locate = toml::from_str(text).unwrap_or_default();
+    lint_at(tenant, &Positions::parse(text), text, file)
+}
+
+/// [`lint`], with the positions of the objects in `text` already known (from
+/// [`Tenant::from_toml_str_with_positions`](crate::Tenant::from_toml_str_with_positions)).
+pub fn lint_at(tenant: &Tenant, loc: &Positions, text: &str, file: &str) -> Vec<Warning> {
     let mut out = Out {
         index: LineIndex::new(Arc::<str>::from(file), Arc::<str>::from(text)),
         warnings: Vec::new(),
@@ -80,13 +129,13 @@ pub fn lint(tenant: &Tenant, text: &str, file: &str) -> Vec<Warning> {
 
     // Dial-plan rules: matching nothing, or taken entirely by earlier rules of the plan.
     for plan in &tenant.dial_plans {
-        let Some(lp) =
-            loc.dial_plans.iter().find(|p| p.get_ref().name.eq_ignore_ascii_case(&plan.name))
+        let Some((_, plan_at, rules_at)) =
+            loc.dial_plans.iter().find(|(name, ..)| name.eq_ignore_ascii_case(&plan.name))
         else {
             continue;
         };
         for (j, rule) in plan.rules.iter().enumerate() {
-            let at = lp.get_ref().rules.get(j).map_or(lp.span().start, |r| r.span().start);
+            let at = rules_at.get(j).copied().unwrap_or(*plan_at);
             let who = format!("dial plan {:?}, rule {} {:?}", plan.name, j + 1, rule.name);
             if let Ok(Coverage::Covered) = matches_nothing(&rule.pattern) {
                 out.warn(
@@ -125,7 +174,7 @@ pub fn lint(tenant: &Tenant, text: &str, file: &str) -> Vec<Warning> {
     let dr = &tenant.routing;
     // Voice routes: matching nothing, in no policy, or never reached.
     for route in &dr.voice_routes {
-        let at = find(&loc.voice_routes, &route.name).map_or(0, |r| r.span().start);
+        let at = find(&loc.voice_routes, &route.name);
         let who = format!("voice route {:?}", route.name);
         if let Ok(Coverage::Covered) = matches_nothing(&route.number_pattern) {
             out.warn(
@@ -206,21 +255,11 @@ pub fn lint(tenant: &Tenant, text: &str, file: &str) -> Vec<Warning> {
             .iter()
             .any(|r| r.gateways.iter().any(|x| x.eq_ignore_ascii_case(&g.fqdn)))
         {
-            let at = find(&loc.gateways, &g.fqdn).map_or(0, |r| r.span().start);
+            let at = find(&loc.gateways, &g.fqdn);
             out.warn(at, format!("gateway {:?}: no voice route sends calls to it", g.fqdn));
         }
     }
-    let usages_at = loc
-        .pstn_usages
-        .as_ref()
-        .map(|s| s.span().start)
-        .or_else(|| {
-            loc.tenant
-                .as_ref()
-                .and_then(|t| t.get_ref().pstn_usages.as_ref())
-                .map(|s| s.span().start)
-        })
-        .unwrap_or(0);
+    let usages_at = loc.usages.unwrap_or(0);
     for u in &dr.pstn_usages {
         let in_policy = dr
             .voice_routing_policies
@@ -241,7 +280,7 @@ pub fn lint(tenant: &Tenant, text: &str, file: &str) -> Vec<Warning> {
     // Emergency numbers no route carries.
     let limits = Limits::default();
     for p in &dr.emergency_call_routing_policies {
-        let at = find(&loc.emergency_call_routing_policies, &p.name).map_or(0, |r| r.span().start);
+        let at = find(&loc.emergency_call_routing_policies, &p.name);
         for n in &p.numbers {
             let carried = dr
                 .voice_routes
@@ -287,7 +326,7 @@ pub fn lint(tenant: &Tenant, text: &str, file: &str) -> Vec<Warning> {
             }
         }
         if count > 0 {
-            let at = find(&loc.voice_routing_policies, "Global").map_or(0, |r| r.span().start);
+            let at = find(&loc.voice_routing_policies, "Global");
             out.warn(at, format!(
                 "voice routing policy \"Global\" has routes (first {:?}), and Global reaches Calling Plan and Operator Connect users too: {count} of them have no policy of their own (e.g. {:?}), so their calls that match these routes go out through Direct Routing",
                 route.name, who[0]

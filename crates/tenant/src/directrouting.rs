@@ -189,7 +189,7 @@ fn default_route_pattern() -> Spanned<String> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawGateway {
-    fqdn: Spanned<String>,
+    pub(crate) fqdn: Spanned<String>,
     sip_signaling_port: Spanned<i64>,
     #[serde(default)]
     enabled: bool,
@@ -253,7 +253,7 @@ pub(crate) struct RawTranslationRule {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRoute {
-    name: Spanned<String>,
+    pub(crate) name: Spanned<String>,
     #[serde(default = "default_route_pattern")]
     number_pattern: Spanned<String>,
     #[serde(default)]
@@ -269,7 +269,7 @@ pub(crate) struct RawRoute {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPolicy {
-    name: Spanned<String>,
+    pub(crate) name: Spanned<String>,
     #[serde(default)]
     usages: Vec<Spanned<String>>,
     #[serde(default, rename = "description")]
@@ -279,7 +279,7 @@ pub(crate) struct RawPolicy {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawEmergencyPolicy {
-    name: Spanned<String>,
+    pub(crate) name: Spanned<String>,
     #[serde(default)]
     description: Option<Spanned<String>>,
     #[serde(default)]
@@ -461,24 +461,25 @@ pub(crate) fn load(l: &mut Loader, raw: RawSections<'_>, domains: &[String]) -> 
                 format!("{who}: not in a domain of the tenant ({})", domains.join(", ")),
             );
         }
-        let port = l.int(&g.sip_signaling_port, &format!("{who}: sip_signaling_port"), 1, 65535);
+        let port =
+            l.int(&g.sip_signaling_port, format_args!("{who}: sip_signaling_port"), 1, 65535);
         if g.failover_time_seconds == 0 {
             l.error(g.fqdn.span(), format!("{who}: failover_time_seconds must be at least 1"));
         }
         let codes = g
             .failover_response_codes
             .iter()
-            .filter_map(|c| l.int(c, &format!("{who}: a failover response code"), 400, 699))
+            .filter_map(|c| l.int(c, format_args!("{who}: a failover response code"), 400, 699))
             .map(|c| c as u16)
             .collect();
         let max_sessions = g
             .max_concurrent_sessions
             .as_ref()
-            .and_then(|m| l.int(m, &format!("{who}: max_concurrent_sessions"), 1, 100_000));
+            .and_then(|m| l.int(m, format_args!("{who}: max_concurrent_sessions"), 1, 100_000));
         let enforced = g
             .enforced_max_sessions
             .as_ref()
-            .and_then(|m| l.int(m, &format!("{who}: enforced_max_sessions"), 1, 1_000_000));
+            .and_then(|m| l.int(m, format_args!("{who}: enforced_max_sessions"), 1, 1_000_000));
         for list in [
             &g.inbound_teams_number_translation_rules,
             &g.inbound_pstn_number_translation_rules,
@@ -532,7 +533,7 @@ pub(crate) fn load(l: &mut Loader, raw: RawSections<'_>, domains: &[String]) -> 
         check_pattern(l, &r.number_pattern, &who, &limits);
         let priority = match &r.priority {
             Some(p) => l
-                .int(p, &format!("{who}: priority"), i64::from(i32::MIN), i64::from(i32::MAX))
+                .int(p, format_args!("{who}: priority"), i64::from(i32::MIN), i64::from(i32::MAX))
                 .map(|p| p as i32),
             // Teams puts a route without a priority after all others.
             None => Some(taken.iter().map(|(p, _, _)| p.saturating_add(1)).max().unwrap_or(0)),
@@ -655,7 +656,7 @@ pub(crate) fn load(l: &mut Loader, raw: RawSections<'_>, domains: &[String]) -> 
                 let max = t.max_sessions.as_ref().and_then(|m| {
                     l.int(
                         m,
-                        &format!("{who}: trunk {:?}: max_sessions", t.name.get_ref()),
+                        format_args!("{who}: trunk {:?}: max_sessions", t.name.get_ref()),
                         1,
                         10_000_000,
                     )

@@ -1,13 +1,17 @@
 //! Entry points for the fuzz targets (`fuzz/`), also called by `cargo test` on saved inputs so
 //! that a crash once found stays fixed on stable Rust.
 
-use crate::{ImportOptions, Tenant, import_str};
+use crate::{ImportOptions, Positions, Tenant, import_str};
 
-/// Any text either loads or gives located errors; neither panics.
+/// Any text either loads or gives located errors; neither panics. What loads has the same
+/// lint positions from the loader's parse as from a parse of its own.
 pub fn toml_target(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Err(errors) = Tenant::from_toml_str(text, "fuzz.toml") {
-        assert!(!errors.0.is_empty(), "an error result carries at least one error");
+    match Tenant::from_toml_str_with_positions(text, "fuzz.toml") {
+        Ok((_, positions)) => assert_eq!(positions, Positions::parse(text)),
+        Err(errors) => {
+            assert!(!errors.0.is_empty(), "an error result carries at least one error");
+        }
     }
 }
 

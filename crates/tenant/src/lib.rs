@@ -42,7 +42,7 @@ pub use accounts::{
     AccountKind, CallingPlans, CapacitySettings, Credits, OverflowAction, QueueSettings,
     ResourceAccount, RoutingMethod, round_timeout,
 };
-pub use check::lint;
+pub use check::{Positions, lint, lint_at};
 pub use directrouting::{
     DirectRouting, EmergencyCallRoutingPolicy, EmergencyNumber, Gateway, Operator, OperatorTrunk,
     TranslationRuleDef, VoiceRoute, VoiceRoutingPolicy,

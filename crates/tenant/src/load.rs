@@ -2,6 +2,7 @@
 //! problem located at `file:line:col`.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use tpr_dialplan::{
 use tpr_types::{LineIndex, Region};
 
 use crate::accounts;
+use crate::check::Positions;
 use crate::directrouting::{self, RawSections};
 use crate::model::{CallingPlan, NumberType, Tenant, User, UserPolicies, UserRange};
 use crate::policies;
@@ -40,7 +42,7 @@ struct RawFile {
     #[serde(default)]
     translation_rules: Vec<Spanned<directrouting::RawTranslationRule>>,
     #[serde(default)]
-    pstn_usages: Vec<Spanned<String>>,
+    pstn_usages: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     voice_routes: Vec<Spanned<directrouting::RawRoute>>,
     #[serde(default)]
@@ -81,7 +83,7 @@ struct RawTenant {
     /// `pstn_usages = [...]` written under `[tenant]` (TOML puts a bare key in the table above
     /// it): the tenant's usages, as at the top level.
     #[serde(default)]
-    pstn_usages: Vec<Spanned<String>>,
+    pstn_usages: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -251,6 +253,17 @@ pub const DIAL_OUT_POLICIES: [&str; 12] = [
 /// Most users a range may generate.
 const MAX_RANGE_USERS: i64 = 10_000_000;
 
+/// Names an object in messages, `user "alice"`, and is only formatted when a message is: a
+/// tenant of 100,000 users would otherwise build several such strings per user for nothing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Who<'a>(pub &'static str, pub &'a str);
+
+impl fmt::Display for Who<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {:?}", self.0, self.1)
+    }
+}
+
 pub(crate) struct Loader {
     index: LineIndex,
     errors: Vec<LoadError>,
@@ -263,7 +276,13 @@ impl Loader {
     }
 
     /// An integer in `min..=max`; otherwise an error at its place and `None`.
-    pub(crate) fn int(&mut self, v: &Spanned<i64>, what: &str, min: i64, max: i64) -> Option<i64> {
+    pub(crate) fn int(
+        &mut self,
+        v: &Spanned<i64>,
+        what: impl fmt::Display,
+        min: i64,
+        max: i64,
+    ) -> Option<i64> {
         let x = *v.get_ref();
         if (min..=max).contains(&x) {
             return Some(x);
@@ -276,7 +295,7 @@ impl Loader {
     pub(crate) fn int_or(
         &mut self,
         v: &Option<Spanned<i64>>,
-        what: &str,
+        what: impl fmt::Display,
         min: i64,
         max: i64,
         default: u32,
@@ -288,7 +307,7 @@ impl Loader {
     pub(crate) fn choice<T: Copy>(
         &mut self,
         v: &Spanned<String>,
-        what: &str,
+        what: impl fmt::Display,
         options: &[(&str, T)],
     ) -> Option<T> {
         if let Some((_, t)) = options.iter().find(|(name, _)| *name == v.get_ref()) {
@@ -306,14 +325,14 @@ impl Loader {
     pub(crate) fn choice_or<T: Copy>(
         &mut self,
         v: &Option<Spanned<String>>,
-        what: &str,
+        what: impl fmt::Display,
         options: &[(&str, T)],
         default: T,
     ) -> T {
         v.as_ref().and_then(|v| self.choice(v, what, options)).unwrap_or(default)
     }
 
-    fn region(&mut self, value: &Spanned<String>, what: &str) -> Option<Region> {
+    fn region(&mut self, value: &Spanned<String>, what: impl fmt::Display) -> Option<Region> {
         match Region::try_new(value.get_ref()) {
             Ok(r) if service_plan(r).is_some() => Some(r),
             Ok(r) => {
@@ -389,13 +408,13 @@ impl Loader {
     fn policies(
         &mut self,
         r: RawPolicyRefs<'_>,
-        who: &str,
+        who: &dyn fmt::Display,
         dr: &directrouting::DirectRouting,
     ) -> UserPolicies {
         let number_type = r.number_type.as_ref().and_then(|v| {
             self.choice(
                 v,
-                &format!("{who}: number_type"),
+                format_args!("{who}: number_type"),
                 &[
                     ("direct_routing", NumberType::DirectRouting),
                     ("calling_plan", NumberType::CallingPlan),
@@ -405,7 +424,7 @@ impl Loader {
         });
         let calling_plan = self.choice_or(
             r.calling_plan,
-            &format!("{who}: calling_plan"),
+            format_args!("{who}: calling_plan"),
             &[
                 ("none", CallingPlan::None),
                 ("domestic", CallingPlan::Domestic),
@@ -486,6 +505,15 @@ impl Tenant {
 
     /// Parses and checks tenant TOML read from `file`.
     pub fn from_toml_str(text: &str, file: &str) -> Result<Tenant, LoadErrors> {
+        Tenant::from_toml_str_with_positions(text, file).map(|(tenant, _)| tenant)
+    }
+
+    /// [`Tenant::from_toml_str`], also returning where the objects [`crate::lint_at`] points at
+    /// are written (from the same parse: `tpr check` reads a file once).
+    pub fn from_toml_str_with_positions(
+        text: &str,
+        file: &str,
+    ) -> Result<(Tenant, Positions), LoadErrors> {
         let index = LineIndex::new(Arc::<str>::from(file), Arc::<str>::from(text));
         let mut l = Loader { index, errors: Vec::new() };
         let raw: RawFile = match toml::from_str(text) {
@@ -496,11 +524,12 @@ impl Tenant {
                 return Err(LoadErrors(l.errors));
             }
         };
-        let Some(raw_tenant) = raw.tenant else {
+        let Some(raw_tenant) = &raw.tenant else {
             l.error(0..0, "missing [tenant] section (name and country)");
             return Err(LoadErrors(l.errors));
         };
         let t = raw_tenant.get_ref();
+        let positions = positions(&raw, t);
         let mut calling_plans = accounts::calling_plans(
             &mut l,
             raw.calling_plans.as_ref(),
@@ -594,7 +623,7 @@ impl Tenant {
             RawSections {
                 gateways: &raw.gateways,
                 translation_rules: &raw.translation_rules,
-                pstn_usages: &[&raw.pstn_usages[..], &t.pstn_usages[..]].concat(),
+                pstn_usages: &[list(&raw.pstn_usages), list(&t.pstn_usages)].concat(),
                 voice_routes: &raw.voice_routes,
                 voice_routing_policies: &raw.voice_routing_policies,
                 emergency_call_routing_policies: &raw.emergency_call_routing_policies,
@@ -605,36 +634,37 @@ impl Tenant {
 
         // `Global` always exists in Teams, defined in the file or not: naming it is the same
         // as naming no plan.
-        let check_plan_ref =
-            |l: &mut Loader, plan: &Option<Spanned<String>>, who: &str| -> Option<String> {
-                let plan = plan.as_ref().filter(|p| !p.get_ref().eq_ignore_ascii_case("Global"))?;
-                if !dial_plans.iter().any(|d| d.name.eq_ignore_ascii_case(plan.get_ref())) {
-                    l.error(
-                        plan.span(),
-                        format!("{who}: dial plan {:?} is not defined", plan.get_ref()),
-                    );
-                }
-                Some(plan.get_ref().clone())
-            };
+        let check_plan_ref = |l: &mut Loader,
+                              plan: &Option<Spanned<String>>,
+                              who: &dyn fmt::Display|
+         -> Option<String> {
+            let plan = plan.as_ref().filter(|p| !p.get_ref().eq_ignore_ascii_case("Global"))?;
+            if !dial_plans.iter().any(|d| d.name.eq_ignore_ascii_case(plan.get_ref())) {
+                l.error(
+                    plan.span(),
+                    format!("{who}: dial plan {:?} is not defined", plan.get_ref()),
+                );
+            }
+            Some(plan.get_ref().clone())
+        };
 
         // Policy references of users and ranges, checked once the policies are read.
-        let mut deferred: Vec<(String, [&Option<Spanned<String>>; 3])> = Vec::new();
+        let mut deferred: Vec<(Who<'_>, [&Option<Spanned<String>>; 3])> = Vec::new();
         let mut users = Vec::new();
         let mut user_ids = std::collections::HashSet::new();
         for raw_user in &raw.users {
             let u = raw_user.get_ref();
+            let who = Who("user", u.id.get_ref());
             let usage_location = match &u.usage_location {
-                Some(loc) => l.region(loc, &format!("user {:?}", u.id.get_ref())),
+                Some(loc) => l.region(loc, who),
                 None => country,
             };
-            let dial_plan =
-                check_plan_ref(&mut l, &u.dial_plan, &format!("user {:?}", u.id.get_ref()));
+            let dial_plan = check_plan_ref(&mut l, &u.dial_plan, &who);
             if !user_ids.insert(u.id.get_ref().to_ascii_lowercase()) {
-                l.error(u.id.span(), format!("user {:?} is defined twice", u.id.get_ref()));
+                l.error(u.id.span(), format!("{who} is defined twice"));
             }
-            let who = format!("user {:?}", u.id.get_ref());
             let mut policies = l.policies(policy_refs!(u), &who, &routing);
-            deferred.push((who.clone(), [&u.calling_policy, &u.caller_id_policy, &u.network_site]));
+            deferred.push((who, [&u.calling_policy, &u.caller_id_policy, &u.network_site]));
             policies.calling_policy = name_of(&u.calling_policy);
             policies.caller_id_policy = name_of(&u.caller_id_policy);
             policies.network_site = name_of(&u.network_site);
@@ -674,7 +704,7 @@ impl Tenant {
         let mut user_ranges: Vec<UserRange> = Vec::new();
         for raw_range in &raw.user_ranges {
             let r = raw_range.get_ref();
-            let who = format!("user range {:?}", r.name);
+            let who = Who("user range", &r.name);
             let count = *r.count.get_ref();
             if !(1..=MAX_RANGE_USERS).contains(&count) {
                 l.error(
@@ -688,12 +718,12 @@ impl Tenant {
                 continue;
             }
             let usage_location = match &r.usage_location {
-                Some(loc) => l.region(loc, &who),
+                Some(loc) => l.region(loc, who),
                 None => country,
             };
             let dial_plan = check_plan_ref(&mut l, &r.dial_plan, &who);
             let mut policies = l.policies(policy_refs!(r), &who, &routing);
-            deferred.push((who.clone(), [&r.calling_policy, &r.caller_id_policy, &r.network_site]));
+            deferred.push((who, [&r.calling_policy, &r.caller_id_policy, &r.network_site]));
             policies.calling_policy = name_of(&r.calling_policy);
             policies.caller_id_policy = name_of(&r.caller_id_policy);
             policies.network_site = name_of(&r.network_site);
@@ -824,19 +854,16 @@ impl Tenant {
                 );
             }
         }
-        let mut numbers: HashMap<&str, String> = HashMap::new();
+        let mut numbers: HashMap<&str, Who<'_>> = HashMap::new();
         let listed = raw
             .users
             .iter()
             .filter_map(|u| {
-                u.get_ref()
-                    .number
-                    .as_ref()
-                    .map(|n| (n, format!("user {:?}", u.get_ref().id.get_ref())))
+                u.get_ref().number.as_ref().map(|n| (n, Who("user", u.get_ref().id.get_ref())))
             })
             .chain(raw.resource_accounts.iter().filter_map(|a| {
                 let a = a.get_ref();
-                a.number.as_ref().map(|n| (n, format!("resource account {:?}", a.id.get_ref())))
+                a.number.as_ref().map(|n| (n, Who("resource account", a.id.get_ref())))
             }));
         for (number, owner) in listed {
             let n = number.get_ref();
@@ -869,19 +896,22 @@ impl Tenant {
         }
 
         match (country, l.errors.is_empty()) {
-            (Some(country), true) => Ok(Tenant {
-                name: t.name.clone(),
-                country,
-                dial_plans,
-                service_overrides,
-                users,
-                user_ranges,
-                routing,
-                resource_accounts,
-                calling_plans,
-                capacity,
-                policies,
-            }),
+            (Some(country), true) => Ok((
+                Tenant {
+                    name: t.name.clone(),
+                    country,
+                    dial_plans,
+                    service_overrides,
+                    users,
+                    user_ranges,
+                    routing,
+                    resource_accounts,
+                    calling_plans,
+                    capacity,
+                    policies,
+                },
+                positions,
+            )),
             _ => {
                 // In file order, whatever order the checks ran in.
                 l.errors.sort_by_key(|e| e.location.as_ref().map(|loc| (loc.line, loc.col)));
@@ -947,4 +977,41 @@ fn ranges_overlap(a: &UserRange, b: &UserRange) -> bool {
         return false;
     };
     xl == yl && x < y + u64::from(b.count) && y < x + u64::from(a.count)
+}
+
+/// The elements of an optional list.
+fn list<T>(l: &Option<Spanned<Vec<T>>>) -> &[T] {
+    l.as_ref().map_or(&[], |l| l.get_ref())
+}
+
+/// Where the objects the lints point at start, from the parsed file.
+fn positions(raw: &RawFile, t: &RawTenant) -> Positions {
+    let named = |name: &Spanned<String>, start: usize| (name.get_ref().clone(), start);
+    Positions {
+        dial_plans: raw
+            .dial_plans
+            .iter()
+            .map(|p| {
+                let rules = p.get_ref().rules.iter().map(|r| r.span().start).collect();
+                (p.get_ref().name.get_ref().clone(), p.span().start, rules)
+            })
+            .collect(),
+        gateways: raw.gateways.iter().map(|g| named(&g.get_ref().fqdn, g.span().start)).collect(),
+        voice_routes: raw
+            .voice_routes
+            .iter()
+            .map(|r| named(&r.get_ref().name, r.span().start))
+            .collect(),
+        voice_routing_policies: raw
+            .voice_routing_policies
+            .iter()
+            .map(|p| named(&p.get_ref().name, p.span().start))
+            .collect(),
+        emergency_call_routing_policies: raw
+            .emergency_call_routing_policies
+            .iter()
+            .map(|p| named(&p.get_ref().name, p.span().start))
+            .collect(),
+        usages: raw.pstn_usages.as_ref().or(t.pstn_usages.as_ref()).map(|l| l.span().start),
+    }
 }

@@ -375,7 +375,7 @@ pub(crate) fn load(l: &mut Loader, raw: RawPolicySections<'_>, known: &Known<'_>
         let who = format!("calling policy {:?}", p.name.get_ref());
         let d = CallingPolicy::with_defaults(p.name.get_ref());
         let limit = p.calling_spend_user_limit.as_ref().and_then(|v| {
-            l.int(v, &format!("{who}: calling_spend_user_limit"), 0, i64::from(u32::MAX))
+            l.int(v, format_args!("{who}: calling_spend_user_limit"), 0, i64::from(u32::MAX))
         });
         policies.calling.push(CallingPolicy {
             allow_private_calling: p.allow_private_calling.unwrap_or(d.allow_private_calling),
@@ -388,7 +388,7 @@ pub(crate) fn load(l: &mut Loader, raw: RawPolicySections<'_>, known: &Known<'_>
                 .unwrap_or(d.allow_call_forwarding_to_user),
             allow_voicemail: l.choice_or(
                 &p.allow_voicemail,
-                &format!("{who}: allow_voicemail"),
+                format_args!("{who}: allow_voicemail"),
                 &[
                     ("always_enabled", Voicemail::AlwaysEnabled),
                     ("always_disabled", Voicemail::AlwaysDisabled),
@@ -398,7 +398,7 @@ pub(crate) fn load(l: &mut Loader, raw: RawPolicySections<'_>, known: &Known<'_>
             ),
             busy_on_busy: l.choice_or(
                 &p.busy_on_busy_enabled_type,
-                &format!("{who}: busy_on_busy_enabled_type"),
+                format_args!("{who}: busy_on_busy_enabled_type"),
                 &[
                     ("disabled", BusyOnBusy::Disabled),
                     ("enabled", BusyOnBusy::Enabled),
@@ -409,7 +409,7 @@ pub(crate) fn load(l: &mut Loader, raw: RawPolicySections<'_>, known: &Known<'_>
             ),
             inbound_pstn_call_routing_treatment: l.choice_or(
                 &p.inbound_pstn_call_routing_treatment,
-                &format!("{who}: inbound_pstn_call_routing_treatment"),
+                format_args!("{who}: inbound_pstn_call_routing_treatment"),
                 &[
                     ("regular_incoming", InboundTreatment::RegularIncoming),
                     ("unanswered", InboundTreatment::Unanswered),
@@ -438,7 +438,7 @@ pub(crate) fn load(l: &mut Loader, raw: RawPolicySections<'_>, known: &Known<'_>
         let d = CallerIdPolicy::with_defaults(p.name.get_ref());
         let substitute = l.choice_or(
             &p.calling_id_substitute,
-            &format!("{who}: calling_id_substitute"),
+            format_args!("{who}: calling_id_substitute"),
             &[
                 ("line_uri", CallerIdSubstitute::LineUri),
                 ("anonymous", CallerIdSubstitute::Anonymous),
@@ -499,7 +499,7 @@ pub(crate) fn load(l: &mut Loader, raw: RawPolicySections<'_>, known: &Known<'_>
         pattern(l, &t.pattern, &who);
         let target_type = l.choice(
             &t.target_type,
-            &format!("{who}: target_type"),
+            format_args!("{who}: target_type"),
             &[
                 ("user", TreatmentTarget::User),
                 ("resource_account", TreatmentTarget::ResourceAccount),
@@ -526,7 +526,7 @@ pub(crate) fn load(l: &mut Loader, raw: RawPolicySections<'_>, known: &Known<'_>
         }
         let Some(priority) = l.int(
             &t.treatment_priority,
-            &format!("{who}: treatment_priority"),
+            format_args!("{who}: treatment_priority"),
             0,
             i64::from(u32::MAX),
         ) else {

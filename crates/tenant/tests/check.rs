@@ -1,10 +1,17 @@
 //! `tpr check` lints, each with its exact message, and silence on a clean tenant.
 
-use tpr_tenant::{Tenant, lint};
+use tpr_tenant::{Tenant, lint, lint_at};
 
+/// The lints of `text`, found both ways: with the positions the loader kept (what `tpr check`
+/// does) and with the text parsed again on its own (what `lint` does); they must agree.
 fn lints(text: &str) -> Vec<String> {
-    let t = Tenant::from_toml_str(text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
-    lint(&t, text, "t.toml").iter().map(ToString::to_string).collect()
+    let (t, positions) =
+        Tenant::from_toml_str_with_positions(text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    let kept: Vec<String> =
+        lint_at(&t, &positions, text, "t.toml").iter().map(ToString::to_string).collect();
+    let parsed: Vec<String> = lint(&t, text, "t.toml").iter().map(ToString::to_string).collect();
+    assert_eq!(kept, parsed);
+    kept
 }
 
 #[test]
@@ -123,6 +130,38 @@ fn a_rule_covered_only_by_several_rules_names_all_of_them() {
         lints(text),
         [
             "t.toml:10:3: warning: dial plan \"P\", rule 4 \"Both\" is shadowed: every dial string it matches is taken earlier, by \"Ones\", \"Twos\""
+        ]
+    );
+}
+
+#[test]
+fn an_unused_usage_listed_under_the_tenant_table_points_at_that_list() {
+    // `pstn_usages` after `[tenant]` belongs to that table (TOML's rules); the warning points at
+    // the list wherever it is written.
+    let text = r#"
+[tenant]
+name = "t"
+country = "US"
+pstn_usages = ["US", "Spare"]
+
+[[gateways]]
+fqdn = "sbc1.contoso.com"
+sip_signaling_port = 5061
+
+[[voice_routes]]
+name = "All"
+number_pattern = '^\+\d+$'
+gateways = ["sbc1.contoso.com"]
+usages = ["US"]
+
+[[voice_routing_policies]]
+name = "P"
+usages = ["US"]
+"#;
+    assert_eq!(
+        lints(text),
+        [
+            "t.toml:5:15: warning: PSTN usage \"Spare\": no voice routing or emergency policy uses it"
         ]
     );
 }
