@@ -936,7 +936,7 @@ impl Interp<'_> {
             _ => {}
         }
         let mut o = match self.doc.find(section, name) {
-            Some(i) => self.doc.objects(section)[i].clone(),
+            Some(i) => self.doc.objects_ref(section)[i].clone(),
             None => {
                 let mut o = Obj::new(b.at);
                 let key = super::doc::SECTIONS
@@ -949,8 +949,10 @@ impl Interp<'_> {
         };
         self.fields(b, &mut o, fields)?;
         match self.doc.find(section, name) {
-            Some(i) => self.doc.objects(section)[i] = o,
-            None => self.doc.objects(section).push(o),
+            Some(i) => self.doc.replace(section, i, o),
+            None => {
+                self.doc.push(section, o);
+            }
         }
         Ok(())
     }
@@ -1020,7 +1022,7 @@ impl Interp<'_> {
         let name = self.identity(&b)?;
         match self.doc.find(section, &name) {
             Some(i) => {
-                self.doc.objects(section).remove(i);
+                self.doc.remove(section, i);
                 Ok(Value::Null)
             }
             None => Err(Fail::new(b.at, format!("{}: {name:?} does not exist", c.name))),
@@ -1038,7 +1040,7 @@ impl Interp<'_> {
             Some((_, v, at)) => {
                 let name = strip_tag(&self.text(&v.clone(), *at, "identity")?).to_owned();
                 match self.doc.find(section, &name) {
-                    Some(i) => Value::Obj(Rc::new(self.doc.objects(section)[i].clone()), key),
+                    Some(i) => Value::Obj(Rc::new(self.doc.objects_ref(section)[i].clone()), key),
                     None => Value::Null,
                 }
             }
