@@ -28,8 +28,8 @@ pub struct CompileError {
     pub message: String,
 }
 
-fn err(object: impl Into<String>, message: impl fmt::Display) -> CompileError {
-    CompileError { object: object.into(), message: message.to_string() }
+fn err(object: impl fmt::Display, message: impl fmt::Display) -> CompileError {
+    CompileError { object: object.to_string(), message: message.to_string() }
 }
 
 /// The user PSTN part of one of Teams' 12 fixed dial-out policies (spec §2.7).
@@ -598,14 +598,13 @@ impl Engine {
             let plan = b.plan(dial_plan, region)?;
             let vrp = match &p.voice_routing_policy {
                 Some(name) => Some(find(&vrp_names, name).ok_or_else(|| {
-                    err(who.to_string(), format!("voice routing policy {name:?} is not defined"))
+                    err(who, format!("voice routing policy {name:?} is not defined"))
                 })? as u16),
                 None => global_vrp,
             };
             let ecrp = match &p.emergency_call_routing_policy {
                 Some(name) => Some(find(&ecrp_names, name).ok_or_else(|| {
-                    let message = format!("emergency call routing policy {name:?} is not defined");
-                    err(who.to_string(), message)
+                    err(who, format!("emergency call routing policy {name:?} is not defined"))
                 })? as u16),
                 None => global_ecrp,
             };
@@ -618,9 +617,7 @@ impl Engine {
                         .iter()
                         .find(|(n, _)| n.eq_ignore_ascii_case(op))
                         .map(|(_, t)| *t)
-                        .ok_or_else(|| {
-                            err(who.to_string(), format!("operator {op:?} is not defined"))
-                        })?,
+                        .ok_or_else(|| err(who, format!("operator {op:?} is not defined")))?,
                 ),
                 _ => None,
             };
@@ -630,7 +627,7 @@ impl Engine {
                         PartyKind::User => b.ledger.user_number(n),
                         _ => b.ledger.service_number(n),
                     }
-                    .map_err(|e| err(who.to_string(), e))?,
+                    .map_err(|e| err(who, e))?,
                 ),
                 None => None,
             };
