@@ -32,8 +32,8 @@ use crate::invites::InviteLog;
 use crate::queue::EventQueue;
 use crate::report::{Bucket, GatewayReport, PoolReport, QueueReport, Report, TrafficReport};
 use crate::scenario::{
-    Arrivals, Behaviour, Destination, Direction, FaultKind, Hold, Leg, Response, Scenario, Traffic,
-    Via,
+    Arrivals, Behaviour, Destination, DestinationKind, Direction, FaultKind, Hold, Leg, Response,
+    Scenario, Traffic, Via,
 };
 use crate::trace::{TraceCall, TraceOutcome};
 
@@ -163,6 +163,25 @@ struct InCall {
 // with its candidates and two permits is 160); each pending event of the call adds 24.
 const _: () = assert!(std::mem::size_of::<Slot>() <= 256);
 const _: () = assert!(std::mem::size_of::<crate::queue::Entry<What>>() <= 24);
+
+/// A block's next call as drawn when it was scheduled: its destination entry and the user
+/// or resource account it is from (outbound) or to (inbound), if one was drawn.
+#[derive(Debug, Clone, Copy)]
+struct NextCall {
+    dest: u32,
+    party: Option<UserId>,
+    /// The next prefetch step for the party, or [`AHEAD_DONE`].
+    step: u8,
+}
+
+/// No prefetch step left.
+const AHEAD_DONE: u8 = u8::MAX;
+
+impl Default for NextCall {
+    fn default() -> Self {
+        NextCall { dest: 0, party: None, step: AHEAD_DONE }
+    }
+}
 
 /// A call's state, inline in its slot: slots are reused, so calls allocate nothing.
 #[derive(Debug)]
@@ -300,6 +319,10 @@ struct Sim<'a> {
     callers_total: Vec<u64>,
     /// Exact time of each block's last arrival.
     arrival_at: Vec<f64>,
+    /// Each block's next call, drawn when it is scheduled.
+    next: Vec<NextCall>,
+    /// How many blocks' next calls still have a prefetch step to take.
+    ahead: u32,
     c: Counters,
     series: Vec<Bucket>,
     latency: Histogram<u64>,
@@ -360,6 +383,8 @@ impl<'a> Sim<'a> {
             enabled,
             callers_total,
             arrival_at: vec![0.0; sc.traffic.len()],
+            next: vec![NextCall::default(); sc.traffic.len()],
+            ahead: 0,
             c,
             series,
             // 1 ns to 10 s at 3 significant digits: bounds set up front.
@@ -438,8 +463,7 @@ impl<'a> Sim<'a> {
                         if next >= end {
                             return;
                         }
-                        self.arrival_at[usize::from(b)] = next;
-                        self.at(next.ceil() as u64, What::Arrive(b));
+                        self.schedule(b, next);
                         return;
                     }
                 }
@@ -457,17 +481,91 @@ impl<'a> Sim<'a> {
             }
             let rate = t.arrivals.rate_at(at as u64, self.sc.duration_ms);
             if rate >= max || self.rng.random::<f64>() * max < rate {
-                self.arrival_at[usize::from(b)] = at;
-                self.at(at.ceil() as u64, What::Arrive(b));
+                self.schedule(b, at);
                 return;
             }
         }
+    }
+
+    /// Schedules block `b`'s next call at `at` (exact ms) and draws who it is from or to.
+    /// With a hundred thousand users, a random party's records are in no cache; drawn now,
+    /// they load while the events before the call run ([`Sim::step_ahead`]).
+    fn schedule(&mut self, b: u16, at: f64) {
+        self.arrival_at[usize::from(b)] = at;
+        self.at(at.ceil() as u64, What::Arrive(b));
+        let t: &'a Traffic = &self.sc.traffic[usize::from(b)];
+        // The destination entry, by cumulative weight.
+        let total = t.destinations.last().map_or(0.0, |d| d.1);
+        let x = self.rng.random::<f64>() * total;
+        let dest = t.destinations.iter().position(|d| x < d.1).unwrap_or(0);
+        let party = match (t.direction, &t.destinations[dest].0) {
+            (Direction::Outbound, _) => Some(self.pick_caller(b)),
+            (Direction::Inbound, Destination::Kind(DestinationKind::ServiceNumber)) => {
+                self.dialer.service(&mut self.rng)
+            }
+            (Direction::Inbound, Destination::Kind(_)) => self.dialer.user(&mut self.rng),
+            (Direction::Inbound, Destination::Numbers(_)) => None,
+        };
+        debug_assert_eq!(self.next[usize::from(b)].step, AHEAD_DONE, "one pending call a block");
+        let step = match party {
+            Some(u) => {
+                self.engine.prefetch_party(u);
+                self.ahead += 1;
+                1
+            }
+            None => AHEAD_DONE,
+        };
+        self.next[usize::from(b)] = NextCall { dest: dest as u32, party, step };
+    }
+
+    /// Takes the next prefetch step of every block's next call (one step per event, so each
+    /// reads only what the one before asked for, an event earlier).
+    #[inline]
+    fn step_ahead(&mut self) {
+        for (n, t) in self.next.iter_mut().zip(&self.sc.traffic) {
+            let Some(u) = n.party.filter(|_| n.step != AHEAD_DONE) else { continue };
+            n.step = match (n.step, t.direction) {
+                (1, Direction::Outbound) => {
+                    self.engine.prefetch_party_number(&self.state, u);
+                    AHEAD_DONE
+                }
+                (1, Direction::Inbound) => {
+                    self.engine.prefetch_party_number(&self.state, u);
+                    2
+                }
+                _ => {
+                    // The call will look its number up: the number's text is in cache now.
+                    if let Some(number) = self.engine.number_of(u) {
+                        self.engine.prefetch_lookup(number);
+                    }
+                    AHEAD_DONE
+                }
+            };
+            if n.step == AHEAD_DONE {
+                self.ahead -= 1;
+            }
+        }
+    }
+
+    /// Block `b`'s call that is due now, as drawn when it was scheduled.
+    fn take_next(&mut self, b: u16) -> NextCall {
+        let n = &mut self.next[usize::from(b)];
+        let call = *n;
+        if n.step != AHEAD_DONE {
+            // The call came before another event could take the step.
+            n.step = AHEAD_DONE;
+            self.ahead -= 1;
+        }
+        call
     }
 
     fn drain(&mut self) -> Result<(), SimError> {
         while let Some(ev) = self.queue.pop() {
             self.now = ev.at;
             self.events += 1;
+            if self.ahead > 0 {
+                self.step_ahead();
+            }
             if self.events % PROGRESS_EVERY == 0
                 && let Some(p) = self.opts.progress
             {
@@ -475,8 +573,9 @@ impl<'a> Sim<'a> {
             }
             match ev.what {
                 What::Arrive(b) => {
+                    let call = self.take_next(b);
                     self.next_arrival(b, self.arrival_at[usize::from(b)]);
-                    self.arrival(b)?;
+                    self.arrival(b, call)?;
                 }
                 What::Replay(i) => {
                     if let Some(next) = self.opts.trace.get(i as usize + 1) {
@@ -654,18 +753,15 @@ impl<'a> Sim<'a> {
 
     // --- arrivals -------------------------------------------------------------------
 
-    fn arrival(&mut self, b: u16) -> Result<(), SimError> {
+    fn arrival(&mut self, b: u16, next: NextCall) -> Result<(), SimError> {
         let t: &'a Traffic = &self.sc.traffic[usize::from(b)];
         let counted = self.now >= self.sc.warmup_ms;
         self.offered(b, counted);
         let hold = self.hold(t.hold);
-        // The destination entry, by cumulative weight.
-        let total = t.destinations.last().map_or(0.0, |d| d.1);
-        let x = self.rng.random::<f64>() * total;
-        let dest = t.destinations.iter().find(|d| x < d.1).unwrap_or(&t.destinations[0]);
+        let dest = &t.destinations[next.dest as usize];
         match t.direction {
             Direction::Outbound => {
-                let caller = self.pick_caller(b);
+                let caller = next.party.unwrap_or_else(|| unreachable!("drawn when scheduled"));
                 let ok = match &dest.0 {
                     Destination::Kind(kind) => self.dialer.dial(
                         self.engine,
@@ -689,10 +785,7 @@ impl<'a> Sim<'a> {
             }
             Direction::Inbound => {
                 let callee = match &dest.0 {
-                    Destination::Kind(crate::scenario::DestinationKind::ServiceNumber) => {
-                        self.dialer.service(&mut self.rng)
-                    }
-                    Destination::Kind(_) => self.dialer.user(&mut self.rng),
+                    Destination::Kind(_) => next.party,
                     Destination::Numbers(list) => {
                         self.dial.clear();
                         self.dial.push_str(&list[self.rng.random_range(0..list.len())]);
