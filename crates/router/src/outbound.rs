@@ -631,7 +631,7 @@ impl Engine {
     /// normalization, so that they load during that work rather than one after another
     /// (thousands of tenants taking turns leave them in no cache).
     #[inline]
-    pub(crate) fn prefetch_for(&self, state: &State, p: &Party) {
+    fn prefetch_for(&self, state: &State, p: &Party) {
         use tpr_types::prefetch;
         prefetch(&self.calling[p.calling as usize]);
         prefetch(&self.caller_id[p.caller_id as usize]);
