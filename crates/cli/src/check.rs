@@ -1,13 +1,13 @@
 //! `tpr check F`: validate a tenant (TOML or script) and lint it.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tpr_router::Engine;
-use tpr_tenant::{Tenant, import_file, lint_at};
+use tpr_tenant::{LoadErrors, Tenant, import_file, lint_at};
 
 use crate::import::ScriptArgs;
-use crate::tenant_file::{diagnostics, is_script};
+use crate::tenant_file::{MAX_ERRORS, diagnostics_max, is_script};
 use crate::{Finish, UserError};
 
 #[derive(Debug, clap::Args)]
@@ -17,10 +17,15 @@ pub struct Args {
     /// For a script: how to read it, as `tpr import` does.
     #[command(flatten)]
     script_options: ScriptArgs,
+    /// Print at most N errors, then only count the rest (0: print every one).
+    #[arg(long, value_name = "N", default_value_t = MAX_ERRORS)]
+    max_errors: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<Finish> {
     let path = &args.file;
+    let diagnostics =
+        |path: &Path, e: &LoadErrors| diagnostics_max(path, e, args.max_errors, "--max-errors 0");
     let (tenant, warnings) = if is_script(path) {
         let opts = args.script_options.options()?;
         let imported = import_file(path, &opts).map_err(|e| diagnostics(path, &e))?;

@@ -355,6 +355,56 @@ fn check_prints_located_warnings_and_fails_only_on_errors() {
 }
 
 #[test]
+fn a_long_list_of_errors_prints_its_first_fifty_and_counts_the_rest() {
+    let dir = std::env::temp_dir().join(format!("tpr-max-errors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let t = dir.join("t.toml");
+    let mut toml = String::from("[tenant]\nname = \"t\"\ncountry = \"US\"\n");
+    for i in 0..60 {
+        toml.push_str(&format!(
+            "[[users]]\nid = \"u{i}\"\nnumber = \"+1206555{i:04}\"\nvoice_routing_policy = \"Nope\"\n"
+        ));
+    }
+    std::fs::write(&t, toml).unwrap();
+    let f = t.display().to_string();
+    // User i's policy is on line 7 + 4i, column 24.
+    let line = |i: usize| {
+        format!(
+            "{f}:{}:24: error: user \"u{i}\": voice routing policy \"Nope\" is not defined",
+            7 + 4 * i
+        )
+    };
+    let first = |n: usize| (0..n).map(line).collect::<Vec<_>>().join("\n");
+
+    let out = tpr(&["check", &f], None);
+    assert_eq!(out.status.code(), Some(1));
+    let want = format!(
+        "{}\n... and 10 more errors (--max-errors 0 lists them all)\n60 errors in {f}\n",
+        first(50)
+    );
+    assert_eq!(text(&out.stderr), want);
+
+    let out = tpr(&["check", &f, "--max-errors", "0"], None);
+    assert_eq!(text(&out.stderr), format!("{}\n60 errors in {f}\n", first(60)));
+    let out = tpr(&["check", &f, "--max-errors", "59"], None);
+    let want = format!(
+        "{}\n... and 1 more error (--max-errors 0 lists them all)\n60 errors in {f}\n",
+        first(59)
+    );
+    assert_eq!(text(&out.stderr), want);
+
+    // Other commands print the first fifty too, and name the command that lists them all.
+    let out = tpr(&["route", "--tenant", &f, "--user", "u1", "+14255550100"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let want = format!(
+        "{}\n... and 10 more errors (tpr check --max-errors 0 {f} lists them all)\n60 errors in {f}\n",
+        first(50)
+    );
+    assert_eq!(text(&out.stderr), want);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn route_prints_kind_and_gateways_in_try_order() {
     let out = tpr(
         &[
