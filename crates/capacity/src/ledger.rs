@@ -273,20 +273,24 @@ impl LedgerBuilder {
 
 /// Concurrent-call counters for a fixed set of keys. Share it (`&Ledger`, `Arc<Ledger>`)
 /// between threads; every method takes `&self`.
+///
+/// The fields every acquisition and count reads come first, together (`repr(C)`), so that
+/// [`Ledger::prefetch_header`] can ask for them at once.
+#[repr(C)]
 pub struct Ledger {
+    blocks: Box<[Block]>,
+    /// The ledger this one took over from, while calls on it were in flight.
+    before: Option<Predecessor>,
+    /// Each cell's index into `config` (`u32::MAX`: a gap).
+    config_of: Box<[u32]>,
     /// In the order the keys were added (shared with the builder).
     config: Shared<Vec<KeyConfig>>,
     /// The keys, in that order.
     ids: Vec<KeyId>,
-    /// Each cell's index into `config` (`u32::MAX`: a gap).
-    config_of: Box<[u32]>,
     names: Shared<HashMap<String, KeyId>>,
-    blocks: Box<[Block]>,
     /// Refusals and alerts, by config index: rare, so kept off the cells.
     rejected: Box<[AtomicU64]>,
     alerts: Box<[AtomicU64]>,
-    /// The ledger this one took over from, while calls on it were in flight.
-    before: Option<Predecessor>,
 }
 
 /// A ledger taken over from, and each of our cells' key there (by name).
@@ -336,6 +340,15 @@ impl Ledger {
                 self.release_one(keys[i]);
             }
         }
+    }
+
+    /// Starts loading the fields every acquisition and count reads (where the cells are, the
+    /// ledger taken over from), for a caller that will read a cell after other work: the
+    /// step before [`Ledger::prefetch`], which reads them.
+    #[inline]
+    pub fn prefetch_header(&self) {
+        // Two lines: where the ledger starts within a line depends on the allocation.
+        tpr_types::prefetch_lines(self, 2);
     }
 
     /// Starts loading `key`'s cell into the cache, for a caller that will read it after

@@ -616,7 +616,7 @@ impl Engine {
                 if let Some(p) = self.parties.get(caller.index()) {
                     prefetch(p);
                 }
-                prefetch(&*state.ledger);
+                state.ledger.prefetch_header();
                 state.prefetch_gateways();
             }
             Prefetch::Records => {
@@ -632,18 +632,23 @@ impl Engine {
     /// (thousands of tenants taking turns leave them in no cache).
     #[inline]
     fn prefetch_for(&self, state: &State, p: &Party) {
-        use tpr_types::prefetch;
+        use tpr_types::{prefetch, prefetch_lines};
+        /// The cache lines a slice spans (at most; it need not start on a line).
+        fn lines<T>(v: &[T]) -> usize {
+            std::mem::size_of_val(v).div_ceil(64) + 1
+        }
         prefetch(&self.calling[p.calling as usize]);
         prefetch(&self.caller_id[p.caller_id as usize]);
         if let Some(v) = p.vrp.and_then(|v| self.vrps.get(v as usize)) {
             prefetch(v);
-            prefetch(v.table.entries.as_ptr());
+            prefetch_lines(v.table.entries.as_ptr(), lines(&v.table.entries).min(2));
         }
         if let Some(e) = p.ecrp.and_then(|e| self.ecrps.get(e as usize)) {
             prefetch(e);
         }
         prefetch(self.gateway_hot.as_ptr());
-        prefetch(self.routes.as_ptr());
+        // The route records the scan will name: all of a small tenant's (a few lines).
+        prefetch_lines(self.routes.as_ptr(), lines(&self.routes).min(8));
         prefetch(self.plans.as_ptr().wrapping_add(usize::from(p.plan)));
         self.numbers.prefetch_filter();
         state.prefetch_gateways();
