@@ -417,8 +417,10 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> anyhow::Result<
             // The next three calls' memory, a step per call ahead (see `Engine::prefetch_call`):
             // with many tenants taking turns, their records are in no cache. One tenant's
             // records stay in L2, where asking would only cost its ~170 instructions a call.
-            // The dialed text of a call two ahead: a server parsed it from the INVITE a
-            // moment ago, so it is in cache there; here it sits among a million others.
+            // The job eight ahead and the dialed text of the one two ahead: a server parsed
+            // a call from its INVITE a moment ago, so it is in cache there; here it sits
+            // among a million others, which the tenants' records push out of the cache.
+            tpr_types::prefetch(job_at(at + 8));
             tpr_types::prefetch(job_at(at + 2).dialed.as_ptr());
             if pipeline {
                 for (ahead, step) in

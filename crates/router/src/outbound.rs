@@ -547,6 +547,13 @@ impl Engine {
         tpr_types::prefetch_lines(self, HOT_HEADER_LINES);
         let p = &self.parties[call.caller.index()];
         self.prefetch_for(state, p);
+        // The route table's entries, through the policy record: a caller that asked for the
+        // records a call ahead (`Prefetch::Records`) has it in cache by now.
+        if let Some(v) = p.vrp.and_then(|v| self.vrps.get(v as usize)) {
+            let entries = &v.table.entries;
+            let lines = std::mem::size_of_val(&entries[..]).div_ceil(64) + 1;
+            tpr_types::prefetch_lines(entries.as_ptr(), lines.min(2));
+        }
         let policy = &self.calling[p.calling as usize];
         // 1. Gates.
         if !policy.allow_private_calling {
@@ -641,7 +648,6 @@ impl Engine {
         prefetch(&self.caller_id[p.caller_id as usize]);
         if let Some(v) = p.vrp.and_then(|v| self.vrps.get(v as usize)) {
             prefetch(v);
-            prefetch_lines(v.table.entries.as_ptr(), lines(&v.table.entries).min(2));
         }
         if let Some(e) = p.ecrp.and_then(|e| self.ecrps.get(e as usize)) {
             prefetch(e);
