@@ -100,6 +100,8 @@ struct Measured {
     lazy: (usize, usize),
     /// Scratches per thread: one per scratch shape.
     scratches: usize,
+    /// Did each decision ask for the next calls' memory ([`records_outgrow_cache`])?
+    ahead: bool,
 }
 
 /// One pass of one thread.
@@ -343,6 +345,16 @@ fn on_threads<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> anyhow::Resul
     })
 }
 
+/// Are the records decisions read, over all tenants and callers, too many to stay in a
+/// core's L2 (a rough count: 2 KiB of hot records a tenant, 128 bytes a caller, against
+/// 4 MiB)? Then asking for each call's memory ahead pays for itself. Measured in session 19
+/// (docs/performance.md): it pays from 1,000 tenants of 50 callers and from one tenant of
+/// 100,000 callers on, and costs 5-9 % for one tenant of 5,000 callers or 100 tenants of 50.
+fn records_outgrow_cache(engines: &[Loaded]) -> bool {
+    let callers: usize = engines.iter().map(|l| l.users.len()).sum();
+    engines.len() * 2048 + callers * 128 > 4 << 20
+}
+
 /// Calls in the formats people dial, from random callers of random tenants.
 fn traffic(engines: &[Loaded], seed: u64, n: usize) -> Vec<(u32, UserId, String)> {
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
@@ -410,13 +422,14 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> anyhow::Result<
         let n = jobs.len();
         let mut at = offset % n;
         let job_at = |k: usize| &jobs[if k < n { k } else { k % n }];
-        let pipeline = engines.len() > 1;
+        let pipeline = records_outgrow_cache(engines);
         for _ in 0..per_thread {
             // A decision's time includes asking for the coming calls' memory.
             let t0 = timed.then(crate::clock::now_ns);
             // The next three calls' memory, a step per call ahead (see `Engine::prefetch_call`):
-            // with many tenants taking turns, their records are in no cache. One tenant's
-            // records stay in L2, where asking would only cost its ~170 instructions a call.
+            // with many tenants or callers taking turns, their records are in no cache. A few
+            // thousand callers' records stay in L2, where asking would only cost its ~170
+            // instructions a call.
             // The job eight ahead and the dialed text of the one two ahead: a server parsed
             // a call from its INVITE a moment ago, so it is in cache there; here it sits
             // among a million others, which the tenants' records push out of the cache.
@@ -485,6 +498,7 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> anyhow::Result<
         kinds,
         lazy,
         scratches: first_of_shape.len(),
+        ahead: records_outgrow_cache(engines),
     })
 }
 
@@ -525,6 +539,15 @@ fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io
         size(m.lazy.1),
         m.lazy.0,
         plural(m.lazy.0),
+    )?;
+    writeln!(
+        out,
+        "       {}",
+        if m.ahead {
+            "each decision asks for the next three calls' memory: the tenants' and callers' records are too many to stay in cache"
+        } else {
+            "no memory asked for ahead: the tenants' and callers' records are few enough to stay in cache"
+        }
     )?;
     out.flush()
 }
