@@ -321,8 +321,9 @@ struct Sim<'a> {
     arrival_at: Vec<f64>,
     /// Each block's next call, drawn when it is scheduled.
     next: Vec<NextCall>,
-    /// How many blocks' next calls still have a prefetch step to take.
-    ahead: u32,
+    /// The blocks whose next calls still have a prefetch step to take (a few at a time, so
+    /// that an event does not look at every block of a scenario with hundreds).
+    ahead: Vec<u16>,
     c: Counters,
     series: Vec<Bucket>,
     latency: Histogram<u64>,
@@ -384,7 +385,7 @@ impl<'a> Sim<'a> {
             callers_total,
             arrival_at: vec![0.0; sc.traffic.len()],
             next: vec![NextCall::default(); sc.traffic.len()],
-            ahead: 0,
+            ahead: Vec::with_capacity(sc.traffic.len()),
             c,
             series,
             // 1 ns to 10 s at 3 significant digits: bounds set up front.
@@ -510,7 +511,7 @@ impl<'a> Sim<'a> {
         let step = match party {
             Some(u) => {
                 self.engine.prefetch_party(u);
-                self.ahead += 1;
+                self.ahead.push(b);
                 1
             }
             None => AHEAD_DONE,
@@ -522,8 +523,15 @@ impl<'a> Sim<'a> {
     /// reads only what the one before asked for, an event earlier).
     #[inline]
     fn step_ahead(&mut self) {
-        for (n, t) in self.next.iter_mut().zip(&self.sc.traffic) {
-            let Some(u) = n.party.filter(|_| n.step != AHEAD_DONE) else { continue };
+        let mut i = 0;
+        while let Some(&b) = self.ahead.get(i) {
+            let n = &mut self.next[usize::from(b)];
+            let t = &self.sc.traffic[usize::from(b)];
+            let Some(u) = n.party else {
+                n.step = AHEAD_DONE;
+                self.ahead.swap_remove(i);
+                continue;
+            };
             n.step = match (n.step, t.direction) {
                 (1, Direction::Outbound) => {
                     self.engine.prefetch_party_number(&self.state, u);
@@ -542,7 +550,9 @@ impl<'a> Sim<'a> {
                 }
             };
             if n.step == AHEAD_DONE {
-                self.ahead -= 1;
+                self.ahead.swap_remove(i);
+            } else {
+                i += 1;
             }
         }
     }
@@ -554,7 +564,9 @@ impl<'a> Sim<'a> {
         if n.step != AHEAD_DONE {
             // The call came before another event could take the step.
             n.step = AHEAD_DONE;
-            self.ahead -= 1;
+            if let Some(i) = self.ahead.iter().position(|&a| a == b) {
+                self.ahead.swap_remove(i);
+            }
         }
         call
     }
@@ -563,7 +575,7 @@ impl<'a> Sim<'a> {
         while let Some(ev) = self.queue.pop() {
             self.now = ev.at;
             self.events += 1;
-            if self.ahead > 0 {
+            if !self.ahead.is_empty() {
                 self.step_ahead();
             }
             if self.events % PROGRESS_EVERY == 0
