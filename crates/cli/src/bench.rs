@@ -394,6 +394,7 @@ fn traffic(engines: &[Loaded], seed: u64, n: usize) -> Vec<(u32, UserId, String)
 /// decision for the histogram. Passes start together on all threads.
 fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> anyhow::Result<Measured> {
     let per_thread = args.calls.div_ceil(args.threads as u64);
+    let pipeline = records_outgrow_cache(engines);
     // Tenants whose engines share every automaton (clones through one Interner) share one
     // scratch per thread, as a server thread would keep one per shape.
     // A shape hashes and compares the automata's addresses only, which never change (it also
@@ -422,7 +423,6 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> anyhow::Result<
         let n = jobs.len();
         let mut at = offset % n;
         let job_at = |k: usize| &jobs[if k < n { k } else { k % n }];
-        let pipeline = records_outgrow_cache(engines);
         for _ in 0..per_thread {
             // A decision's time includes asking for the coming calls' memory.
             let t0 = timed.then(crate::clock::now_ns);
@@ -498,7 +498,7 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> anyhow::Result<
         kinds,
         lazy,
         scratches: first_of_shape.len(),
-        ahead: records_outgrow_cache(engines),
+        ahead: pipeline,
     })
 }
 

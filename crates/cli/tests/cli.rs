@@ -763,9 +763,20 @@ fn bench_reports_the_fastest_of_its_rounds() {
     let fastest = rate(tpr_line, "tpr: ");
     let (median, slowest) = (rate(rounds, "median "), rate(rounds, "slowest "));
     assert!(fastest >= median && median >= slowest, "{stdout}");
+    // The bundled tenant's records stay in cache: no asking ahead, and the report says so.
+    assert!(stdout.contains("\n       no memory asked for ahead: "), "{stdout}");
     // One round (the default) prints no rounds line.
     let out = tpr(&["bench", "--calls", "20000"], None);
     assert!(!text(&out.stdout).contains("rounds"), "{}", text(&out.stdout));
+    // 1,100 tenants of 50 callers do not: each decision asks for the next calls' memory.
+    let small = "scenarios/perf/small-50rules.toml";
+    let out = tpr(&["bench", "--tenant", small, "--tenants", "1100", "--calls", "20000"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("\n       each decision asks for the next three calls' memory: "),
+        "{stdout}"
+    );
     let out = tpr(&["bench", "--calls", "20000", "--rounds", "0"], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--rounds must be at least 1"), "{}", text(&out.stderr));
