@@ -29,9 +29,9 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     let (tenant, warnings) = if is_script(path) {
         let opts = args.script_options.options()?;
         let imported = import_file(path, &opts).map_err(|e| diagnostics(path, &e))?;
-        let tenant = imported.load().map_err(|e| diagnostics(path, &e))?;
+        let (tenant, lints) = imported.load_and_lint().map_err(|e| diagnostics(path, &e))?;
         let mut w = imported.warnings.clone();
-        w.extend(imported.lint(&tenant));
+        w.extend(lints);
         (tenant, w)
     } else {
         if let Some(flag) = args.script_options.given() {

@@ -102,6 +102,16 @@ fn assert_routes<'t>(
     routes.iter().zip(expected).collect()
 }
 
+/// What `tpr check` runs (`load_and_lint`, reading the TOML once) gives what `load` and then
+/// `lint` give: the same tenant and the same lints, at the same script lines.
+fn assert_one_read_agrees(i: &Imported) {
+    let (tenant, lints) = i.load_and_lint().unwrap_or_else(|e| panic!("{e}"));
+    let loaded = i.load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(format!("{tenant:?}"), format!("{loaded:?}"));
+    let text = |w: &[tpr_tenant::Warning]| w.iter().map(ToString::to_string).collect::<Vec<_>>();
+    assert_eq!(text(&lints), text(&i.lint(&loaded)));
+}
+
 fn warnings(i: &Imported) -> Vec<String> {
     i.warnings
         .iter()
@@ -139,6 +149,7 @@ fn sbcconnect_australian_dial_plans_import_as_the_corpus_lists_them() {
     assert!(e.ends_with(":854:5: error: Set-CsOnlinePSTNGateway: \"sbc1.example.com.au\" does not exist (no New-… made it earlier in the script)"), "{e}");
     let opts = ImportOptions { base: Some(data("sbcconnect-base.toml")), ..opts };
     let imported = import_file(&script, &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert_one_read_agrees(&imported);
     let tenant = imported.load().unwrap_or_else(|e| panic!("{e}\n{}", imported.toml));
     assert_eq!(tenant.dial_plans.len(), 4);
     assert_eq!(
@@ -219,6 +230,7 @@ fn telesmart_tenant_dial_plans_import_as_the_corpus_lists_them() {
         ..ImportOptions::default()
     };
     let imported = import_file(&script, &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert_one_read_agrees(&imported);
     // Each `If (Get-CsTenantDialPlan …)` finds no plan in a new tenant and takes its `else`.
     assert_eq!(
         imported_rules(&table(&imported)),
@@ -249,6 +261,7 @@ fn teamstools_create_script_imports_as_the_corpus_lists_it() {
         ..ImportOptions::default()
     };
     let imported = import_file(&script, &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert_one_read_agrees(&imported);
     let t = table(&imported);
 
     let mut expected: BTreeMap<String, Vec<RuleRow>> = BTreeMap::new();
