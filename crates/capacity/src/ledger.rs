@@ -347,8 +347,8 @@ impl Ledger {
     /// step before [`Ledger::prefetch`], which reads them.
     #[inline]
     pub fn prefetch_header(&self) {
-        // Two lines: where the ledger starts within a line depends on the allocation.
-        tpr_types::prefetch_lines(self, 2);
+        // The fields before `config_of`: one line, or two where the allocation splits them.
+        tpr_types::prefetch_span(self, std::mem::offset_of!(Ledger, config_of), 2);
     }
 
     /// Starts loading `key`'s cell into the cache, for a caller that will read it after

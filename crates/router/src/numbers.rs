@@ -315,7 +315,7 @@ impl NumberIndex {
     /// hundred-odd numbers, whose every lookup reads it.
     #[inline]
     pub(crate) fn prefetch_filter(&self) {
-        tpr_types::prefetch_lines(self.filter.as_ptr(), self.filter.len().div_ceil(8).min(2));
+        tpr_types::prefetch_slice(&self.filter, 2);
     }
 
     /// Heap bytes, roughly (the tables' slots).

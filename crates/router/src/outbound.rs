@@ -550,9 +550,7 @@ impl Engine {
         // The route table's entries, through the policy record: a caller that asked for the
         // records a call ahead (`Prefetch::Records`) has it in cache by now.
         if let Some(v) = p.vrp.and_then(|v| self.vrps.get(v as usize)) {
-            let entries = &v.table.entries;
-            let lines = std::mem::size_of_val(&entries[..]).div_ceil(64) + 1;
-            tpr_types::prefetch_lines(entries.as_ptr(), lines.min(2));
+            tpr_types::prefetch_slice(&v.table.entries, 2);
         }
         let policy = &self.calling[p.calling as usize];
         // 1. Gates.
@@ -639,11 +637,7 @@ impl Engine {
     /// (thousands of tenants taking turns leave them in no cache).
     #[inline]
     fn prefetch_for(&self, state: &State, p: &Party) {
-        use tpr_types::{prefetch, prefetch_lines};
-        /// The cache lines a slice spans (at most; it need not start on a line).
-        fn lines<T>(v: &[T]) -> usize {
-            std::mem::size_of_val(v).div_ceil(64) + 1
-        }
+        use tpr_types::{prefetch, prefetch_slice};
         prefetch(&self.calling[p.calling as usize]);
         prefetch(&self.caller_id[p.caller_id as usize]);
         if let Some(v) = p.vrp.and_then(|v| self.vrps.get(v as usize)) {
@@ -654,7 +648,7 @@ impl Engine {
         }
         prefetch(self.gateway_hot.as_ptr());
         // The route records the scan will name: all of a small tenant's (a few lines).
-        prefetch_lines(self.routes.as_ptr(), lines(&self.routes).min(8));
+        prefetch_slice(&self.routes, 8);
         prefetch(self.plans.as_ptr().wrapping_add(usize::from(p.plan)));
         self.numbers.prefetch_filter();
         state.prefetch_gateways();
