@@ -133,8 +133,6 @@ pub(crate) struct GatewayRec {
 
 pub(crate) struct RouteRec {
     pub name: String,
-    /// The route's enabled gateways, each once, in order: what a call can try.
-    pub live: SmallVec<[GatewayId; 4]>,
 }
 
 /// The routes of a policy's usages, flattened in decision order: usage by usage, each usage's
@@ -144,8 +142,88 @@ pub(crate) struct RouteTable {
     pub set: Arc<PatternSet>,
     /// The baseline: one regex per entry, tried one by one (see [`Engine::compile_naive`]).
     pub naive: Option<Arc<[tpr_dialplan::Pattern]>>,
-    /// (usage index in the tenant's `pstn_usages`, route).
-    pub entries: Vec<(u16, RouteId)>,
+    /// Where its entries are in the engine's [`RouteWords`]: first word and count.
+    pub entries: (u32, u32),
+}
+
+/// What a decision reads of the routes, in one array of 32-bit words: every route table's
+/// entries (usage index in the tenant's `pstn_usages` << 16 | route), then, per route, where
+/// its enabled gateways start (one more word gives the end of the last), then those gateways,
+/// each once, in the route's order. A usual tenant's fit in two cache lines, found from the
+/// engine without following another pointer; a vector per table and a record per route took
+/// a line each, and with thousands of tenants taking turns each line is a miss.
+#[derive(Default)]
+pub(crate) struct RouteWords {
+    words: Box<[u32]>,
+    /// The first of the per-route words.
+    lists: usize,
+}
+
+impl RouteWords {
+    /// Entry `i` of `table`: (usage, route).
+    #[inline]
+    pub fn entry(&self, table: &RouteTable, i: usize) -> (u16, RouteId) {
+        let w = self.entries(table)[i];
+        ((w >> 16) as u16, RouteId(w as u16))
+    }
+
+    /// `table`'s entries, packed.
+    #[inline]
+    pub fn entries(&self, table: &RouteTable) -> &[u32] {
+        let (start, len) = (table.entries.0 as usize, table.entries.1 as usize);
+        &self.words[start..start + len]
+    }
+
+    /// Route `r`'s enabled gateways, in order.
+    #[inline]
+    pub fn live(&self, r: RouteId) -> impl Iterator<Item = GatewayId> + Clone + '_ {
+        let at = self.lists + r.index();
+        let (start, end) = (self.words[at] as usize, self.words[at + 1] as usize);
+        self.words[start..end].iter().map(|&g| GatewayId(g as u16))
+    }
+
+    /// Asks for the words (a few lines; see [`tpr_types::prefetch_slice`]).
+    #[inline]
+    pub fn prefetch(&self) {
+        tpr_types::prefetch_slice(&self.words, 4);
+    }
+
+    fn memory_usage(&self) -> usize {
+        self.words.len() * 4
+    }
+}
+
+/// Builds [`RouteWords`]: tables' entries as they come, then the routes' gateway lists.
+struct RouteWordsBuilder {
+    entries: Vec<u32>,
+    lists: Vec<SmallVec<[GatewayId; 4]>>,
+}
+
+impl RouteWordsBuilder {
+    fn table(&mut self, entries: &[(u16, RouteId)]) -> Result<(u32, u32), CompileError> {
+        let start = self.entries.len();
+        self.entries.extend(entries.iter().map(|&(u, r)| u32::from(u) << 16 | u32::from(r.0)));
+        let too_many = || err("voice routing", "more than 2^32 route table entries in all");
+        Ok((
+            u32::try_from(start).map_err(|_| too_many())?,
+            u32::try_from(entries.len()).map_err(|_| too_many())?,
+        ))
+    }
+
+    fn build(self) -> Result<RouteWords, CompileError> {
+        let lists = self.entries.len();
+        let mut words = self.entries;
+        let mut at = lists + self.lists.len() + 1;
+        for l in &self.lists {
+            words.push(u32::try_from(at).map_err(|_| err("voice routes", "too many gateways"))?);
+            at += l.len();
+        }
+        words.push(u32::try_from(at).map_err(|_| err("voice routes", "too many gateways"))?);
+        for l in &self.lists {
+            words.extend(l.iter().map(|g| u32::from(g.0)));
+        }
+        Ok(RouteWords { words: words.into_boxed_slice(), lists })
+    }
 }
 
 pub(crate) struct VrpRec {
@@ -230,7 +308,7 @@ pub struct Engine {
     pub(crate) plans: Vec<Arc<CompiledPlan>>,
     pub(crate) sites: Vec<SiteRec>,
     pub(crate) vrps: Vec<VrpRec>,
-    pub(crate) routes: Vec<RouteRec>,
+    pub(crate) route_words: RouteWords,
     /// `gateways`' hot fields, by the same index.
     pub(crate) gateway_hot: Vec<GatewayHot>,
     pub(crate) caller_id: Vec<CallerIdRec>,
@@ -253,6 +331,7 @@ pub struct Engine {
     pub(crate) treatments: Vec<TreatmentRec>,
     pub(crate) blocking: Option<Blocking>,
     pub(crate) gateways: Vec<GatewayRec>,
+    pub(crate) routes: Vec<RouteRec>,
     pub(crate) usages: Vec<String>,
     pub(crate) name: String,
     pub(crate) listed_ids: HashMap<String, UserId>,
@@ -476,6 +555,7 @@ impl Engine {
 
         // Routes, in the tenant's order (already sorted by priority).
         let mut routes = Vec::with_capacity(r.voice_routes.len());
+        let mut route_words = RouteWordsBuilder { entries: Vec::new(), lists: Vec::new() };
         for route in &r.voice_routes {
             let owner = format!("voice route {:?}", route.name);
             let list = route
@@ -493,11 +573,12 @@ impl Engine {
                     live.push(g);
                 }
             }
-            routes.push(RouteRec { name: route.name.clone(), live });
+            routes.push(RouteRec { name: route.name.clone() });
+            route_words.lists.push(live);
         }
         id16(routes.len(), "voice routes")?;
         let usages = r.pstn_usages.clone();
-        let route_table =
+        let mut route_table =
             |usage_list: &[String], owner: &str| -> Result<RouteTable, CompileError> {
                 let mut entries = Vec::new();
                 let mut patterns = Vec::new();
@@ -514,7 +595,7 @@ impl Engine {
                 let set = interner.set(&patterns, limits).map_err(|(i, e)| {
                     err(format!("voice route {:?}", routes[entries[i].1.index()].name), e)
                 })?;
-                Ok(RouteTable { set, naive: None, entries })
+                Ok(RouteTable { set, naive: None, entries: route_words.table(&entries)? })
             };
         let mut vrps = Vec::with_capacity(r.voice_routing_policies.len());
         for p in &r.voice_routing_policies {
@@ -831,6 +912,7 @@ impl Engine {
                 .collect(),
             gateways,
             routes,
+            route_words: route_words.build()?,
             usages,
             vrps,
             emergency_max_len: ecrps
@@ -898,11 +980,11 @@ impl Engine {
         engine.naive_plans = Some(plans);
         let r = &tenant.routing;
         for v in &mut engine.vrps {
-            let patterns: Vec<&str> = v
-                .table
-                .entries
+            let patterns: Vec<&str> = engine
+                .route_words
+                .entries(&v.table)
                 .iter()
-                .map(|(_, route)| r.voice_routes[route.index()].number_pattern.as_str())
+                .map(|&w| r.voice_routes[usize::from(w as u16)].number_pattern.as_str())
                 .collect();
             v.table.naive = Some(
                 interner.patterns(&patterns, &limits).map_err(|(_, e)| err("voice route", e))?,
@@ -1160,9 +1242,44 @@ impl Engine {
                 .map(|n| n.len())
                 .sum::<usize>()
             + self.numbers.memory_usage()
+            + self.route_words.memory_usage()
     }
 
     pub(crate) fn caller_id_substitute(&self, u: UserId) -> &CallerIdRec {
         &self.caller_id[self.parties[u.index()].caller_id as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_words_give_back_each_table_and_gateway_list() {
+        let g = |ids: &[u16]| ids.iter().map(|&i| GatewayId(i)).collect::<SmallVec<_>>();
+        let mut b = RouteWordsBuilder {
+            entries: Vec::new(),
+            lists: vec![g(&[3, 1]), g(&[]), g(&[65_535, 0, 7])],
+        };
+        let first = b.table(&[(0, RouteId(2)), (0, RouteId(0)), (1, RouteId(1))]).unwrap();
+        let empty = b.table(&[]).unwrap();
+        let last = b.table(&[(65_535, RouteId(65_535))]).unwrap();
+        let words = b.build().unwrap();
+        let table = |entries| RouteTable {
+            set: Arc::new(PatternSet::new::<&str>(&[], &Limits::default()).unwrap()),
+            naive: None,
+            entries,
+        };
+        let (first, empty, last) = (table(first), table(empty), table(last));
+        let all = |t: &RouteTable| {
+            (0..words.entries(t).len()).map(|i| words.entry(t, i)).collect::<Vec<_>>()
+        };
+        assert_eq!(all(&first), [(0, RouteId(2)), (0, RouteId(0)), (1, RouteId(1))]);
+        assert_eq!(all(&empty), []);
+        assert_eq!(all(&last), [(65_535, RouteId(65_535))]);
+        let live = |r: u16| words.live(RouteId(r)).map(|g| g.0).collect::<Vec<_>>();
+        assert_eq!(live(0), [3, 1]);
+        assert_eq!(live(1), []);
+        assert_eq!(live(2), [65_535, 0, 7]);
     }
 }

@@ -547,11 +547,6 @@ impl Engine {
         tpr_types::prefetch_lines(self, HOT_HEADER_LINES);
         let p = &self.parties[call.caller.index()];
         self.prefetch_for(state, p);
-        // The route table's entries, through the policy record: a caller that asked for the
-        // records a call ahead (`Prefetch::Records`) has it in cache by now.
-        if let Some(v) = p.vrp.and_then(|v| self.vrps.get(v as usize)) {
-            tpr_types::prefetch_slice(&v.table.entries, 2);
-        }
         let policy = &self.calling[p.calling as usize];
         // 1. Gates.
         if !policy.allow_private_calling {
@@ -637,7 +632,7 @@ impl Engine {
     /// (thousands of tenants taking turns leave them in no cache).
     #[inline]
     fn prefetch_for(&self, state: &State, p: &Party) {
-        use tpr_types::{prefetch, prefetch_slice};
+        use tpr_types::prefetch;
         prefetch(&self.calling[p.calling as usize]);
         prefetch(&self.caller_id[p.caller_id as usize]);
         if let Some(v) = p.vrp.and_then(|v| self.vrps.get(v as usize)) {
@@ -647,8 +642,8 @@ impl Engine {
             prefetch(e);
         }
         prefetch(self.gateway_hot.as_ptr());
-        // The route records the scan will name: all of a small tenant's (a few lines).
-        prefetch_slice(&self.routes, 8);
+        // The route tables' entries and the routes' gateways: all of a small tenant's.
+        self.route_words.prefetch();
         prefetch(self.plans.as_ptr().wrapping_add(usize::from(p.plan)));
         self.numbers.prefetch_filter();
         state.prefetch_gateways();
@@ -914,6 +909,7 @@ impl Engine {
         out: &mut Candidates,
     ) -> Dr {
         out.clear();
+        let words = &self.route_words;
         // The matching entries, ascending; only those of the first matching usage count.
         let naive_ids: SmallVec<[u32; 8]>;
         let ids = match &table.naive {
@@ -928,7 +924,8 @@ impl Engine {
                     .filter(|(_, p)| p.is_match(number))
                     .map(|(i, _)| i)
                     .take_while(|&i| {
-                        *first_usage.get_or_insert(table.entries[i].0) == table.entries[i].0
+                        let usage = words.entry(table, i).0;
+                        *first_usage.get_or_insert(usage) == usage
                     })
                     .map(|i| i as u32)
                     .collect();
@@ -936,11 +933,11 @@ impl Engine {
             }
         };
         let Some(&first) = ids.first() else { return Dr::NoMatch };
-        let usage = table.entries[first as usize].0;
-        let same = ids.iter().take_while(|&&i| table.entries[i as usize].0 == usage).count();
-        let matched = ids[..same].iter().map(|&i| table.entries[i as usize].1);
+        let usage = words.entry(table, first as usize).0;
+        let same = ids.iter().take_while(|&&i| words.entry(table, i as usize).0 == usage).count();
+        let matched = ids[..same].iter().map(|&i| words.entry(table, i as usize).1);
         if let Some(g) = ingress
-            && let Some(r) = matched.clone().find(|r| self.routes[r.index()].live.contains(&g))
+            && let Some(r) = matched.clone().find(|&r| words.live(r).any(|x| x == g))
         {
             out.push(Candidate { gateway: g, route: r });
         }
@@ -962,7 +959,7 @@ impl Engine {
             // each group in route order, then each group is shuffled.
             let start = out.len();
             let mut mid = start;
-            for &g in &self.routes[r.index()].live {
+            for g in words.live(r) {
                 let b = bit(g);
                 let placed = match b {
                     Some((w, b)) => taken[w] & b != 0,
