@@ -85,8 +85,58 @@ pub(crate) struct Party {
     pub dial_out: DialOut,
     pub calling: u16,
     pub caller_id: u16,
+    /// What an outbound decision reads of those two policies.
+    pub gates: Gates,
     pub site: Option<u16>,
     pub pools: [Option<PoolId>; 2],
+}
+
+/// What an outbound decision reads of a party's calling and caller ID policies, copied into
+/// its [`Party`]: with thousands of tenants taking turns, reading the policies' own records
+/// cost a line from memory each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Gates(u8);
+
+impl Gates {
+    const PRIVATE_CALLING: u8 = 1;
+    const WEB_PSTN_CALLING: u8 = 2;
+    const PREVENT_TOLL_BYPASS: u8 = 4;
+    const OWN_CALLER_ID: u8 = 8;
+
+    fn new(calling: &CallingPolicy, caller_id: &tpr_tenant::CallerIdPolicy) -> Gates {
+        let bit = |on: bool, b: u8| if on { b } else { 0 };
+        Gates(
+            bit(calling.allow_private_calling, Gates::PRIVATE_CALLING)
+                | bit(calling.allow_web_pstn_calling, Gates::WEB_PSTN_CALLING)
+                | bit(calling.prevent_toll_bypass, Gates::PREVENT_TOLL_BYPASS)
+                | bit(
+                    caller_id.calling_id_substitute == CallerIdSubstitute::LineUri
+                        && !caller_id.enable_user_override,
+                    Gates::OWN_CALLER_ID,
+                ),
+        )
+    }
+
+    /// `AllowPrivateCalling`.
+    pub fn private_calling(self) -> bool {
+        self.0 & Gates::PRIVATE_CALLING != 0
+    }
+
+    /// `AllowWebPSTNCalling`.
+    pub fn web_pstn_calling(self) -> bool {
+        self.0 & Gates::WEB_PSTN_CALLING != 0
+    }
+
+    /// `PreventTollBypass`: the party is subject to Location-Based Routing.
+    pub fn prevent_toll_bypass(self) -> bool {
+        self.0 & Gates::PREVENT_TOLL_BYPASS != 0
+    }
+
+    /// The caller ID policy shows the party's own number whatever the call asks (line URI,
+    /// no user override), so a decision need not read it.
+    pub fn own_caller_id(self) -> bool {
+        self.0 & Gates::OWN_CALLER_ID != 0
+    }
 }
 
 // One cache line per party, aligned: a decision for a random caller among hundreds of
@@ -656,6 +706,7 @@ impl Engine {
             .map_err(key_err)?;
 
         let calling = tenant.policies.calling.clone();
+        let calling_policies = &calling;
         let calling_names: Vec<String> = calling.iter().map(|p| p.name.clone()).collect();
         let caller_id_names: Vec<String> =
             tenant.policies.caller_id.iter().map(|p| p.name.clone()).collect();
@@ -712,6 +763,8 @@ impl Engine {
                 ),
                 None => None,
             };
+            let calling = policy(&calling_names, &p.calling_policy);
+            let caller_id = policy(&caller_id_names, &p.caller_id_policy);
             let pools = match p.calling_plan {
                 CallingPlan::None | CallingPlan::PayAsYouGo => [None, None],
                 plan => [b.pool(region, plan, false), b.pool(region, plan, true)],
@@ -731,8 +784,12 @@ impl Engine {
                 vrp,
                 ecrp,
                 dial_out: DialOut::of(p.dial_out_policy.as_deref()),
-                calling: policy(&calling_names, &p.calling_policy),
-                caller_id: policy(&caller_id_names, &p.caller_id_policy),
+                calling,
+                caller_id,
+                gates: Gates::new(
+                    &calling_policies[calling as usize],
+                    &tenant.policies.caller_id[caller_id as usize],
+                ),
                 site: p
                     .network_site
                     .as_deref()

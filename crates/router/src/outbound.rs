@@ -547,12 +547,11 @@ impl Engine {
         tpr_types::prefetch_lines(self, HOT_HEADER_LINES);
         let p = &self.parties[call.caller.index()];
         self.prefetch_for(state, p);
-        let policy = &self.calling[p.calling as usize];
         // 1. Gates.
-        if !policy.allow_private_calling {
+        if !p.gates.private_calling() {
             return Decision::new(Outcome::Rejected(Reject::CallingDisabled));
         }
-        if call.client == Client::Web && !policy.allow_web_pstn_calling {
+        if call.client == Client::Web && !p.gates.web_pstn_calling() {
             return Decision::new(Outcome::Rejected(Reject::WebPstnDisabled));
         }
         if !p.has_number {
@@ -633,8 +632,9 @@ impl Engine {
     #[inline]
     fn prefetch_for(&self, state: &State, p: &Party) {
         use tpr_types::prefetch;
-        prefetch(&self.calling[p.calling as usize]);
-        prefetch(&self.caller_id[p.caller_id as usize]);
+        if !p.gates.own_caller_id() {
+            prefetch(&self.caller_id[p.caller_id as usize]);
+        }
         if let Some(v) = p.vrp.and_then(|v| self.vrps.get(v as usize)) {
             prefetch(v);
         }
@@ -858,6 +858,9 @@ impl Engine {
     }
 
     fn caller_id(&self, call: &Call<'_>, p: &Party) -> CallerId {
+        if p.gates.own_caller_id() {
+            return CallerId::Own;
+        }
         let rec = &self.caller_id[p.caller_id as usize];
         match rec.substitute {
             CallerIdSubstitute::Anonymous => CallerId::Anonymous,
@@ -877,7 +880,7 @@ impl Engine {
     /// decision rather than once per gateway.
     fn lbr_rule(&self, who: Option<(&Party, Location)>) -> LbrRule {
         let Some((p, location)) = who else { return LbrRule::Any };
-        if !self.calling[p.calling as usize].prevent_toll_bypass {
+        if !p.gates.prevent_toll_bypass() {
             return LbrRule::NotLbr;
         }
         match location.site(p, self.sites.len()) {
