@@ -150,6 +150,13 @@ pub(crate) struct NumberIndex {
     other: HashMap<Box<str>, Holders, MixBuild>,
 }
 
+impl NumberIndex {
+    /// The bytes from the start that a lookup reads first: the filter's and the table's
+    /// pointers and lengths.
+    pub(crate) const HOT_BYTES: usize =
+        std::mem::offset_of!(NumberIndex, slots) + std::mem::size_of::<Box<[Slot]>>();
+}
+
 fn hash(key: u64) -> u64 {
     BuildHasherDefault::<Mix>::default().hash_one(key)
 }

@@ -190,10 +190,11 @@ pub struct Candidate {
 pub type Candidates = SmallVec<[Candidate; 8]>;
 
 /// Cache lines from the start of an [`Engine`] that hold the fields decisions read: it is
-/// `repr(C)` with those first, up to the number index, whose Bloom filter comes first in it.
-/// One more line for an engine that does not start on a line boundary.
+/// `repr(C)` with those first, up to the number index, whose filter and table pointers come
+/// first in it. One more line for an engine that does not start on a line boundary.
 const HOT_HEADER_LINES: usize =
-    (std::mem::offset_of!(Engine, numbers) + std::mem::size_of::<Box<[u64]>>()).div_ceil(64) + 1;
+    (std::mem::offset_of!(Engine, numbers) + crate::numbers::NumberIndex::HOT_BYTES).div_ceil(64)
+        + 1;
 
 /// Location-Based Routing's verdict on gateways for one caller (spec §4.6).
 #[derive(Clone, Copy)]
@@ -405,7 +406,7 @@ impl Engine {
         sets.extend(self.blocking.iter().flat_map(|b| [b.blocked.clone(), b.exempt.clone()]));
         ScratchShape {
             addresses: self.shape_parts().collect(),
-            _plans: self.plans.clone(),
+            _plans: self.plans.to_vec(),
             _sets: sets,
         }
     }
@@ -567,7 +568,8 @@ impl Engine {
         if let Some(d) = self.emergency(state, call, p, scratch, rng, now_ms) {
             return d;
         }
-        let normalization = if let Some(naive) = &self.naive_plans {
+        let naive = if self.naive { self.naive_plans.as_deref() } else { None };
+        let normalization = if let Some(naive) = naive {
             match naive[p.plan as usize].normalize(call.dialed, Mode::Effective) {
                 Ok(r) => {
                     scratch.number.push_str(&r.output);
@@ -814,7 +816,7 @@ impl Engine {
             };
             Decision::new(outcome)
         } else {
-            if dialed.len() > self.emergency_max_len {
+            if dialed.len() > self.emergency_max_len as usize {
                 return None;
             }
             let site = call.location.site(p, self.sites.len());
