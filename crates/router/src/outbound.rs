@@ -600,11 +600,11 @@ impl Engine {
     /// load generator). With many tenants taking turns, a decision's tenant and caller are in
     /// no cache and their records form a chain (the engine names the party, the party its
     /// policies and counters), so a decision alone waits for one miss after another. Issuing
-    /// [`Prefetch::Header`] three calls ahead, [`Prefetch::Party`] two ahead and
-    /// [`Prefetch::Records`] one ahead keeps each step reading only lines the step before
-    /// asked for, a decision earlier, and the misses of the next calls overlap with this
-    /// one's work. A hint: it changes no result, reads nothing that can fault, and an unknown
-    /// caller is ignored.
+    /// the steps in order, a few decisions apart (`tpr bench`: [`Prefetch::Header`] six calls
+    /// ahead, [`Prefetch::Party`] four and [`Prefetch::Records`] two), keeps each step reading
+    /// only lines the step before asked for long enough ago to have come from memory, and the
+    /// misses of the next calls overlap with this one's work. A hint: it changes no result,
+    /// reads nothing that can fault, and an unknown caller is ignored.
     #[inline]
     pub fn prefetch_call(&self, state: &State, caller: UserId, step: Prefetch) {
         use tpr_types::{prefetch, prefetch_lines};
@@ -859,10 +859,18 @@ impl Engine {
         self.numbers.lookup(number)
     }
 
+    /// The number an outbound call shows (spec §4.5). Inlined so that the common case, a party whose policy always shows its own number,
+    /// reads nothing more of the engine (called out of line, the caller loaded the policies'
+    /// table before the call: a line from memory per decision with many tenants).
+    #[inline(always)]
     fn caller_id(&self, call: &Call<'_>, p: &Party) -> CallerId {
         if p.gates.own_caller_id() {
             return CallerId::Own;
         }
+        self.caller_id_from_policy(call, p)
+    }
+
+    fn caller_id_from_policy(&self, call: &Call<'_>, p: &Party) -> CallerId {
         let rec = &self.caller_id[p.caller_id as usize];
         match rec.substitute {
             CallerIdSubstitute::Anonymous => CallerId::Anonymous,
