@@ -10,10 +10,11 @@
 //! the untimed pass and reports the fastest round, with the median and slowest beside it: on
 //! a shared machine, whose speed moves between seconds, the fastest of several short rounds is
 //! steadier than one round (a slow spell can still last a whole run, so builds are compared
-//! over several runs). With more than one tenant, each pass asks for the memory of the next
-//! three calls a step at a time while deciding this one (`Engine::prefetch_call`), as a server
-//! with a queue of pending calls would: thousands of tenants taking turns leave a decision's
-//! records in no cache. A decision's timed latency includes that asking.
+//! over several runs). When the tenants' and callers' records are too many for the cache, each
+//! pass asks for the memory of calls a few places ahead a step at a time while deciding this
+//! one (`Engine::prefetch_call`), as a server with a queue of pending calls would: thousands of
+//! tenants taking turns leave a decision's records in no cache. A decision's timed latency
+//! includes that asking.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -426,18 +427,21 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> anyhow::Result<
         for _ in 0..per_thread {
             // A decision's time includes asking for the coming calls' memory.
             let t0 = timed.then(crate::clock::now_ns);
-            // The next three calls' memory, a step per call ahead (see `Engine::prefetch_call`):
-            // with many tenants or callers taking turns, their records are in no cache. A few
-            // thousand callers' records stay in L2, where asking would only cost its ~170
-            // instructions a call.
-            // The job eight ahead and the dialed text of the one two ahead: a server parsed
+            // The coming calls' memory, a step at a time (see `Engine::prefetch_call`): with
+            // many tenants or callers taking turns, their records are in no cache. Each step
+            // reads what the one before asked for two calls earlier: one call (about 200 ns
+            // here) was too little for a line to come from memory, and the steps stalled
+            // (session 20: 6/4/2 calls ahead ran 5-8 % faster than 3/2/1 over 10,000 tenants).
+            // A few thousand callers' records stay in L2, where asking would only cost its
+            // ~170 instructions a call.
+            // The job twelve ahead and the dialed text of the one two ahead: a server parsed
             // a call from its INVITE a moment ago, so it is in cache there; here it sits
             // among a million others, which the tenants' records push out of the cache.
-            tpr_types::prefetch(job_at(at + 8));
+            tpr_types::prefetch(job_at(at + 12));
             tpr_types::prefetch(job_at(at + 2).dialed.as_ptr());
             if pipeline {
                 for (ahead, step) in
-                    [(3, Prefetch::Header), (2, Prefetch::Party), (1, Prefetch::Records)]
+                    [(6, Prefetch::Header), (4, Prefetch::Party), (2, Prefetch::Records)]
                 {
                     let next = job_at(at + ahead);
                     let l = &engines[next.tenant as usize];
