@@ -143,6 +143,7 @@ impl Gates {
 // thousands reads its party from memory, and a record that straddled two lines cost two
 // misses.
 const _: () = assert!(std::mem::size_of::<Party>() == 64);
+const _: () = assert!(std::mem::size_of::<RouteTable>() == 32);
 
 /// What decisions do not read of a party, apart from [`Party`]: its number as text and its
 /// call-queue settings.
@@ -188,6 +189,10 @@ pub(crate) struct RouteRec {
 /// The routes of a policy's usages, flattened in decision order: usage by usage, each usage's
 /// routes by priority. One scan of `set` gives every entry whose pattern matches; the lowest
 /// entry's usage is the one used, and its matching entries are contiguous and in order.
+///
+/// 32 bytes, aligned: a decision reads its caller's policy's table from a line that holds it
+/// whole.
+#[repr(align(32))]
 pub(crate) struct RouteTable {
     pub set: Arc<PatternSet>,
     /// The baseline: one regex per entry, tried one by one (see [`Engine::compile_naive`]).
@@ -279,11 +284,6 @@ impl RouteWordsBuilder {
     }
 }
 
-pub(crate) struct VrpRec {
-    pub name: String,
-    pub table: RouteTable,
-}
-
 pub(crate) struct EcrpNumber {
     pub dial_string: String,
     pub masks: Vec<String>,
@@ -361,7 +361,8 @@ pub struct Engine {
     pub(crate) parties: Box<[Party]>,
     pub(crate) plans: Box<[Arc<CompiledPlan>]>,
     pub(crate) sites: Box<[SiteRec]>,
-    pub(crate) vrps: Box<[VrpRec]>,
+    /// Each voice routing policy's route table.
+    pub(crate) vrps: Box<[RouteTable]>,
     pub(crate) route_words: RouteWords,
     /// `gateways`' hot fields, by the same index.
     pub(crate) gateway_hot: Box<[GatewayHot]>,
@@ -657,9 +658,10 @@ impl Engine {
         let mut vrps = Vec::with_capacity(r.voice_routing_policies.len());
         for p in &r.voice_routing_policies {
             let table = route_table(&p.usages, &format!("voice routing policy {:?}", p.name))?;
-            vrps.push(VrpRec { name: p.name.clone(), table });
+            vrps.push(table);
         }
-        let vrp_names: Vec<String> = vrps.iter().map(|v| v.name.clone()).collect();
+        let vrp_names: Vec<String> =
+            r.voice_routing_policies.iter().map(|p| p.name.clone()).collect();
         let global_vrp = find(&vrp_names, "Global").map(|i| i as u16);
 
         let mut ecrps = Vec::new();
@@ -1048,11 +1050,11 @@ impl Engine {
         for v in &mut engine.vrps {
             let patterns: Vec<&str> = engine
                 .route_words
-                .entries(&v.table)
+                .entries(v)
                 .iter()
                 .map(|&w| r.voice_routes[usize::from(w as u16)].number_pattern.as_str())
                 .collect();
-            v.table.naive = Some(
+            v.naive = Some(
                 interner.patterns(&patterns, &limits).map_err(|(_, e)| err("voice route", e))?,
             );
         }
@@ -1292,7 +1294,7 @@ impl Engine {
     /// with other engines (see [`Interner`]) count in full here too.
     pub fn memory_usage(&self) -> usize {
         self.plans.iter().map(|p| p.memory_usage()).sum::<usize>()
-            + self.vrps.iter().map(|v| v.table.set.memory_usage()).sum::<usize>()
+            + self.vrps.iter().map(|v| v.set.memory_usage()).sum::<usize>()
             + self.table_memory_usage()
     }
 

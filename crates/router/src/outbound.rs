@@ -399,8 +399,7 @@ impl fmt::Debug for ScratchShape {
 impl Engine {
     /// The shape of the [`Scratch`] this engine decides with.
     pub fn scratch_shape(&self) -> ScratchShape {
-        let mut sets: Vec<Arc<PatternSet>> =
-            self.vrps.iter().map(|v| v.table.set.clone()).collect();
+        let mut sets: Vec<Arc<PatternSet>> = self.vrps.iter().map(|v| v.set.clone()).collect();
         sets.extend(self.ecrps.iter().flat_map(|e| e.numbers.iter().map(|n| n.table.set.clone())));
         sets.push(self.unassigned.clone());
         sets.extend(self.blocking.iter().flat_map(|b| [b.blocked.clone(), b.exempt.clone()]));
@@ -416,7 +415,7 @@ impl Engine {
     fn shape_parts(&self) -> impl Iterator<Item = usize> + '_ {
         const END: usize = usize::MAX;
         let plans = self.plans.iter().map(|p| Arc::as_ptr(p) as usize);
-        let vrps = self.vrps.iter().map(|v| Arc::as_ptr(&v.table.set) as usize);
+        let vrps = self.vrps.iter().map(|v| Arc::as_ptr(&v.set) as usize);
         let ecrps = self.ecrps.iter().flat_map(|e| {
             e.numbers.iter().map(|n| Arc::as_ptr(&n.table.set) as usize).chain([END])
         });
@@ -484,7 +483,7 @@ impl Scratch {
         Scratch {
             shape: engine.scratch_shape(),
             plans: engine.plans.iter().map(|p| plans.get(p)).collect(),
-            vrps: engine.vrps.iter().map(|v| v.table.set.create_cache()).collect(),
+            vrps: engine.vrps.iter().map(|v| v.set.create_cache()).collect(),
             ecrps: engine
                 .ecrps
                 .iter()
@@ -698,7 +697,7 @@ impl Engine {
             let mut candidates = Candidates::new();
             let dr = self.route_direct(
                 state,
-                &self.vrps[v as usize].table,
+                &self.vrps[v as usize],
                 &mut scratch.vrps[v as usize],
                 number,
                 Some((p, call.location)),
