@@ -274,9 +274,9 @@ impl LedgerBuilder {
 /// Concurrent-call counters for a fixed set of keys. Share it (`&Ledger`, `Arc<Ledger>`)
 /// between threads; every method takes `&self`.
 ///
-/// The fields every acquisition and count reads come first, together (`repr(C)`), so that
-/// [`Ledger::prefetch_header`] can ask for them at once.
-#[repr(C)]
+/// The fields every acquisition and count reads come first, together (`repr(C)`), in the
+/// ledger's first line (it starts one), so that [`Ledger::prefetch_header`] asks for one line.
+#[repr(C, align(64))]
 pub struct Ledger {
     blocks: Box<[Block]>,
     /// The ledger this one took over from, while calls on it were in flight.
@@ -347,8 +347,9 @@ impl Ledger {
     /// step before [`Ledger::prefetch`], which reads them.
     #[inline]
     pub fn prefetch_header(&self) {
-        // The fields before `config_of`: one line, or two where the allocation splits them.
-        tpr_types::prefetch_span(self, std::mem::offset_of!(Ledger, config_of), 2);
+        // The fields before `config_of`, in the ledger's first line.
+        const _: () = assert!(std::mem::offset_of!(Ledger, config_of) <= 64);
+        tpr_types::prefetch(self);
     }
 
     /// Starts loading `key`'s cell into the cache, for a caller that will read it after

@@ -189,12 +189,12 @@ pub struct Candidate {
 /// Gateways in try order. Inline up to 8; Teams routes rarely name more.
 pub type Candidates = SmallVec<[Candidate; 8]>;
 
-/// Cache lines from the start of an [`Engine`] that hold the fields decisions read: it is
-/// `repr(C)` with those first, up to the number index, whose filter and table pointers come
-/// first in it. One more line for an engine that does not start on a line boundary.
+/// Cache lines from the start of an [`Engine`] (which starts a line) that hold the fields
+/// decisions read: it is `repr(C)` with those first, up to the number index, whose filter and
+/// table pointers come first in it.
 const HOT_HEADER_LINES: usize =
-    (std::mem::offset_of!(Engine, numbers) + crate::numbers::NumberIndex::HOT_BYTES).div_ceil(64)
-        + 1;
+    (std::mem::offset_of!(Engine, numbers) + crate::numbers::NumberIndex::HOT_BYTES).div_ceil(64);
+const _: () = assert!(std::mem::align_of::<Engine>() == 64);
 
 /// Location-Based Routing's verdict on gateways for one caller (spec §4.6).
 #[derive(Clone, Copy)]

@@ -48,7 +48,11 @@ pub struct Settlement {
 /// unfunded totals) sit behind `Arc`s so that the state of a reloaded engine can share them
 /// with its predecessor ([`State::after`]): calls still running on the old engine bill the same
 /// counters that new calls read.
+///
+/// It starts a line: the fields a decision reads first (the ledger and OPTIONS times) are then
+/// in the one line a caller asks for ahead.
 #[derive(Debug)]
+#[repr(C, align(64))]
 pub struct State {
     /// Concurrent-call counters, laid out as [`Engine::ledger_layout`].
     pub ledger: Arc<Ledger>,
