@@ -80,6 +80,9 @@ pub(crate) struct Party {
     pub number_type: Option<NumberType>,
     pub calling_plan: CallingPlan,
     pub trunk: Option<TrunkId>,
+    /// That trunk's capacity key, which an Operator Connect call takes (copied here: the
+    /// trunk records are one more line to read).
+    pub trunk_key: Option<KeyId>,
     pub vrp: Option<u16>,
     pub ecrp: Option<u16>,
     pub dial_out: DialOut,
@@ -791,6 +794,7 @@ impl Engine {
                 number_type: p.number_type,
                 calling_plan: p.calling_plan,
                 trunk,
+                trunk_key: trunk.map(|t| trunks[t.index()].key),
                 vrp,
                 ecrp,
                 dial_out: DialOut::of(p.dial_out_policy.as_deref()),

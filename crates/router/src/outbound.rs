@@ -734,7 +734,7 @@ impl Engine {
             if cross(matches!(call.ingress, Some(Ingress::Operator(_)))) {
                 return Decision::new(Outcome::Rejected(Reject::CrossTrunkTransfer));
             }
-            admission.push(self.trunks[t.index()].key);
+            admission.extend(p.trunk_key);
             let mut d = Decision::new(Outcome::Operator(t));
             d.admission = admission;
             return d;
