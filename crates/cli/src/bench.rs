@@ -192,6 +192,17 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
 
     let fast = measure(&engines, &jobs, &args)?;
     report(&mut out, "tpr", &fast, args.calls)?;
+    let automata = match &interner {
+        Some(i) => i.stats().bytes,
+        None => engines
+            .iter()
+            .map(|l| l.engine.memory_usage().saturating_sub(l.engine.table_memory_usage()))
+            .sum(),
+    };
+    if let Some(line) = last_level_cache().and_then(|c| automata_outgrow(automata, fast.lazy.1, c))
+    {
+        writeln!(out, "       {line}")?;
+    }
     let share: Vec<String> = KINDS
         .iter()
         .zip(fast.kinds)
@@ -229,6 +240,46 @@ pub(crate) fn size(bytes: usize) -> String {
     } else {
         format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
     }
+}
+
+/// The largest cache Linux lists for CPU 0 (the last level), in bytes, if it lists any.
+fn last_level_cache() -> Option<usize> {
+    std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache")
+        .ok()?
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("size")).ok())
+        .filter_map(|text| cache_size(&text))
+        .max()
+}
+
+/// A cache size as sysfs writes it: `32768K`, `2M`, or bytes.
+fn cache_size(text: &str) -> Option<usize> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => text.split_at(i),
+        None => (text, ""),
+    };
+    let n: usize = digits.parse().ok()?;
+    match unit {
+        "" => Some(n),
+        "K" => n.checked_mul(1 << 10),
+        "M" => n.checked_mul(1 << 20),
+        "G" => n.checked_mul(1 << 30),
+        _ => None,
+    }
+}
+
+/// The line saying why decisions are slow when the automata they walk (`automata` compiled,
+/// `lazy` of lazy DFA states built on one thread) are more than the last-level cache holds:
+/// each step of a walk then waits for memory, and no prefetch can name the next state's line.
+fn automata_outgrow(automata: usize, lazy: usize, last_level: usize) -> Option<String> {
+    (automata + lazy > last_level).then(|| {
+        format!(
+            "the automata ({} compiled, {} of lazy DFA states per thread) are more than the {} last-level cache: decisions walk them from memory, a miss per step",
+            size(automata),
+            size(lazy),
+            size(last_level)
+        )
+    })
 }
 
 /// Which engine the copies get.
@@ -559,7 +610,7 @@ fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io
         out,
         "       {}",
         if m.ahead {
-            "each decision asks for the next three calls' memory: the tenants' and callers' records are too many to stay in cache"
+            "each decision asks for the coming calls' memory: the tenants' and callers' records are too many to stay in cache"
         } else {
             "no memory asked for ahead: the tenants' and callers' records are few enough to stay in cache"
         }
@@ -569,7 +620,28 @@ fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io
 
 #[cfg(test)]
 mod tests {
-    use super::low_in;
+    use super::{automata_outgrow, cache_size, low_in};
+
+    #[test]
+    fn cache_sizes_read_as_sysfs_writes_them() {
+        assert_eq!(cache_size("32768K\n"), Some(32 << 20));
+        assert_eq!(cache_size("2M"), Some(2 << 20));
+        assert_eq!(cache_size("1G"), Some(1 << 30));
+        assert_eq!(cache_size("49152"), Some(49152));
+        assert_eq!(cache_size(""), None);
+        assert_eq!(cache_size("48KiB"), None);
+        assert_eq!(cache_size("K"), None);
+        assert_eq!(cache_size("99999999999999999999999G"), None);
+    }
+
+    #[test]
+    fn automata_outgrow_the_cache_only_past_its_size() {
+        let mib = 1 << 20;
+        assert_eq!(automata_outgrow(16 * mib, 16 * mib, 32 * mib), None);
+        let line = automata_outgrow(247 * mib, 150 * mib, 32 * mib).expect("outgrown");
+        assert!(line.contains("247.0 MiB compiled, 150.0 MiB of lazy DFA states"), "{line}");
+        assert!(line.contains("the 32.0 MiB last-level cache"), "{line}");
+    }
 
     fn meminfo(total_kib: u64, available_kib: u64) -> String {
         format!(

@@ -774,7 +774,7 @@ fn bench_reports_the_fastest_of_its_rounds() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("\n       each decision asks for the next three calls' memory: "),
+        stdout.contains("\n       each decision asks for the coming calls' memory: "),
         "{stdout}"
     );
     let out = tpr(&["bench", "--calls", "20000", "--rounds", "0"], None);
