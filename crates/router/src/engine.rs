@@ -361,7 +361,7 @@ pub(crate) struct TrunkRec {
 #[repr(C, align(64))]
 pub struct Engine {
     // Boxed slices rather than vectors up to `numbers`: 16 bytes a field rather than 24 keeps
-    // the hot fields in three lines.
+    // the hot fields in four lines.
     pub(crate) parties: Box<[Party]>,
     pub(crate) plans: Box<[Arc<CompiledPlan>]>,
     pub(crate) sites: Box<[SiteRec]>,
@@ -372,6 +372,8 @@ pub struct Engine {
     pub(crate) gateway_hot: Box<[GatewayHot]>,
     pub(crate) ecrps: Box<[EcrpRec]>,
     pub(crate) unassigned: Arc<PatternSet>,
+    /// The naive baseline's one-regex-per-rule plans, parallel to `plans`.
+    pub(crate) naive_plans: Option<Box<[Arc<tpr_dialplan::ReferencePlan>]>>,
     /// The longest dial string or mask of any emergency policy: a longer dialed string is
     /// not an emergency call on Direct Routing, without looking at the policies.
     pub(crate) emergency_max_len: u32,
@@ -380,11 +382,7 @@ pub struct Engine {
     pub(crate) tenant_key: KeyId,
     pub(crate) spend_limits: bool,
     pub(crate) postpaid_overage: bool,
-    /// `naive_plans.is_some()`, among the hot fields.
-    pub(crate) naive: bool,
     pub(crate) numbers: NumberIndex,
-    /// The naive baseline's one-regex-per-rule plans, parallel to `plans`.
-    pub(crate) naive_plans: Option<Box<[Arc<tpr_dialplan::ReferencePlan>]>>,
     pub(crate) calling: Vec<CallingPolicy>,
     pub(crate) caller_id: Vec<CallerIdRec>,
     pub(crate) trunks: Vec<TrunkRec>,
@@ -1013,7 +1011,6 @@ impl Engine {
             spend_limits,
             plan_keys: b.plan_keys,
             naive_plans: None,
-            naive: false,
         })
     }
 
@@ -1050,7 +1047,6 @@ impl Engine {
                 .push(interner.reference(plan, service, &limits).map_err(|e| err("dial plan", e))?);
         }
         engine.naive_plans = Some(plans.into());
-        engine.naive = true;
         let r = &tenant.routing;
         for v in &mut engine.vrps {
             let patterns: Vec<&str> = engine

@@ -567,8 +567,7 @@ impl Engine {
         if let Some(d) = self.emergency(state, call, p, scratch, rng, now_ms) {
             return d;
         }
-        let naive = if self.naive { self.naive_plans.as_deref() } else { None };
-        let normalization = if let Some(naive) = naive {
+        let normalization = if let Some(naive) = &self.naive_plans {
             match naive[p.plan as usize].normalize(call.dialed, Mode::Effective) {
                 Ok(r) => {
                     scratch.number.push_str(&r.output);
