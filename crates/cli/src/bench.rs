@@ -497,8 +497,9 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> anyhow::Result<
             // A few thousand callers' records stay in L2, where asking would only cost its
             // ~170 instructions a call.
             // The job twelve ahead and the dialed text of the one two ahead: a server parsed
-            // a call from its INVITE a moment ago, so it is in cache there; here it sits
-            // among a million others, which the tenants' records push out of the cache.
+            // a call from its INVITE a moment ago, so it is in cache there; here the jobs and
+            // texts are read in order, but the tenants' records push them out of the cache
+            // between one call and the next.
             tpr_types::prefetch(job_at(at + 12));
             tpr_types::prefetch(job_at(at + 2).dialed.as_ptr());
             if pipeline {
