@@ -207,9 +207,10 @@ pub(crate) struct RouteTable {
 /// What a decision reads of the routes, in one array of 32-bit words: where the per-route
 /// words start, every route table's entries (usage index in the tenant's `pstn_usages` << 16
 /// | route), then, per route, where its enabled gateways start (one more word gives the end of
-/// the last), then those gateways, each once, in the route's order. A usual tenant's fit in two cache lines, found from the
-/// engine without following another pointer; a vector per table and a record per route took
-/// a line each, and with thousands of tenants taking turns each line is a miss.
+/// the last), then those gateways, each once, in the route's order. A usual tenant's fit in
+/// two cache lines, found from the engine without following another pointer; a vector per
+/// table and a record per route took a line each, and with thousands of tenants taking turns
+/// each line is a miss.
 pub(crate) struct RouteWords {
     words: Box<[u32]>,
 }
@@ -248,6 +249,13 @@ impl RouteWords {
     }
 }
 
+/// An index or count into [`RouteWords`].
+fn word(n: usize) -> Result<u32, CompileError> {
+    u32::try_from(n).map_err(|_| {
+        err("voice routing", "the route tables and gateway lists need more than 2^32 entries")
+    })
+}
+
 /// Builds [`RouteWords`]: tables' entries as they come, then the routes' gateway lists.
 struct RouteWordsBuilder {
     entries: Vec<u32>,
@@ -261,25 +269,21 @@ impl RouteWordsBuilder {
     }
 
     fn table(&mut self, entries: &[(u16, RouteId)]) -> Result<(u32, u32), CompileError> {
-        let start = self.entries.len();
+        let start = word(self.entries.len())?;
         self.entries.extend(entries.iter().map(|&(u, r)| u32::from(u) << 16 | u32::from(r.0)));
-        let too_many = || err("voice routing", "more than 2^32 route table entries in all");
-        Ok((
-            u32::try_from(start).map_err(|_| too_many())?,
-            u32::try_from(entries.len()).map_err(|_| too_many())?,
-        ))
+        Ok((start, word(entries.len())?))
     }
 
     fn build(self) -> Result<RouteWords, CompileError> {
         let lists = self.entries.len();
         let mut words = self.entries;
-        words[0] = u32::try_from(lists).map_err(|_| err("voice routes", "too many gateways"))?;
+        words[0] = word(lists)?;
         let mut at = lists + self.lists.len() + 1;
         for l in &self.lists {
-            words.push(u32::try_from(at).map_err(|_| err("voice routes", "too many gateways"))?);
+            words.push(word(at)?);
             at += l.len();
         }
-        words.push(u32::try_from(at).map_err(|_| err("voice routes", "too many gateways"))?);
+        words.push(word(at)?);
         for l in &self.lists {
             words.extend(l.iter().map(|g| u32::from(g.0)));
         }
