@@ -150,13 +150,6 @@ pub(crate) struct NumberIndex {
     other: HashMap<Box<str>, Holders, MixBuild>,
 }
 
-impl NumberIndex {
-    /// The bytes from the start that a lookup reads first: the filter's and the table's
-    /// pointers and lengths.
-    pub(crate) const HOT_BYTES: usize =
-        std::mem::offset_of!(NumberIndex, slots) + std::mem::size_of::<Box<[Slot]>>();
-}
-
 fn hash(key: u64) -> u64 {
     BuildHasherDefault::<Mix>::default().hash_one(key)
 }
@@ -175,6 +168,11 @@ fn home(h: u64, len: usize) -> usize {
 }
 
 impl NumberIndex {
+    /// The bytes from the start that a lookup reads first: the filter's and the table's
+    /// pointers and lengths.
+    pub(crate) const HOT_BYTES: usize =
+        std::mem::offset_of!(NumberIndex, slots) + std::mem::size_of::<Box<[Slot]>>();
+
     pub fn with_capacity(n: usize) -> NumberIndex {
         NumberIndex {
             building: HashMap::with_capacity_and_hasher(n, MixBuild::default()),
