@@ -28,6 +28,7 @@
 //! assert_eq!(set.matches(&mut cache, "+442071234567").collect::<Vec<_>>(), [2]);
 //! ```
 
+use std::collections::HashMap;
 use std::fmt;
 
 use regex_automata::dfa::{Automaton, StartKind, dense};
@@ -44,11 +45,14 @@ use crate::error::CompileErrorKind;
 use crate::pattern::{Checked, Pattern, any_bytes, build_backtracking, check};
 use crate::rule::Limits;
 use crate::template::Spans;
+use tpr_types::Lines;
 
 // One per set and few sets per tenant: the size does not matter, a Box would add a pointer
 // chase to every scan.
 #[allow(clippy::large_enum_variant)]
 enum Scanner {
+    /// A `Whole` DFA small enough for [`Compact`] rows (the usual case).
+    Compact(Compact),
     /// The DFA of every `P(?s:.)*`, its start state (always the same: scans start at offset 0
     /// of the string) and the patterns of each of its match states.
     Whole(dense::DFA<Vec<u32>>, StateID, MatchLists),
@@ -127,6 +131,142 @@ impl MatchLists {
     }
 }
 
+/// A `Whole` DFA renumbered into 16-bit rows, in one allocation with its match lists and byte
+/// classes, for sets of up to a few thousand states (a tenant's route table has a few dozen).
+/// The dense DFA spends a 64-byte row on each state (32-bit transitions, a power-of-two
+/// stride) and keeps its byte classes and match lists elsewhere; here a row is a word per byte
+/// class plus one, the rows come in the order a walk from the start reaches them, and
+/// everything a scan reads is in a few consecutive lines, which a caller can ask for before
+/// the scan ([`PatternSet::lines`]).
+struct Compact {
+    /// The match lists as 32-bit words: list `k` (from 1) is `storage[storage[k - 1]..
+    /// storage[k]]`, the patterns after those bounds. Then, as 16-bit words from 16-bit index
+    /// `base`: row `k` at `k * width`, the row of the next
+    /// state for each byte class (a word index, so a step is one load), then the match list
+    /// at the end of the input (0: none); row 0 is the dead state (all zeros), row 1 the
+    /// start. The byte classes follow the last row at `classes`, a word per byte.
+    storage: Box<[u32]>,
+    base: usize,
+    classes: usize,
+    width: usize,
+}
+
+impl Compact {
+    /// The most 16-bit words: row indexes must fit one.
+    const MAX_WORDS: usize = 1 << 16;
+
+    /// `dfa` renumbered, or `None` if its reachable states take more than [`Self::MAX_WORDS`].
+    fn new(dfa: &dense::DFA<Vec<u32>>, start: StateID) -> Option<Compact> {
+        let byte_classes = dfa.byte_classes();
+        // One byte of each class, in class order.
+        let mut reps: Vec<u8> = Vec::new();
+        for b in 0..=255u8 {
+            if usize::from(byte_classes.get(b)) == reps.len() {
+                reps.push(b);
+            }
+        }
+        let width = reps.len() + 1;
+        // Rows in the order a breadth-first walk from the start reaches the states.
+        let mut row = HashMap::from([(start, 1)]);
+        let mut order = vec![start];
+        let mut k = 0;
+        while k < order.len() {
+            let sid = order[k];
+            k += 1;
+            for &b in &reps {
+                let next = dfa.next_state(sid, b);
+                if !dfa.is_dead_state(next) && !row.contains_key(&next) {
+                    row.insert(next, order.len() + 1);
+                    order.push(next);
+                }
+            }
+            if (order.len() + 1) * width + 256 > Self::MAX_WORDS {
+                return None;
+            }
+        }
+        let classes = (order.len() + 1) * width;
+        let mut words = vec![0u16; classes + 256];
+        let mut lists: HashMap<Vec<u32>, u16> = HashMap::new();
+        let (mut offsets, mut ids) = (vec![0u32], Vec::new());
+        for (i, &sid) in order.iter().enumerate() {
+            let at = (i + 1) * width;
+            for (c, &b) in reps.iter().enumerate() {
+                // The dead state is row 0; every index fits a word (checked above).
+                let next = dfa.next_state(sid, b);
+                words[at + c] = row.get(&next).map_or(0, |&r| (r * width) as u16);
+            }
+            let eoi = dfa.next_eoi_state(sid);
+            if dfa.is_match_state(eoi) {
+                let mut list: Vec<u32> =
+                    (0..dfa.match_len(eoi)).map(|m| dfa.match_pattern(eoi, m).as_u32()).collect();
+                list.sort_unstable();
+                list.dedup();
+                // Fewer lists than rows, so the id fits a word too.
+                let id = offsets.len() as u16;
+                words[at + width - 1] = *lists.entry(list).or_insert_with_key(|list| {
+                    ids.extend_from_slice(list);
+                    offsets.push(ids.len() as u32);
+                    id
+                });
+            }
+        }
+        for b in 0..=255u8 {
+            words[classes + usize::from(b)] = u16::from(byte_classes.get(b));
+        }
+        let lists = offsets.len();
+        for o in &mut offsets {
+            *o += lists as u32;
+        }
+        let mut storage = offsets;
+        storage.extend(ids);
+        let base = 2 * storage.len();
+        storage.extend(
+            words
+                .chunks(2)
+                .map(|w| bytemuck::cast::<[u16; 2], u32>([w[0], *w.get(1).unwrap_or(&0)])),
+        );
+        Some(Compact { storage: storage.into(), base, classes, width })
+    }
+
+    /// The 16-bit words: rows, then byte classes.
+    #[inline]
+    fn words(&self) -> &[u16] {
+        &bytemuck::cast_slice::<u32, u16>(&self.storage)[self.base..]
+    }
+
+    /// The patterns that match somewhere in `s`, ascending.
+    #[inline]
+    fn matching(&self, s: &[u8]) -> &[u32] {
+        let w = self.words();
+        let mut at = self.width;
+        for &b in s {
+            at = usize::from(w[at + usize::from(w[self.classes + usize::from(b)])]);
+            if at == 0 {
+                return &[];
+            }
+        }
+        match usize::from(w[at + self.width - 1]) {
+            0 => &[],
+            k => &self.storage[self.storage[k - 1] as usize..self.storage[k] as usize],
+        }
+    }
+
+    /// The lines a scan of a dialed or E.164 number reads: the lists, the rows and the byte
+    /// classes up to '9'.
+    fn lines(&self) -> Lines {
+        let end = (self.base + self.classes + usize::from(b'9')) / 2 + 1;
+        Lines::of(&self.storage[..end.min(self.storage.len())], Self::MAX_LINES)
+    }
+
+    /// The most lines [`Compact::lines`] names: more would take the core's capacity for
+    /// outstanding misses from the work it overlaps with.
+    const MAX_LINES: usize = 16;
+
+    fn memory_usage(&self) -> usize {
+        4 * self.storage.len()
+    }
+}
+
 /// A set of .NET patterns, compiled together. Immutable; share it between threads.
 pub struct PatternSet {
     scanner: Scanner,
@@ -167,14 +307,14 @@ impl PatternSet {
         patterns: &[S],
         limits: &Limits,
     ) -> Result<PatternSet, (usize, CompileErrorKind)> {
-        PatternSet::build(patterns, limits, true)
+        PatternSet::build(patterns, limits, Prefer::Compact)
     }
 
-    /// `whole`: try the `P(?s:.)*` automaton first (tests turn it off to compare).
+    /// `prefer`: the first scanner to try (tests compare them).
     fn build<S: AsRef<str>>(
         patterns: &[S],
         limits: &Limits,
-        whole: bool,
+        prefer: Prefer,
     ) -> Result<PatternSet, (usize, CompileErrorKind)> {
         let mut automaton = Vec::with_capacity(patterns.len());
         let mut hirs = Vec::with_capacity(patterns.len());
@@ -204,13 +344,18 @@ impl PatternSet {
         // `P(?s-u:.)*` for each pattern `P`, from the parse `check` made.
         let whole_hirs: Vec<Hir> =
             hirs.iter().map(|h| Hir::concat(vec![h.clone(), any_bytes(true)])).collect();
-        let scanner = if whole
+        let scanner = if prefer != Prefer::Overlapping
             && let Some(dfa) = dense_dfa(&whole_hirs, WHOLE_BUDGET.min(limits.max_plan_bytes / 4))
             && let Ok(start) =
                 dfa.start_state(&start::Config::new().anchored(Anchored::No).look_behind(None))
         {
-            let lists = MatchLists::new(&dfa, start);
-            Scanner::Whole(dfa, start, lists)
+            match (prefer, Compact::new(&dfa, start)) {
+                (Prefer::Compact, Some(compact)) => Scanner::Compact(compact),
+                _ => {
+                    let lists = MatchLists::new(&dfa, start);
+                    Scanner::Whole(dfa, start, lists)
+                }
+            }
         } else if let Some(dfa) = dense_dfa(&hirs, limits.max_plan_bytes / 4) {
             Scanner::Dense(dfa)
         } else {
@@ -243,10 +388,21 @@ impl PatternSet {
     /// Heap bytes of the automaton.
     pub fn memory_usage(&self) -> usize {
         match &self.scanner {
+            Scanner::Compact(c) => c.memory_usage(),
             Scanner::Whole(d, _, lists) => d.memory_usage() + lists.memory_usage(),
             Scanner::Dense(d) => d.memory_usage(),
             Scanner::Lazy(r) => r.memory_usage(),
             Scanner::Empty => 0,
+        }
+    }
+
+    /// Where the memory a scan reads is, when it is a few lines of one allocation (a set
+    /// small enough for 16-bit rows); empty otherwise. Asking for these lines a little before
+    /// a scan, when the set has not been used for a while, saves the scan a miss per byte.
+    pub fn lines(&self) -> Lines {
+        match &self.scanner {
+            Scanner::Compact(c) => c.lines(),
+            _ => Lines::default(),
         }
     }
 
@@ -285,9 +441,16 @@ impl PatternSet {
     /// [`PatternSet::matches`] as the set's own list: the indexes of the patterns that match
     /// `s`, ascending, valid until the cache is used again.
     pub fn matching<'a>(&'a self, cache: &'a mut SetCache, s: &str) -> &'a [u32] {
+        if let Scanner::Compact(c) = &self.scanner
+            && !self.any_confirm
+        {
+            // The cache is not needed (and, cold, would cost a miss).
+            return c.matching(s.as_bytes());
+        }
         assert_eq!(cache.ids.capacity(), self.confirm.len(), "cache of another pattern set");
         cache.ids.clear();
         match &self.scanner {
+            Scanner::Compact(c) => cache.ids.extend_from_slice(c.matching(s.as_bytes())),
             &Scanner::Whole(ref dfa, start, ref lists) => {
                 let mut sid = start;
                 for &b in s.as_bytes() {
@@ -334,6 +497,16 @@ impl PatternSet {
 /// memory). Route tables of real tenants take a few kilobytes; a set that needs more falls
 /// back to the overlapping search after at most a few tens of milliseconds.
 pub const WHOLE_BUDGET: usize = 1 << 20;
+
+/// Which scanner [`PatternSet::build`] tries first; it falls back from each to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prefer {
+    Compact,
+    /// The dense DFA even where compact rows fit (tests compare the two).
+    #[cfg(test)]
+    Whole,
+    Overlapping,
+}
 
 /// One dense DFA reporting every pattern of `patterns` (parsed; `MatchKind::All`), searched
 /// unanchored, or `None` past `limit` bytes.
@@ -462,16 +635,19 @@ mod tests {
             inputs in prop::collection::vec("[+0-9;ext=a ]{0,16}", 1..8),
         ) {
             let l = Limits::default();
-            let whole = PatternSet::build(&pats, &l, true).unwrap();
+            let compact = PatternSet::build(&pats, &l, Prefer::Compact).unwrap();
+            let whole = PatternSet::build(&pats, &l, Prefer::Whole).unwrap();
             // Sets of anchored patterns always fit the budget.
             if pats.iter().all(|p| p.starts_with('^')) {
+                prop_assert!(matches!(compact.scanner, Scanner::Compact(..)), "{:?}", pats);
                 prop_assert!(matches!(whole.scanner, Scanner::Whole(..)), "{:?}", pats);
             }
-            let overlapping = PatternSet::build(&pats, &l, false).unwrap();
+            let overlapping = PatternSet::build(&pats, &l, Prefer::Overlapping).unwrap();
             let single = Pattern::many(&pats, &l).unwrap();
             for s in &inputs {
                 let expect: Vec<usize> =
                     (0..pats.len()).filter(|&i| single[i].is_match(s)).collect();
+                prop_assert_eq!(&hits(&compact, s), &expect, "{:?} on {:?}", pats, s);
                 prop_assert_eq!(&hits(&whole, s), &expect, "{:?} on {:?}", pats, s);
                 prop_assert_eq!(&hits(&overlapping, s), &expect, "{:?} on {:?}", pats, s);
             }
@@ -491,7 +667,45 @@ mod tests {
         // Microsoft's own example routes: anchored national routes and `\d+` for the rest.
         let routes = [r"^\+1(425|206)(\d{7})$", r"^\+1(\d{10})$", r"\d+", "^911$"];
         let set = PatternSet::new(&routes, &l).unwrap();
+        assert!(matches!(set.scanner, Scanner::Compact(..)));
+        assert_eq!(hits(&set, "+14255550100"), [0, 1, 2]);
+        assert_eq!(hits(&set, "911"), [2, 3]);
+        assert_eq!(hits(&set, "+"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn sets_too_big_for_compact_rows_keep_the_dense_dfa() {
+        let l = Limits::default();
+        // Each pattern's digits after its prefix are counted in states of their own: about
+        // 6,000 states of 13 words, past what 16-bit row indexes reach.
+        let pats: Vec<String> = (0..600).map(|i| format!(r"^{i:03}\d{{0,9}}$")).collect();
+        let set = PatternSet::new(&pats, &l).unwrap();
         assert!(matches!(set.scanner, Scanner::Whole(..)));
+        assert_eq!(hits(&set, "12345"), [123]);
+        assert_eq!(hits(&set, "599123456789"), [599]);
+        assert_eq!(hits(&set, "5991234567890"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn compact_rows_follow_the_walk_and_end_with_the_byte_classes() {
+        let l = Limits::default();
+        let set = PatternSet::new(&[r"^\+1(\d{10})$", "^911$"], &l).unwrap();
+        let Scanner::Compact(c) = &set.scanner else { panic!("not compact") };
+        let words = c.words();
+        // The dead row, then the start, whose '+' leads to the row after it.
+        assert!(words[..c.width].iter().all(|&w| w == 0));
+        let class = |b: u8| usize::from(words[c.classes + usize::from(b)]);
+        assert_eq!(usize::from(words[c.width + class(b'+')]), 2 * c.width);
+        assert!(words.len() - c.classes - 256 <= 1);
+        // A letter leads nowhere from the start.
+        assert_eq!(words[c.width + class(b'a')], 0);
+        // Two lists, in the order the walk finds them: [1] ("911" is shorter), then [0].
+        assert_eq!(c.storage[..5], [3, 4, 5, 1, 0]);
+        // The lines a scan reads: all of this set (under 16 lines) but the last classes.
+        let lines = set.lines();
+        assert!(lines.len() * 64 >= 2 * (c.base + c.classes + usize::from(b'9') + 1));
+        assert!(lines.len() <= Compact::MAX_LINES);
+        assert_eq!(set.memory_usage(), 4 * c.storage.len());
     }
 
     #[test]

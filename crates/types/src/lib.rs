@@ -17,6 +17,6 @@ mod text;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use location::{LineIndex, Location};
-pub use prefetch::{prefetch, prefetch_lines, prefetch_slice, prefetch_span};
+pub use prefetch::{Lines, prefetch, prefetch_lines, prefetch_slice, prefetch_span};
 pub use region::{Region, RegionError};
 pub use text::read_utf8;

@@ -48,6 +48,46 @@ pub fn prefetch_slice<T>(v: &[T], max_lines: usize) {
     prefetch_span(v.as_ptr(), std::mem::size_of_val(v), max_lines);
 }
 
+/// Where a run of cache lines is, kept to [`prefetch`] them later without first reading the
+/// structure that owns them (which, cold, would be one more miss in the chain): an address
+/// and a count of lines in one word. It is only ever prefetched, never read through, so it
+/// cannot dangle in any way that matters and needs no lifetime.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lines(u64);
+
+impl Lines {
+    /// The count goes in the top byte; user-space addresses on 64-bit targets fit below it.
+    const SHIFT: u32 = 56;
+
+    /// The lines `v` may touch (see [`prefetch_span`]), at most `max_lines` and 255; none if
+    /// `v` is empty or its address does not fit.
+    pub fn of<T>(v: &[T], max_lines: usize) -> Lines {
+        let addr = v.as_ptr().addr() as u64;
+        if v.is_empty() || addr >> Self::SHIFT != 0 {
+            return Lines(0);
+        }
+        let n = lines_from(std::mem::size_of_val(v)).min(max_lines).min(255);
+        Lines(addr | (n as u64) << Self::SHIFT)
+    }
+
+    /// How many lines [`Lines::prefetch`] asks for.
+    pub fn len(self) -> usize {
+        (self.0 >> Self::SHIFT) as usize
+    }
+
+    /// Are there no lines?
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// Asks for the lines.
+    #[inline(always)]
+    pub fn prefetch(self) {
+        let addr = (self.0 & ((1 << Self::SHIFT) - 1)) as usize;
+        prefetch_lines(std::ptr::without_provenance::<u8>(addr), self.len());
+    }
+}
+
 /// How many lines, stepping 64 bytes from the first byte, reach every line `len` bytes touch
 /// wherever they start.
 #[inline(always)]
@@ -75,10 +115,25 @@ mod tests {
 
     #[test]
     fn prefetching_anything_changes_nothing() {
-        let v = [1u64; 100];
+        let v = vec![1u64; 100];
         prefetch_slice(&v[3..], 8);
         prefetch_slice(&v[..0], 8);
-        prefetch_span(std::ptr::null::<u8>(), 1 << 20, 4);
         assert_eq!(v.iter().sum::<u64>(), 100);
+        prefetch_span(std::ptr::null::<u8>(), 1 << 20, 4);
+        let lines = Lines::of(&v, 8);
+        drop(v);
+        // The owner is gone: asking for its lines is still harmless.
+        lines.prefetch();
+        Lines::default().prefetch();
+    }
+
+    #[test]
+    fn lines_keep_their_count_and_cap_it() {
+        let v = [0u8; 1000];
+        assert_eq!(Lines::of(&v, 64).len(), lines_from(1000));
+        assert_eq!(Lines::of(&v, 4).len(), 4);
+        assert_eq!(Lines::of(&v[..1], 4).len(), 2);
+        assert!(Lines::of(&v[..0], 4).is_empty());
+        assert_eq!(Lines::of(&[0u64; 10_000], 1000).len(), 255);
     }
 }
