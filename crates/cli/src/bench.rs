@@ -101,8 +101,19 @@ struct Measured {
     lazy: (usize, usize),
     /// Scratches per thread: one per scratch shape.
     scratches: usize,
-    /// Did each decision ask for the next calls' memory ([`records_outgrow_cache`])?
-    ahead: bool,
+    /// What each decision asked for of the coming calls' memory.
+    ahead: Ahead,
+}
+
+/// What `tpr bench` asks for ahead of each call ([`tpr_router::Engine::prefetch_call`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ahead {
+    /// Nothing: the records stay in cache ([`records_outgrow_cache`] says no).
+    Nothing,
+    /// The tenant's and caller's records.
+    Records,
+    /// Those and the caller's route automaton ([`ask_for_automata`] says yes).
+    Automata,
 }
 
 /// One pass of one thread.
@@ -190,8 +201,6 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         })
         .collect();
 
-    let fast = measure(&engines, &jobs, &args)?;
-    report(&mut out, "tpr", &fast, args.calls)?;
     let automata = match &interner {
         Some(i) => i.stats().bytes,
         None => engines
@@ -199,6 +208,8 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
             .map(|l| l.engine.memory_usage().saturating_sub(l.engine.table_memory_usage()))
             .sum(),
     };
+    let fast = measure(&engines, &jobs, &args, automata)?;
+    report(&mut out, "tpr", &fast, args.calls)?;
     if let Some(line) = last_level_cache().and_then(|c| automata_outgrow(automata, fast.lazy.1, c))
     {
         writeln!(out, "       {line}")?;
@@ -216,7 +227,7 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         // --no-share (which is about tpr's own automata).
         let naive =
             compile_all(&tenant, args.tenants, args.threads, Build::Naive(&Interner::new()))?;
-        let slow = measure(&naive, &jobs, &args)?;
+        let slow = measure(&naive, &jobs, &args, automata)?;
         report(&mut out, "naive", &slow, args.calls)?;
         let ratio = slow.wall.as_secs_f64() / fast.wall.as_secs_f64();
         let p99 = slow.histogram.value_at_quantile(0.99) as f64
@@ -418,6 +429,16 @@ fn records_outgrow_cache(engines: &[Loaded]) -> bool {
     engines.len() * 2048 + callers * 128 > 4 << 20
 }
 
+/// Are the compiled automata (`automata` bytes) more than a quarter of the last-level cache
+/// (each worker's lazy DFA states of the dial plans take about as much again, and the
+/// tenants' records want the rest)? Then a route automaton is in no cache when a decision
+/// scans it, and asking for its lines a call ahead pays. Measured in session 21 (docs/performance.md): 12-20 % faster at 1,000 tenants with
+/// distinct automata (16 MiB compiled) and 1.3-1.8x at 3,000; no better at 300 (5 MiB), and
+/// 2-4 % slower when the automata are shared and stay in cache.
+fn ask_for_automata(automata: usize, last_level: usize) -> bool {
+    automata > last_level / 4
+}
+
 /// Calls in the formats people dial, from random callers of random tenants.
 fn traffic(engines: &[Loaded], seed: u64, n: usize) -> Vec<(u32, UserId, String)> {
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
@@ -455,9 +476,24 @@ fn traffic(engines: &[Loaded], seed: u64, n: usize) -> Vec<(u32, UserId, String)
 /// server thread keeps it): a first pass from cold scratch (lazy automaton states get built,
 /// caches fill), `args.rounds` untimed passes for throughput and a pass that times every
 /// decision for the histogram. Passes start together on all threads.
-fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> anyhow::Result<Measured> {
+///
+/// `automata`: the bytes of compiled automata the engines share between them, which decide
+/// whether the call-ahead steps also ask for route automata ([`Ahead::Automata`]).
+fn measure(
+    engines: &[Loaded],
+    jobs: &[Job<'_>],
+    args: &Args,
+    automata: usize,
+) -> anyhow::Result<Measured> {
     let per_thread = args.calls.div_ceil(args.threads as u64);
-    let pipeline = records_outgrow_cache(engines);
+    let ahead = if !records_outgrow_cache(engines) {
+        Ahead::Nothing
+    } else if last_level_cache().is_some_and(|c| ask_for_automata(automata, c)) {
+        Ahead::Automata
+    } else {
+        Ahead::Records
+    };
+    let pipeline = ahead != Ahead::Nothing;
     // Tenants whose engines share every automaton (clones through one Interner) share one
     // scratch per thread, as a server thread would keep one per shape.
     // A shape hashes and compares the automata's addresses only, which never change (it also
@@ -503,10 +539,16 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> anyhow::Result<
             tpr_types::prefetch(job_at(at + 12));
             tpr_types::prefetch(job_at(at + 2).dialed.as_ptr());
             if pipeline {
-                for (ahead, step) in
-                    [(6, Prefetch::Header), (4, Prefetch::Party), (2, Prefetch::Records)]
-                {
-                    let next = job_at(at + ahead);
+                for (calls, step) in [
+                    (6, Prefetch::Header),
+                    (4, Prefetch::Party),
+                    (2, Prefetch::Records),
+                    (1, Prefetch::Automata),
+                ] {
+                    if step == Prefetch::Automata && ahead != Ahead::Automata {
+                        continue;
+                    }
+                    let next = job_at(at + calls);
                     let l = &engines[next.tenant as usize];
                     l.engine.prefetch_call(&l.state, next.user, step);
                 }
@@ -565,7 +607,7 @@ fn measure(engines: &[Loaded], jobs: &[Job<'_>], args: &Args) -> anyhow::Result<
         kinds,
         lazy,
         scratches: first_of_shape.len(),
-        ahead: pipeline,
+        ahead,
     })
 }
 
@@ -610,10 +652,16 @@ fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io
     writeln!(
         out,
         "       {}",
-        if m.ahead {
-            "each decision asks for the coming calls' memory: the tenants' and callers' records are too many to stay in cache"
-        } else {
-            "no memory asked for ahead: the tenants' and callers' records are few enough to stay in cache"
+        match m.ahead {
+            Ahead::Automata => {
+                "each decision asks for the coming calls' memory, route automata included: the tenants' and callers' records are too many to stay in cache, and so are the automata"
+            }
+            Ahead::Records => {
+                "each decision asks for the coming calls' memory: the tenants' and callers' records are too many to stay in cache"
+            }
+            Ahead::Nothing => {
+                "no memory asked for ahead: the tenants' and callers' records are few enough to stay in cache"
+            }
         }
     )?;
     out.flush()
@@ -621,7 +669,7 @@ fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io
 
 #[cfg(test)]
 mod tests {
-    use super::{automata_outgrow, cache_size, low_in};
+    use super::{ask_for_automata, automata_outgrow, cache_size, low_in};
 
     #[test]
     fn cache_sizes_read_as_sysfs_writes_them() {
@@ -642,6 +690,14 @@ mod tests {
         let line = automata_outgrow(247 * mib, 150 * mib, 32 * mib).expect("outgrown");
         assert!(line.contains("247.0 MiB compiled, 150.0 MiB of lazy DFA states"), "{line}");
         assert!(line.contains("the 32.0 MiB last-level cache"), "{line}");
+    }
+
+    #[test]
+    fn route_automata_are_asked_for_past_a_quarter_of_the_cache() {
+        let mib = 1 << 20;
+        assert!(!ask_for_automata(18 << 10, 32 * mib));
+        assert!(!ask_for_automata(8 * mib, 32 * mib));
+        assert!(ask_for_automata(9 * mib, 32 * mib));
     }
 
     fn meminfo(total_kib: u64, available_kib: u64) -> String {

@@ -13,7 +13,7 @@ use tpr_tenant::{
     AccountKind, CallerIdSubstitute, CallingPlan, CallingPolicy, Credits, EffectivePlanError,
     NumberType, QueueSettings, Tenant, TreatmentTarget, User, UserPolicies,
 };
-use tpr_types::Region;
+use tpr_types::{Lines, Region};
 
 use crate::ids::{GatewayId, PoolId, RouteId, TrunkId, UserId};
 use crate::numbers::NumberIndex;
@@ -198,10 +198,20 @@ pub(crate) struct RouteRec {
 #[repr(align(32))]
 pub(crate) struct RouteTable {
     pub set: Arc<PatternSet>,
+    /// The lines a scan of `set` reads, to ask for before the decision that scans it
+    /// ([`Prefetch::Automata`](crate::Prefetch::Automata)) without reading `set` first.
+    pub lines: Lines,
     /// The baseline: one regex per entry, tried one by one (see [`Engine::compile_naive`]).
-    pub naive: Option<Arc<[tpr_dialplan::Pattern]>>,
+    /// Boxed to keep the table in 32 bytes: only the baseline reads it.
+    pub naive: Option<Box<Arc<[tpr_dialplan::Pattern]>>>,
     /// Where its entries are in the engine's [`RouteWords`]: first word and count.
     pub entries: (u32, u32),
+}
+
+impl RouteTable {
+    pub fn new(set: Arc<PatternSet>, entries: (u32, u32)) -> RouteTable {
+        RouteTable { lines: set.lines(), set, naive: None, entries }
+    }
 }
 
 /// What a decision reads of the routes, in one array of 32-bit words: where the per-route
@@ -659,7 +669,7 @@ impl Engine {
                 let set = interner.set(&patterns, limits).map_err(|(i, e)| {
                     err(format!("voice route {:?}", routes[entries[i].1.index()].name), e)
                 })?;
-                Ok(RouteTable { set, naive: None, entries: route_words.table(&entries)? })
+                Ok(RouteTable::new(set, route_words.table(&entries)?))
             };
         let mut vrps = Vec::with_capacity(r.voice_routing_policies.len());
         for p in &r.voice_routing_policies {
@@ -1059,9 +1069,9 @@ impl Engine {
                 .iter()
                 .map(|&w| r.voice_routes[usize::from(w as u16)].number_pattern.as_str())
                 .collect();
-            v.naive = Some(
+            v.naive = Some(Box::new(
                 interner.patterns(&patterns, &limits).map_err(|(_, e)| err("voice route", e))?,
-            );
+            ));
         }
         Ok(engine)
     }
@@ -1336,10 +1346,11 @@ mod tests {
         let empty = b.table(&[]).unwrap();
         let last = b.table(&[(65_535, RouteId(65_535))]).unwrap();
         let words = b.build().unwrap();
-        let table = |entries| RouteTable {
-            set: Arc::new(PatternSet::new::<&str>(&[], &Limits::default()).unwrap()),
-            naive: None,
-            entries,
+        let table = |entries| {
+            RouteTable::new(
+                Arc::new(PatternSet::new::<&str>(&[], &Limits::default()).unwrap()),
+                entries,
+            )
         };
         let (first, empty, last) = (table(first), table(empty), table(last));
         let all = |t: &RouteTable| {

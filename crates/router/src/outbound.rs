@@ -513,6 +513,10 @@ pub enum Prefetch {
     /// The caller's policies, route table, gateways, number counter and plan slot, and the
     /// tenant's number filter.
     Records,
+    /// The automaton of the caller's route table (when its lines are few, see
+    /// [`tpr_dialplan::PatternSet::lines`]): for tenants whose automata are too many to stay
+    /// in cache, where a scan would otherwise wait for a line at every byte.
+    Automata,
 }
 
 /// What Direct Routing made of a number.
@@ -621,6 +625,14 @@ impl Engine {
             Prefetch::Records => {
                 if let Some(p) = self.parties.get(caller.index()) {
                     self.prefetch_for(state, p);
+                }
+            }
+            Prefetch::Automata => {
+                if let Some(p) = self.parties.get(caller.index())
+                    && let Some(v) = p.vrp.and_then(|v| self.vrps.get(v as usize))
+                {
+                    prefetch(Arc::as_ptr(&v.set));
+                    v.lines.prefetch();
                 }
             }
         }
