@@ -237,15 +237,17 @@ impl Compact {
     /// The patterns that match somewhere in `s`, ascending.
     #[inline]
     fn matching(&self, s: &[u8]) -> &[u32] {
-        let w = self.words();
+        let (rows, classes) = self.words().split_at(self.classes);
+        // Indexed by a byte, so without bounds checks.
+        let Some(classes) = classes.first_chunk::<256>() else { return &[] };
         let mut at = self.width;
         for &b in s {
-            at = usize::from(w[at + usize::from(w[self.classes + usize::from(b)])]);
+            at = usize::from(rows[at + usize::from(classes[usize::from(b)])]);
             if at == 0 {
                 return &[];
             }
         }
-        match usize::from(w[at + self.width - 1]) {
+        match usize::from(rows[at + self.width - 1]) {
             0 => &[],
             k => &self.storage[self.storage[k - 1] as usize..self.storage[k] as usize],
         }
