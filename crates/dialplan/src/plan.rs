@@ -253,7 +253,9 @@ impl fmt::Debug for CompiledPlan {
 /// belongs to the plan that made it: using it with another plan is a bug and panics.
 pub struct Cache {
     first: Option<hybrid::dfa::Cache>,
-    all: Option<meta::Cache>,
+    /// Boxed: 1,400 bytes that only plans with lookaround or backreferences use, and a
+    /// thread keeps a cache per plan.
+    all: Option<Box<meta::Cache>>,
     matches: PatternSet,
     rules: Vec<RuleCache>,
     /// Capture slots, as many as the rule needing most.
@@ -437,7 +439,7 @@ impl CompiledPlan {
     pub fn create_cache(&self) -> Cache {
         Cache {
             first: self.set.first.as_ref().map(hybrid::dfa::DFA::create_cache),
-            all: self.set.all.as_ref().map(Regex::create_cache),
+            all: self.set.all.as_ref().map(|r| Box::new(r.create_cache())),
             matches: PatternSet::new(self.rules.len()),
             rules: self
                 .rules
