@@ -3,16 +3,18 @@
 //!
 //! Input format, chosen so that crash files are readable: the first line holds dialed strings
 //! separated by `|`; every further line is a rule, `pattern<TAB>translation` (without a tab the
-//! translation is Teams' default `+$1`).
+//! translation is Teams' default `+$1`); for `pattern_set_diff`, a pattern.
 
 use std::sync::OnceLock;
 
 use tpr_types::Region;
 
+use crate::pattern::Pattern;
 use crate::plan::{CompiledPlan, Mode};
 use crate::reference::{ReferenceError, ReferencePlan, ServiceReference};
 use crate::rule::{DialPlan, Limits, Rule};
 use crate::service::service_plan;
+use crate::set::{PatternSet, Prefer};
 
 fn parse(data: &[u8]) -> (Vec<String>, DialPlan) {
     let text = String::from_utf8_lossy(data);
@@ -94,6 +96,38 @@ pub fn normalize_diff_target(data: &[u8]) {
                 panic!("{diff}; rules {:?}", plan.rules);
             }
         }
+    }
+}
+
+/// `pattern_set_diff`: a set of patterns built each way (compact rows, the dense DFA of every
+/// `P(?s:.)*`, the overlapping search) reports for every input exactly the patterns that match
+/// it on their own. Panics on a difference.
+pub fn pattern_set_diff_target(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n');
+    let inputs: Vec<&str> = lines.next().unwrap_or("").split('|').collect();
+    let patterns: Vec<&str> = lines.collect();
+    // Smaller automata than a tenant may have (a set's dense DFAs are built within a quarter
+    // of the plan limit) keep inputs whose automata explode at tens of runs a second; the
+    // scanners still each get sets of every size they take.
+    let limits = Limits {
+        max_plan_bytes: 1 << 20,
+        max_rule_bytes: 1 << 18,
+        backtrack_steps: 10_000,
+        ..Limits::default()
+    };
+    let Ok(single) = Pattern::many(&patterns, &limits) else { return };
+    for prefer in [Prefer::Compact, Prefer::Whole, Prefer::Overlapping] {
+        // A set can pass the size limit where each pattern alone fits it.
+        let Ok(set) = PatternSet::build(&patterns, &limits, prefer) else { continue };
+        let mut cache = set.create_cache();
+        for input in &inputs {
+            let alone: Vec<usize> =
+                (0..patterns.len()).filter(|&i| single[i].is_match(input)).collect();
+            let together: Vec<usize> = set.matches(&mut cache, input).collect();
+            assert_eq!(together, alone, "{prefer:?} set of {patterns:?} on {input:?}");
+        }
+        let _ = set.lines();
     }
 }
 

@@ -312,8 +312,8 @@ impl PatternSet {
         PatternSet::build(patterns, limits, Prefer::Compact)
     }
 
-    /// `prefer`: the first scanner to try (tests compare them).
-    fn build<S: AsRef<str>>(
+    /// `prefer`: the first scanner to try (tests and the fuzz target compare them).
+    pub(crate) fn build<S: AsRef<str>>(
         patterns: &[S],
         limits: &Limits,
         prefer: Prefer,
@@ -502,10 +502,9 @@ pub const WHOLE_BUDGET: usize = 1 << 20;
 
 /// Which scanner [`PatternSet::build`] tries first; it falls back from each to the next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Prefer {
+pub(crate) enum Prefer {
     Compact,
-    /// The dense DFA even where compact rows fit (tests compare the two).
-    #[cfg(test)]
+    /// The dense DFA even where compact rows fit (tests and the fuzz target compare them).
     Whole,
     Overlapping,
 }

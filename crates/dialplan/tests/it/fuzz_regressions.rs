@@ -17,3 +17,8 @@ fn dialplan_compile_inputs() {
 fn dialplan_normalize_diff_inputs() {
     replay("dialplan_normalize_diff", tpr_dialplan::fuzzing::normalize_diff_target);
 }
+
+#[test]
+fn pattern_set_diff_inputs() {
+    replay("pattern_set_diff", tpr_dialplan::fuzzing::pattern_set_diff_target);
+}
