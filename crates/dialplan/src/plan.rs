@@ -30,6 +30,7 @@ use std::fmt;
 
 use regex_automata::dfa::onepass;
 use regex_automata::hybrid;
+use regex_automata::hybrid::LazyStateID;
 use regex_automata::meta::{self, Regex};
 use regex_automata::nfa::thompson::{self, NFA, backtrack, pikevm};
 use regex_automata::util::primitives::NonMaxUsize;
@@ -253,6 +254,7 @@ impl fmt::Debug for CompiledPlan {
 /// belongs to the plan that made it: using it with another plan is a bug and panics.
 pub struct Cache {
     first: Option<hybrid::dfa::Cache>,
+    memo: FirstMemo,
     /// Boxed: 1,400 bytes that only plans with lookaround or backreferences use, and a
     /// thread keeps a cache per plan.
     all: Option<Box<meta::Cache>>,
@@ -439,6 +441,7 @@ impl CompiledPlan {
     pub fn create_cache(&self) -> Cache {
         Cache {
             first: self.set.first.as_ref().map(hybrid::dfa::DFA::create_cache),
+            memo: FirstMemo::default(),
             all: self.set.all.as_ref().map(|r| Box::new(r.create_cache())),
             matches: PatternSet::new(self.rules.len()),
             rules: self
@@ -613,7 +616,7 @@ impl CompiledPlan {
         out.clear();
         let mut tried = None;
         if let (Some(first), Some(first_cache)) = (&self.set.first, &mut cache.first) {
-            if let Some(found) = first_rule(first, first_cache, s.as_bytes()) {
+            if let Some(found) = first_rule(first, first_cache, &mut cache.memo, s.as_bytes()) {
                 let i = found?;
                 if i >= limit {
                     return None;
@@ -827,6 +830,54 @@ fn compile_rule(
     ))
 }
 
+/// What a thread's lazy first-match DFA answered before, kept in the plan's cache record,
+/// which a search reads anyway: its start state and the rules of the match states it met last.
+/// The lazy DFA keeps these answers in its own tables (a match state's rule sits in the
+/// state's representation, behind the cache's state table: two dependent lines), and with
+/// thousands of plans taking turns those lines are in no cache. Valid until the lazy cache
+/// is cleared (`clears`), which renumbers its states.
+#[derive(Debug, Default)]
+struct FirstMemo {
+    clears: usize,
+    start: Option<LazyStateID>,
+    /// (match state, its rule), filled round robin from `next`. A match state's id carries
+    /// the match tag, so an empty entry's zero id never equals one.
+    matches: [(LazyStateID, u32); FirstMemo::MATCHES],
+    next: usize,
+}
+
+impl FirstMemo {
+    /// A plan's usual inputs end in a handful of match states (extension, national,
+    /// international, service), and searching more entries costs what a hit saves.
+    const MATCHES: usize = 4;
+
+    /// Forgets everything if the lazy cache was cleared since the memo was filled.
+    #[inline]
+    fn sync(&mut self, cache: &hybrid::dfa::Cache) {
+        if self.clears != cache.clear_count() {
+            *self = FirstMemo { clears: cache.clear_count(), ..FirstMemo::default() };
+        }
+    }
+
+    /// The rule of match state `sid`.
+    #[inline]
+    fn rule(
+        &mut self,
+        first: &hybrid::dfa::DFA,
+        cache: &hybrid::dfa::Cache,
+        sid: LazyStateID,
+    ) -> usize {
+        self.sync(cache);
+        if let Some(&(_, rule)) = self.matches.iter().find(|(s, _)| *s == sid) {
+            return rule as usize;
+        }
+        let rule = first.match_pattern(cache, sid, 0);
+        self.matches[self.next] = (sid, rule.as_u32());
+        self.next = (self.next + 1) % FirstMemo::MATCHES;
+        rule.as_usize()
+    }
+}
+
 /// The rule an anchored leftmost-first scan of `first` finds: the pattern of the last match
 /// state before the automaton dies or the input ends. This is `try_search_fwd` without what
 /// these searches never need (prefilters, unanchored starts, quit bytes, spans), which cost
@@ -835,10 +886,21 @@ fn compile_rule(
 fn first_rule(
     first: &hybrid::dfa::DFA,
     cache: &mut hybrid::dfa::Cache,
+    memo: &mut FirstMemo,
     haystack: &[u8],
 ) -> Option<Option<usize>> {
-    let start = regex_automata::util::start::Config::new().anchored(Anchored::Yes);
-    let mut sid = first.start_state(cache, &start).ok()?;
+    memo.sync(cache);
+    let mut sid = match memo.start {
+        Some(sid) => sid,
+        None => {
+            let start = regex_automata::util::start::Config::new().anchored(Anchored::Yes);
+            let sid = first.start_state(cache, &start).ok()?;
+            // Computing the start state may have cleared the cache.
+            memo.sync(cache);
+            memo.start = Some(sid);
+            sid
+        }
+    };
     let mut found = None;
     for &byte in haystack {
         sid = first.next_state(cache, sid, byte).ok()?;
@@ -846,7 +908,7 @@ fn first_rule(
             // Match states are delayed by one byte: this one says a rule matched the input
             // up to (not including) `byte`.
             if sid.is_match() {
-                found = Some(first.match_pattern(cache, sid, 0).as_usize());
+                found = Some(memo.rule(first, cache, sid));
             } else if sid.is_dead() {
                 return Some(found);
             } else if sid.is_quit() {
@@ -856,7 +918,7 @@ fn first_rule(
     }
     sid = first.next_eoi_state(cache, sid).ok()?;
     if sid.is_match() {
-        found = Some(first.match_pattern(cache, sid, 0).as_usize());
+        found = Some(memo.rule(first, cache, sid));
     }
     Some(found)
 }

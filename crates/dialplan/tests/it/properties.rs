@@ -234,3 +234,26 @@ fn a_lazy_dfa_cache_that_keeps_filling_up_gives_the_same_answers() {
     assert!(twelve > 300, "the inputs hit both rules");
     assert!(cache.automaton_clears() > 0, "the cache never filled up");
 }
+
+/// A cache remembers the rules of the match states it met last (a few of them); inputs that
+/// end in more match states than it keeps, in turn and over and over, still get their own rule.
+#[test]
+fn a_cache_reused_across_many_rules_names_each_input_s_own_rule() {
+    let rules: Vec<Rule> = (1..=9)
+        .map(|d| Rule::new(format!("R{d}"), format!(r"^{d}(\d{{{d}}})$"), format!("+{d}$1")))
+        .collect();
+    let plan = DialPlan::new("Many", rules);
+    let service = service_plan(Region::try_new("US").unwrap()).unwrap();
+    let compiled = CompiledPlan::compile(Some(&plan), service, &Limits::default()).unwrap();
+    let mut cache = compiled.create_cache();
+    let mut out = String::new();
+    for round in 0..3 {
+        for d in (1..=9).rev().chain(1..=9) {
+            let dialed = format!("{d}{}", "7".repeat(d));
+            let outcome = compiled.normalize_with(&mut cache, &dialed, Mode::Effective, &mut out);
+            let name = compiled.describe(&outcome.unwrap());
+            assert_eq!(name, format!("R{d}"), "round {round}, {dialed}");
+            assert_eq!(out, format!("+{d}{}", "7".repeat(d)));
+        }
+    }
+}
