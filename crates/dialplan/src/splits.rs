@@ -1,4 +1,5 @@
-//! Greedy splits: the captures of rules that are not one-pass, without a backtracker.
+//! Greedy splits: the captures of `^ piece piece … $` rules, without a backtracker or a second
+//! automaton pass.
 //!
 //! The international rule of many real plans reads
 //! `^(?:\+|011)(1|7|2[07]|…)(?:0)?(\d{6,14})(\D+\d+)?$`. Whether a `0` after the country code
@@ -17,7 +18,10 @@
 //! width or comes last (and takes what is left). A memo of the (piece, position) pairs that
 //! led nowhere keeps the walk linear in pieces × positions × choices, as the backtracker's
 //! visited set does. Rules of other shapes, or with a group the translation uses inside a
-//! piece, keep the backtracker.
+//! piece, keep a one-pass DFA where they are one-pass, the backtracker otherwise. One-pass
+//! rules of this shape use the splits too: the US national rule
+//! `^1?([2-9]\d\d[2-9]\d{6})\d*(\D+\d+)?$` takes three quarters of the one-pass DFA's
+//! instructions.
 
 use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::nfa::thompson;
