@@ -112,7 +112,7 @@ pub fn decide_target(data: &[u8]) {
         // Prefetching, for this caller or any index at all, is a hint that changes nothing
         // (the index comes from the seed, so the input is read as before).
         let anyone = UserId::from_index((seed >> 32) as u32);
-        for step in [Prefetch::Header, Prefetch::Party, Prefetch::Records] {
+        for step in [Prefetch::Header, Prefetch::Party, Prefetch::Records, Prefetch::Automata] {
             engine.prefetch_call(&state, anyone, step);
             engine.prefetch_call(&state, caller, step);
         }

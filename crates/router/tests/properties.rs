@@ -60,7 +60,7 @@ proptest! {
         let call = Call::new(user, &number);
         let d1 = f.engine.decide(&f.state, &call, &mut f.scratch, &mut Pcg64Mcg::seed_from_u64(seed), 0);
         let n1 = f.scratch.number.clone();
-        for step in [Prefetch::Header, Prefetch::Party, Prefetch::Records] {
+        for step in [Prefetch::Header, Prefetch::Party, Prefetch::Records, Prefetch::Automata] {
             f.engine.prefetch_call(&f.state, UserId::from_index(other), step);
             f.engine.prefetch_call(&f.state, user, step);
         }
