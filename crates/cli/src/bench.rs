@@ -432,9 +432,10 @@ fn records_outgrow_cache(engines: &[Loaded]) -> bool {
 /// Are the compiled automata (`automata` bytes) more than a quarter of the last-level cache
 /// (each worker's lazy DFA states of the dial plans take about as much again, and the
 /// tenants' records want the rest)? Then a route automaton is in no cache when a decision
-/// scans it, and asking for its lines a call ahead pays. Measured in session 21 (docs/performance.md): 12-20 % faster at 1,000 tenants with
-/// distinct automata (16 MiB compiled) and 1.3-1.8x at 3,000; no better at 300 (5 MiB), and
-/// 2-4 % slower when the automata are shared and stay in cache.
+/// scans it, and asking for its lines a call ahead pays. Measured in session 21
+/// (docs/performance.md): 12-20 % faster at 1,000 tenants with distinct automata (16 MiB
+/// compiled) and 1.2-1.9x at 3,000; no better at 300 (5 MiB), and 2-4 % slower when the
+/// automata are shared and stay in cache.
 fn ask_for_automata(automata: usize, last_level: usize) -> bool {
     automata > last_level / 4
 }

@@ -141,10 +141,10 @@ impl MatchLists {
 struct Compact {
     /// The match lists as 32-bit words: list `k` (from 1) is `storage[storage[k - 1]..
     /// storage[k]]`, the patterns after those bounds. Then, as 16-bit words from 16-bit index
-    /// `base`: row `k` at `k * width`, the row of the next
-    /// state for each byte class (a word index, so a step is one load), then the match list
-    /// at the end of the input (0: none); row 0 is the dead state (all zeros), row 1 the
-    /// start. The byte classes follow the last row at `classes`, a word per byte.
+    /// `base`: row `k` at `k * width`, the row of the next state for each byte class (a word
+    /// index, so a step is one load), then the match list at the end of the input (0: none);
+    /// row 0 is the dead state (all zeros), row 1 the start. The byte classes follow the last
+    /// row at `classes`, a word per byte.
     storage: Box<[u32]>,
     base: usize,
     classes: usize,
