@@ -588,13 +588,16 @@ impl Engine {
                 &mut scratch.number,
             )
         };
-        let mut d = self.ordinary(state, call, p, scratch, rng, now_ms);
-        d.normalization = normalization;
-        if !matches!(d.outcome, Outcome::Rejected(_) | Outcome::Internal(_) | Outcome::Treatment(_))
-        {
-            d.caller_id = self.caller_id(call, p);
-        }
-        d
+        let d = self.ordinary(state, call, p, scratch, rng, now_ms);
+        let caller_id = if matches!(
+            d.outcome,
+            Outcome::Rejected(_) | Outcome::Internal(_) | Outcome::Treatment(_)
+        ) {
+            d.caller_id
+        } else {
+            self.caller_id(call, p)
+        };
+        Decision { normalization, caller_id, ..d }
     }
 
     /// Asks for the memory a decision for a call from `caller` will read, one [`Prefetch`]
