@@ -73,13 +73,17 @@ pub fn compile_target(data: &[u8]) {
     }
 }
 
-/// `dialplan_normalize_diff`: where both the compiled plan and the reference build, they
-/// agree on every input: same output, same rules, same fallback. Panics on a difference.
+/// `dialplan_normalize_diff`: where both the compiled plan (compact rows, and again with a
+/// lazy DFA) and the reference build, they agree on every input: same output, same rules,
+/// same fallback; and a walk of the rows over any input ends. Panics on a difference.
 pub fn normalize_diff_target(data: &[u8]) {
     let (inputs, plan) = parse(data);
     let Some(service) = service_plan(region(data)) else { return };
     let limits = Limits::default();
     let Ok(compiled) = CompiledPlan::compile(Some(&plan), service, &limits) else { return };
+    let lazy_limits = Limits { compact_plans: false, ..Limits::default() };
+    // Without its rows a plan can pass a size limit its rows fitted in.
+    let lazy = CompiledPlan::compile(Some(&plan), service, &lazy_limits).ok();
     let service_reference = service_reference(data).unwrap_or_else(|| {
         panic!("{}'s built-in rules do not build for the reference", service.region)
     });
@@ -89,11 +93,19 @@ pub fn normalize_diff_target(data: &[u8]) {
         Err(ReferenceError::TooBig { .. }) => return,
         Err(e) => panic!("compiled plan built but the reference did not: {e}"),
     };
-    let mut cache = compiled.create_cache();
-    for input in &inputs {
-        for mode in [Mode::Effective, Mode::TenantScopeOnly] {
-            if let Err(diff) = reference.diff(&compiled, &mut cache, input, mode) {
-                panic!("{diff}; rules {:?}", plan.rules);
+    for compiled in [Some(&compiled), lazy.as_ref()].into_iter().flatten() {
+        let mut cache = compiled.create_cache();
+        for input in &inputs {
+            for mode in [Mode::Effective, Mode::TenantScopeOnly] {
+                if let Err(diff) = reference.diff(compiled, &mut cache, input, mode) {
+                    panic!("{diff}; rules {:?}", plan.rules);
+                }
+            }
+            let mut walk = compiled.walk(input);
+            let mut steps = 0;
+            while walk.step() {
+                steps += 1;
+                assert!(steps <= input.len() + 4, "the walk of {input:?} goes on");
             }
         }
     }

@@ -43,7 +43,7 @@ pub use error::{CompileError, CompileErrorKind};
 pub use pattern::{Pattern, Translation};
 pub use plan::{
     Cache, CompiledPlan, Explanation, Mode, NormalizeError, Outcome, PassExplanation, RuleIndex,
-    RuleInfo, Scope,
+    RuleInfo, Scope, Walk,
 };
 pub use reference::{
     REFERENCE_REGEX_BYTES, ReferenceError, ReferencePlan, ReferenceResult, ServiceReference,

@@ -138,17 +138,17 @@ impl MatchLists {
 /// class plus one, the rows come in the order a walk from the start reaches them, and
 /// everything a scan reads is in a few consecutive lines, which a caller can ask for before
 /// the scan ([`PatternSet::lines`]).
-struct Compact {
+pub(crate) struct Compact {
     /// The match lists as 32-bit words: list `k` (from 1) is `storage[storage[k - 1]..
     /// storage[k]]`, the patterns after those bounds. Then, as 16-bit words from 16-bit index
     /// `base`: row `k` at `k * width`, the row of the next state for each byte class (a word
     /// index, so a step is one load), then the match list at the end of the input (0: none);
     /// row 0 is the dead state (all zeros), row 1 the start. The byte classes follow the last
     /// row at `classes`, a word per byte.
-    storage: Box<[u32]>,
+    pub(crate) storage: Box<[u32]>,
     base: usize,
-    classes: usize,
-    width: usize,
+    pub(crate) classes: usize,
+    pub(crate) width: usize,
 }
 
 impl Compact {
@@ -166,8 +166,13 @@ impl Compact {
             }
         }
         let width = reps.len() + 1;
-        // Rows in the order a breadth-first walk from the start reaches the states.
-        let mut row = HashMap::from([(start, 1)]);
+        // Rows in the order a breadth-first walk from the start reaches the states. A state's
+        // row by its index (its id over the stride): the transition table takes more than a
+        // word per state, so the memory used bounds the number of states (0: no row yet).
+        let stride2 = dfa.stride2();
+        let mut row = vec![0u32; dfa.memory_usage() / (4 << stride2) + 1];
+        let index = |sid: StateID| sid.as_usize() >> stride2;
+        *row.get_mut(index(start))? = 1;
         let mut order = vec![start];
         let mut k = 0;
         while k < order.len() {
@@ -175,8 +180,9 @@ impl Compact {
             k += 1;
             for &b in &reps {
                 let next = dfa.next_state(sid, b);
-                if !dfa.is_dead_state(next) && !row.contains_key(&next) {
-                    row.insert(next, order.len() + 1);
+                let r = row.get_mut(index(next))?;
+                if !dfa.is_dead_state(next) && *r == 0 {
+                    *r = (order.len() + 1) as u32;
                     order.push(next);
                 }
             }
@@ -193,7 +199,8 @@ impl Compact {
             for (c, &b) in reps.iter().enumerate() {
                 // The dead state is row 0; every index fits a word (checked above).
                 let next = dfa.next_state(sid, b);
-                words[at + c] = row.get(&next).map_or(0, |&r| (r * width) as u16);
+                let r = if dfa.is_dead_state(next) { 0 } else { row[index(next)] as usize };
+                words[at + c] = (r * width) as u16;
             }
             let eoi = dfa.next_eoi_state(sid);
             if dfa.is_match_state(eoi) {
@@ -228,15 +235,32 @@ impl Compact {
         Some(Compact { storage: storage.into(), base, classes, width })
     }
 
+    /// The match lists' bounds and patterns (see `storage`).
+    #[inline]
+    pub(crate) fn lists(&self) -> &[u32] {
+        &self.storage[..self.base / 2]
+    }
+
     /// The 16-bit words: rows, then byte classes.
     #[inline]
-    fn words(&self) -> &[u16] {
+    pub(crate) fn words(&self) -> &[u16] {
         &bytemuck::cast_slice::<u32, u16>(&self.storage)[self.base..]
+    }
+
+    /// The automaton of every `P(?s:.)*` of `hirs` in compact rows, or `None` if it passes
+    /// `limit` bytes or 16-bit rows.
+    pub(crate) fn of_patterns(hirs: &[Hir], limit: usize) -> Option<Compact> {
+        let whole: Vec<Hir> =
+            hirs.iter().map(|h| Hir::concat(vec![h.clone(), any_bytes(true)])).collect();
+        let dfa = dense_dfa(&whole, limit)?;
+        let start =
+            dfa.start_state(&start::Config::new().anchored(Anchored::No).look_behind(None)).ok()?;
+        Compact::new(&dfa, start)
     }
 
     /// The patterns that match somewhere in `s`, ascending.
     #[inline]
-    fn matching(&self, s: &[u8]) -> &[u32] {
+    pub(crate) fn matching(&self, s: &[u8]) -> &[u32] {
         let (rows, classes) = self.words().split_at(self.classes);
         // Indexed by a byte, so without bounds checks.
         let Some(classes) = classes.first_chunk::<256>() else { return &[] };
@@ -255,7 +279,7 @@ impl Compact {
 
     /// The lines a scan of a dialed or E.164 number reads: the lists, the rows and the byte
     /// classes up to '9'.
-    fn lines(&self) -> Lines {
+    pub(crate) fn lines(&self) -> Lines {
         let end = (self.base + self.classes + usize::from(b'9')) / 2 + 1;
         Lines::of(&self.storage[..end.min(self.storage.len())], Self::MAX_LINES)
     }
@@ -264,17 +288,20 @@ impl Compact {
     /// outstanding misses from the work it overlaps with.
     const MAX_LINES: usize = 16;
 
-    fn memory_usage(&self) -> usize {
+    pub(crate) fn memory_usage(&self) -> usize {
         4 * self.storage.len()
     }
 }
 
 /// A set of .NET patterns, compiled together. Immutable; share it between threads.
+// In this order: a scan of compact rows reads `any_confirm` and the rows' place, which then
+// share the first line (the dense DFA of `Whole` would otherwise put 850 bytes between them).
+#[repr(C)]
 pub struct PatternSet {
+    any_confirm: bool,
     scanner: Scanner,
     /// The backtracker of each pattern that has lookaround or backreferences.
     confirm: Vec<Option<fancy_regex::Regex>>,
-    any_confirm: bool,
 }
 
 impl fmt::Debug for PatternSet {
@@ -443,11 +470,11 @@ impl PatternSet {
     /// [`PatternSet::matches`] as the set's own list: the indexes of the patterns that match
     /// `s`, ascending, valid until the cache is used again.
     pub fn matching<'a>(&'a self, cache: &'a mut SetCache, s: &str) -> &'a [u32] {
-        if let Scanner::Compact(c) = &self.scanner
-            && !self.any_confirm
-        {
-            // The cache is not needed (and, cold, would cost a miss).
-            return c.matching(s.as_bytes());
+        // These need no cache (which, cold, would cost a miss).
+        match &self.scanner {
+            Scanner::Compact(c) if !self.any_confirm => return c.matching(s.as_bytes()),
+            Scanner::Empty => return &[],
+            _ => {}
         }
         assert_eq!(cache.ids.capacity(), self.confirm.len(), "cache of another pattern set");
         cache.ids.clear();

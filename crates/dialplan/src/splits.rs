@@ -103,6 +103,13 @@ fn class_string(h: &Hir) -> Option<Vec<Bytes>> {
         }
         HirKind::Capture(c) => class_string(&c.sub),
         HirKind::Empty => Some(Vec::new()),
+        // A fixed count (`\d{6}`): no choice to make, so the same string repeated. Longer
+        // than any input the splits take, and it is not worth listing.
+        HirKind::Repetition(r) if r.max == Some(r.min) && r.min as usize <= MAX_INPUT => {
+            let one = class_string(&r.sub)?;
+            let v: Vec<Bytes> = std::iter::repeat_n(one, r.min as usize).flatten().collect();
+            (v.len() <= MAX_INPUT).then_some(v)
+        }
         _ => None,
     }
 }
@@ -114,11 +121,14 @@ enum Kind {
     /// is a bit of [`Splits::member`].
     Run { class: u64, min: usize, max: usize, greedy: bool },
     /// The strings in order; if optional, the empty string first (lazy) or last (greedy).
-    /// Each string is a list of classes, each a bit of [`Splits::member`].
-    Strings { alts: Box<[Box<[u64]>]>, optional: Option<bool> },
+    /// Each string is a list of classes, each a bit of [`Splits::member`]; the strings are
+    /// `Splits::words[alts]`, each its length then its classes (see [`Splits::alts`]).
+    Strings { alts: Span, optional: Option<bool> },
     /// Any other piece, checked by its own small DFA: of one width, or the last piece (which
-    /// takes whatever is left).
-    Exact(Box<Exact>),
+    /// takes whatever is left). `empty`: does it match the empty string? The usual case for
+    /// a last piece such as `(\D+\d+)?` (nothing left after the number), answered without
+    /// the DFA's tables.
+    Exact { dfa: Box<Exact>, width: Option<usize>, empty: bool },
 }
 
 /// An anchored DFA that says whether a piece matches exactly a given stretch of input.
@@ -126,17 +136,17 @@ enum Kind {
 struct Exact {
     dfa: dense::DFA<Vec<u32>>,
     start: StateID,
-    width: Option<usize>,
 }
 
 impl std::fmt::Debug for Exact {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Exact").field("width", &self.width).finish_non_exhaustive()
+        f.debug_struct("Exact").finish_non_exhaustive()
     }
 }
 
 impl Exact {
-    fn new(h: &Hir, width: Option<usize>, limit: usize) -> Option<Exact> {
+    /// The piece `h`'s DFA, and whether it matches the empty string.
+    fn new(h: &Hir, limit: usize) -> Option<(Exact, bool)> {
         let nfa = thompson::Compiler::new()
             .configure(
                 thompson::Config::new()
@@ -157,7 +167,8 @@ impl Exact {
             .build_from_nfa(&nfa)
             .ok()?;
         let start = dfa.start_state(&start::Config::new().anchored(Anchored::Yes)).ok()?;
-        Some(Exact { dfa, start, width })
+        let empty = dfa.is_match_state(dfa.next_eoi_state(start));
+        Some((Exact { dfa, start }, empty))
     }
 
     /// Does the piece match all of `h`?
@@ -174,22 +185,34 @@ impl Exact {
     }
 }
 
+/// A stretch of [`Splits::words`].
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    from: u32,
+    to: u32,
+}
+
 #[derive(Debug, Clone)]
 struct Piece {
     kind: Kind,
-    /// Rust group indexes that wrap exactly this piece.
-    groups: Vec<usize>,
+    /// Rust group indexes that wrap exactly this piece, in [`Splits::words`].
+    groups: Span,
 }
 
 /// A rule's pieces, between `^` and `$`.
 #[derive(Debug, Clone)]
 pub(crate) struct Splits {
-    pieces: Vec<Piece>,
-    /// Bit `c` of `member[b]`: byte `b` is in class `c`, one of the byte classes of the
-    /// pieces' runs and strings (real rules use a dozen or two; more than 64 and the rule
-    /// keeps the backtracker). One load and a mask test a byte.
-    member: Box<[u64; 256]>,
+    pieces: Box<[Piece]>,
+    /// First the class bits: bit `c` of word `b` says byte `b` is in class `c`, one of the
+    /// byte classes of the pieces' runs and strings (real rules use a dozen or two; more than
+    /// 64 and the rule keeps the backtracker), so one load and a mask test a byte. Then the
+    /// pieces' strings and groups ([`Span`]s): one allocation, so that the lines a split
+    /// reads are few and can be asked for together.
+    words: Box<[u64]>,
 }
+
+/// Where the strings and groups start in [`Splits::words`], after the class bits.
+const MEMBER: usize = 256;
 
 /// The longest input [`Splits::fill`] takes (its memo has a bit per position in a `u64`);
 /// longer ones, rare (cleaned dialed strings are at most 64 bytes), go to the backtracker.
@@ -215,24 +238,27 @@ impl Splits {
         }
         let mut pieces = Vec::with_capacity(middle.len());
         let mut classes = Vec::new();
+        let mut words = vec![0u64; MEMBER];
         for (i, h) in middle.iter().enumerate() {
             let mut inner = h;
-            let mut groups = Vec::new();
+            let from = words.len() as u32;
             while let HirKind::Capture(c) = inner.kind() {
-                groups.push(c.index as usize);
+                words.push(u64::from(c.index));
                 inner = &c.sub;
             }
+            let groups = Span { from, to: words.len() as u32 };
             if !inner.properties().look_set().is_empty() || has_group_below(inner, needed) {
                 return None;
             }
-            let kind = match piece_kind(inner, &mut classes) {
+            let kind = match piece_kind(inner, &mut classes, &mut words) {
                 Some(k) => k,
                 None => {
                     let width = fixed_width(inner);
                     if width.is_none() && i + 1 < middle.len() {
                         return None;
                     }
-                    Kind::Exact(Box::new(Exact::new(inner, width, limit)?))
+                    let (dfa, empty) = Exact::new(inner, limit)?;
+                    Kind::Exact { dfa: Box::new(dfa), width, empty }
                 }
             };
             pieces.push(Piece { kind, groups });
@@ -240,15 +266,17 @@ impl Splits {
         if classes.len() > 64 {
             return None;
         }
-        let mut member = Box::new([0u64; 256]);
+        if words.len() > u32::MAX as usize {
+            return None;
+        }
         for (c, set) in classes.iter().enumerate() {
-            for (b, m) in member.iter_mut().enumerate() {
+            for (b, m) in words[..MEMBER].iter_mut().enumerate() {
                 if set.has(b as u8) {
                     *m |= 1 << c;
                 }
             }
         }
-        Some(Splits { pieces, member })
+        Some(Splits { pieces: pieces.into(), words: words.into() })
     }
 
     /// Heap bytes.
@@ -256,20 +284,20 @@ impl Splits {
         self.pieces
             .iter()
             .map(|p| match &p.kind {
-                Kind::Exact(e) => e.dfa.memory_usage(),
-                Kind::Strings { alts, .. } => alts.iter().map(|a| 8 * a.len() + 16).sum(),
-                Kind::Run { .. } => 0,
+                Kind::Exact { dfa, .. } => dfa.dfa.memory_usage(),
+                Kind::Strings { .. } | Kind::Run { .. } => 0,
             })
             .sum::<usize>()
             + self.pieces.len() * std::mem::size_of::<Piece>()
-            + std::mem::size_of::<[u64; 256]>()
+            + 8 * self.words.len()
     }
 
     /// Fills `slots` (pairs per Rust group index, as many as fit) for `s`, which the rule
-    /// matches. `failed` is scratch. Returns false if it finds no way through (cannot happen
-    /// when the rule matches `s`) or `s` is too long for it; the caller then asks the
-    /// backtracker.
-    pub fn fill(&self, s: &str, failed: &mut Vec<u64>, slots: &mut [Option<NonMaxUsize>]) -> bool {
+    /// matches. Returns false if it finds no way through (cannot happen when the rule matches
+    /// `s`) or `s` is too long for it; the caller then asks the backtracker. Needs no scratch
+    /// of its own (its memo is on the stack), so a caller with thousands of plans reads no
+    /// per-plan cache for it.
+    pub fn fill(&self, s: &str, slots: &mut [Option<NonMaxUsize>]) -> bool {
         let h = s.as_bytes();
         if h.len() > MAX_INPUT {
             return false;
@@ -282,9 +310,45 @@ impl Splits {
         if self.first_choices(h, slots) {
             return true;
         }
-        failed.clear();
-        failed.resize(self.pieces.len(), 0);
-        self.walk(h, 0, 0, failed, slots)
+        let mut failed = [0u64; MAX_PIECES];
+        self.walk(h, 0, 0, &mut failed, slots)
+    }
+
+    /// Asks for the lines a split of a dialed or E.164 number reads: the pieces, the class
+    /// bits of `+` and the digits, the first of the strings and groups.
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        let pieces = std::mem::size_of_val::<[Piece]>(&self.pieces);
+        tpr_types::prefetch_span(self.pieces.as_ptr(), pieces, 4);
+        let digits = self.words.get(usize::from(b'+')..).unwrap_or_default();
+        tpr_types::prefetch_span(digits.as_ptr(), 8 * (usize::from(b'9' - b'+') + 1), 3);
+        let strings = self.words.get(MEMBER..).unwrap_or_default();
+        tpr_types::prefetch_span(strings.as_ptr(), std::mem::size_of_val(strings), 4);
+    }
+
+    /// The strings of a [`Kind::Strings`] piece, in order.
+    #[inline]
+    fn alts(&self, span: Span) -> impl Iterator<Item = &[u64]> {
+        let mut w = self.words.get(span.from as usize..span.to as usize).unwrap_or_default();
+        std::iter::from_fn(move || {
+            let (&len, rest) = w.split_first()?;
+            let (a, rest) = rest.split_at_checked(usize::try_from(len).ok()?)?;
+            w = rest;
+            Some(a)
+        })
+    }
+
+    /// Sets the slots of the groups around piece `i` to `p..p + w`.
+    #[inline]
+    fn set_groups(&self, i: usize, p: usize, w: usize, slots: &mut [Option<NonMaxUsize>]) {
+        let Some(span) = self.pieces.get(i).map(|piece| piece.groups) else { return };
+        for &g in self.words.get(span.from as usize..span.to as usize).unwrap_or_default() {
+            let g = g as usize;
+            if let Some(pair) = slots.get_mut(2 * g..2 * g + 2) {
+                pair[0] = NonMaxUsize::new(p);
+                pair[1] = NonMaxUsize::new(p + w);
+            }
+        }
     }
 
     /// The common case, without recursion: every piece's first choice, one after another.
@@ -293,7 +357,7 @@ impl Splits {
     /// all set again by a walk.
     fn first_choices(&self, h: &[u8], slots: &mut [Option<NonMaxUsize>]) -> bool {
         let mut p = 0;
-        for piece in &self.pieces {
+        for (i, piece) in self.pieces.iter().enumerate() {
             let rest = &h[p..];
             let w = match &piece.kind {
                 Kind::Run { class, min, max, greedy } => {
@@ -305,27 +369,22 @@ impl Splits {
                 }
                 Kind::Strings { optional: Some(false), .. } => 0,
                 Kind::Strings { alts, optional } => {
-                    let hit = alts.iter().find(|a| self.starts(a, rest));
+                    let hit = self.alts(*alts).find(|a| self.starts(a, rest));
                     match (hit, optional) {
                         (Some(a), _) => a.len(),
                         (None, Some(_)) => 0,
                         (None, None) => return false,
                     }
                 }
-                Kind::Exact(e) => {
-                    let w = e.width.unwrap_or(rest.len());
-                    if w > rest.len() || !e.matches(&rest[..w]) {
+                &Kind::Exact { ref dfa, width, empty } => {
+                    let w = width.unwrap_or(rest.len());
+                    if w > rest.len() || !exact(dfa, empty, &rest[..w]) {
                         return false;
                     }
                     w
                 }
             };
-            for &g in &piece.groups {
-                if let Some(pair) = slots.get_mut(2 * g..2 * g + 2) {
-                    pair[0] = NonMaxUsize::new(p);
-                    pair[1] = NonMaxUsize::new(p + w);
-                }
-            }
+            self.set_groups(i, p, w, slots);
             p += w;
         }
         p == h.len()
@@ -377,7 +436,7 @@ impl Splits {
             Kind::Strings { alts, optional } => {
                 let mut found = *optional == Some(false) && self.take(h, i, p, 0, failed, slots);
                 if !found {
-                    for a in alts {
+                    for a in self.alts(*alts) {
                         if self.starts(a, rest) && self.take(h, i, p, a.len(), failed, slots) {
                             found = true;
                             break;
@@ -386,9 +445,11 @@ impl Splits {
                 }
                 found || (*optional == Some(true) && self.take(h, i, p, 0, failed, slots))
             }
-            Kind::Exact(e) => {
-                let w = e.width.unwrap_or(rest.len());
-                w <= rest.len() && e.matches(&rest[..w]) && self.take(h, i, p, w, failed, slots)
+            &Kind::Exact { ref dfa, width, empty } => {
+                let w = width.unwrap_or(rest.len());
+                w <= rest.len()
+                    && exact(dfa, empty, &rest[..w])
+                    && self.take(h, i, p, w, failed, slots)
             }
         };
         if !found {
@@ -400,8 +461,7 @@ impl Splits {
     /// Does `rest` start with the string of classes `a`?
     #[inline]
     fn starts(&self, a: &[u64], rest: &[u8]) -> bool {
-        a.len() <= rest.len()
-            && a.iter().zip(rest).all(|(&c, &b)| self.member[usize::from(b)] & c != 0)
+        a.len() <= rest.len() && a.iter().zip(rest).all(|(&c, &b)| self.member(b) & c != 0)
     }
 
     /// How many bytes of class `class` start `rest`, at most `max`.
@@ -409,7 +469,7 @@ impl Splits {
     fn run(&self, class: u64, max: usize, rest: &[u8]) -> usize {
         let rest = &rest[..rest.len().min(max)];
         let mut run = 0;
-        while run < rest.len() && self.member[usize::from(rest[run])] & class != 0 {
+        while run < rest.len() && self.member(rest[run]) & class != 0 {
             run += 1;
         }
         run
@@ -430,14 +490,24 @@ impl Splits {
         if !self.walk(h, i + 1, p + w, failed, slots) {
             return false;
         }
-        for &g in &self.pieces[i].groups {
-            if let Some(pair) = slots.get_mut(2 * g..2 * g + 2) {
-                pair[0] = NonMaxUsize::new(p);
-                pair[1] = NonMaxUsize::new(p + w);
-            }
-        }
+        self.set_groups(i, p, w, slots);
         true
     }
+
+    /// The classes of byte `b`, a bit each.
+    #[inline]
+    fn member(&self, b: u8) -> u64 {
+        match self.words.first_chunk::<MEMBER>() {
+            Some(member) => member[usize::from(b)],
+            None => 0,
+        }
+    }
+}
+
+/// Does an [`Kind::Exact`] piece match all of `h`?
+#[inline]
+fn exact(dfa: &Exact, empty: bool, h: &[u8]) -> bool {
+    if h.is_empty() { empty } else { dfa.matches(h) }
 }
 
 fn has_group_below(h: &Hir, needed: usize) -> bool {
@@ -460,7 +530,7 @@ fn fixed_width(h: &Hir) -> Option<usize> {
 }
 
 /// A piece's kind, if its choices can be listed without a DFA.
-fn piece_kind(h: &Hir, classes: &mut Vec<Bytes>) -> Option<Kind> {
+fn piece_kind(h: &Hir, classes: &mut Vec<Bytes>, words: &mut Vec<u64>) -> Option<Kind> {
     let mut inner = h;
     while let HirKind::Capture(c) = inner.kind() {
         inner = &c.sub;
@@ -476,12 +546,12 @@ fn piece_kind(h: &Hir, classes: &mut Vec<Bytes>) -> Option<Kind> {
             return Some(Kind::Run { class, min: r.min as usize, max, greedy: r.greedy });
         }
         if r.min == 0 && r.max == Some(1) {
-            let alts = interned_strings(sub, classes)?;
+            let alts = interned_strings(sub, classes, words)?;
             return Some(Kind::Strings { alts, optional: Some(r.greedy) });
         }
         return None;
     }
-    let alts = interned_strings(inner, classes)?;
+    let alts = interned_strings(inner, classes, words)?;
     Some(Kind::Strings { alts, optional: None })
 }
 
@@ -494,11 +564,19 @@ fn class_bit(set: Bytes, classes: &mut Vec<Bytes>) -> Option<u64> {
     1u64.checked_shl(u32::try_from(i).ok()?)
 }
 
-/// [`class_strings`] with each class replaced by its bit (see [`class_bit`]).
-fn interned_strings(h: &Hir, classes: &mut Vec<Bytes>) -> Option<Box<[Box<[u64]>]>> {
+/// [`class_strings`] with each class replaced by its bit (see [`class_bit`]), appended to
+/// `words` as a [`Kind::Strings`] span: each string's length, then its classes.
+fn interned_strings(h: &Hir, classes: &mut Vec<Bytes>, words: &mut Vec<u64>) -> Option<Span> {
     let mut alts = Vec::new();
     class_strings(h, &mut alts)?;
-    alts.into_iter().map(|a| a.into_iter().map(|c| class_bit(c, classes)).collect()).collect()
+    let from = u32::try_from(words.len()).ok()?;
+    for a in alts {
+        words.push(a.len() as u64);
+        for c in a {
+            words.push(class_bit(c, classes)?);
+        }
+    }
+    Some(Span { from, to: u32::try_from(words.len()).ok()? })
 }
 
 #[cfg(test)]
@@ -528,7 +606,7 @@ mod tests {
         let mut want = vec![None; 2 * needed];
         bt.try_search_slots(&mut bt.create_cache(), &Input::new(s), &mut want).unwrap()?;
         let mut got = vec![None; 2 * needed];
-        let filled = splits.fill(s, &mut Vec::new(), &mut got);
+        let filled = splits.fill(s, &mut got);
         if s.len() > MAX_INPUT {
             assert!(!filled, "longer than the memo: left to the backtracker");
             return None;
@@ -562,6 +640,7 @@ mod tests {
             4,
             r"[0-9]{0,4}([0-9][a-c]){1,3}[0-9]{0,4}(#[0-9]|[*])*",
         ),
+        (r"^(?:00|\+)(9\d{2}|\d{5})(\d*)$", 3, r"(00|\+)[0-9]{0,8}"),
     ];
 
     #[test]
@@ -583,8 +662,32 @@ mod tests {
         assert_eq!(got, want);
         // Past the memo's 63 positions the caller's backtracker takes over.
         let splits = Splits::of(&parse(SHAPES[2].0), 3, 1 << 20).unwrap();
-        assert!(splits.fill(&"1".repeat(63), &mut Vec::new(), &mut [None; 6]));
-        assert!(!splits.fill(&"1".repeat(64), &mut Vec::new(), &mut [None; 6]));
+        assert!(splits.fill(&"1".repeat(63), &mut [None; 6]));
+        assert!(!splits.fill(&"1".repeat(64), &mut [None; 6]));
+    }
+
+    #[test]
+    fn fixed_counts_are_strings_and_an_empty_last_piece_needs_no_dfa() {
+        let splits = Splits::of(&parse(SHAPES[1].0), 2, 1 << 20).unwrap();
+        let kinds: Vec<&Kind> = splits.pieces.iter().map(|p| &p.kind).collect();
+        assert!(
+            matches!(
+                kinds[..],
+                [
+                    Kind::Run { .. },
+                    Kind::Strings { .. },
+                    Kind::Run { .. },
+                    Kind::Exact { empty: true, .. }
+                ]
+            ),
+            "{kinds:?}"
+        );
+        // `[2-9]\d\d[2-9]\d{6}`: one string of ten classes.
+        let Kind::Strings { alts, .. } = kinds[1] else { unreachable!() };
+        assert_eq!(splits.alts(*alts).map(<[u64]>::len).collect::<Vec<_>>(), [10]);
+        let mut slots = [None; 4];
+        assert!(splits.fill("14255550100", &mut slots));
+        assert_eq!(slots[2..], [NonMaxUsize::new(1), NonMaxUsize::new(11)]);
     }
 
     #[test]

@@ -38,6 +38,8 @@ pub(crate) enum Piece {
 
 /// A parsed translation.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// `repr(C)`: the fields an expansion reads first.
+#[repr(C)]
 pub(crate) struct Template {
     literal: String,
     pieces: Vec<Piece>,
@@ -171,6 +173,13 @@ impl Template {
     /// The highest Rust group index the expansion reads (0: only the whole match).
     pub fn max_group(&self) -> usize {
         self.pieces.iter().map(|p| if let Piece::Group(g) = p { *g } else { 0 }).max().unwrap_or(0)
+    }
+
+    /// Asks for the pieces and the literal text an expansion reads.
+    #[inline]
+    pub fn prefetch(&self) {
+        tpr_types::prefetch_slice(&self.pieces, 2);
+        tpr_types::prefetch(self.literal.as_ptr());
     }
 
     /// Appends the expansion for a match of `input` to `out`.

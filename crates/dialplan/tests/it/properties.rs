@@ -97,21 +97,31 @@ proptest! {
     #[test]
     fn compiled_equals_reference(plan in plan(), inputs in proptest::collection::vec(dialed(), 1..12), region in prop_oneof![Just("US"), Just("NZ"), Just("DE")]) {
         let service = service_plan(Region::try_new(region).unwrap()).unwrap();
-        let limits = Limits::default();
-        let compiled = CompiledPlan::compile(Some(&plan), service, &limits);
-        let reference = ReferencePlan::new(Some(&plan), service, &limits);
-        let (compiled, reference) = match (compiled, reference) {
-            (Ok(c), Ok(r)) => (c, r),
-            // Generated patterns can be invalid (a quantifier after nothing, say); then both
-            // must refuse them.
-            (Err(_), Err(_)) => return Ok(()),
-            (c, r) => panic!("compiled {:?} vs reference {:?}", c.err(), r.err()),
-        };
-        let mut cache = compiled.create_cache();
-        for input in &inputs {
-            for mode in [Mode::Effective, Mode::TenantScopeOnly] {
-                let agreed = reference.diff(&compiled, &mut cache, input, mode);
-                prop_assert!(agreed.is_ok(), "{}", agreed.unwrap_err());
+        // Compact rows (the default) and the lazy DFA.
+        for compact_plans in [true, false] {
+            let limits = Limits { compact_plans, ..Limits::default() };
+            let compiled = CompiledPlan::compile(Some(&plan), service, &limits);
+            let reference = ReferencePlan::new(Some(&plan), service, &limits);
+            let (compiled, reference) = match (compiled, reference) {
+                (Ok(c), Ok(r)) => (c, r),
+                // Generated patterns can be invalid (a quantifier after nothing, say); then
+                // both must refuse them.
+                (Err(_), Err(_)) => return Ok(()),
+                (c, r) => panic!("compiled {:?} vs reference {:?}", c.err(), r.err()),
+            };
+            let mut cache = compiled.create_cache();
+            for input in &inputs {
+                for mode in [Mode::Effective, Mode::TenantScopeOnly] {
+                    let agreed = reference.diff(&compiled, &mut cache, input, mode);
+                    prop_assert!(agreed.is_ok(), "{}", agreed.unwrap_err());
+                }
+                // A walk of any input ends, within a step a byte and a few more.
+                let mut walk = compiled.walk(input);
+                let mut steps = 0;
+                while walk.step() {
+                    steps += 1;
+                    prop_assert!(steps <= input.len() + 4, "walk of {input:?} goes on");
+                }
             }
         }
     }
@@ -208,9 +218,9 @@ fn a_lazy_dfa_cache_that_keeps_filling_up_gives_the_same_answers() {
         ],
     );
     let service = service_plan(Region::try_new("US").unwrap()).unwrap();
-    let limits = Limits { max_plan_bytes: 256 << 10, ..Limits::default() };
+    let limits = Limits { max_plan_bytes: 256 << 10, compact_plans: false, ..Limits::default() };
     let compiled = CompiledPlan::compile(Some(&plan), service, &limits).unwrap();
-    assert!(compiled.has_first_match_automaton());
+    assert!(compiled.has_first_match_automaton() && !compiled.has_compact_rows());
     let reference = ReferencePlan::new(Some(&plan), service, &Limits::default()).unwrap();
     let mut cache = compiled.create_cache();
     let mut x = 0x2545_f491_4f6c_dd1d_u64;
@@ -244,7 +254,9 @@ fn a_cache_reused_across_many_rules_names_each_input_s_own_rule() {
         .collect();
     let plan = DialPlan::new("Many", rules);
     let service = service_plan(Region::try_new("US").unwrap()).unwrap();
-    let compiled = CompiledPlan::compile(Some(&plan), service, &Limits::default()).unwrap();
+    // The memo belongs to the lazy DFA.
+    let limits = Limits { compact_plans: false, ..Limits::default() };
+    let compiled = CompiledPlan::compile(Some(&plan), service, &limits).unwrap();
     let mut cache = compiled.create_cache();
     let mut out = String::new();
     for round in 0..3 {
@@ -256,4 +268,60 @@ fn a_cache_reused_across_many_rules_names_each_input_s_own_rule() {
             assert_eq!(out, format!("+{d}{}", "7".repeat(d)));
         }
     }
+}
+
+/// Plans compile to compact rows by default and to a lazy DFA with `compact_plans` off; either
+/// way they normalize the same, and a walk of the rows over a cleaned input ends at the rule
+/// the first pass picks (these plans have no lookaround).
+#[test]
+fn compact_rows_and_the_lazy_dfa_agree_and_walks_end_at_the_winner() {
+    let mut rules: Vec<Rule> = (0..46)
+        .map(|k| {
+            Rule::new(format!("Site{k}"), format!(r"^7{k:02}(\d{{4}})$"), format!("+1425{k:03}$1"))
+        })
+        .collect();
+    rules.push(Rule::new("National", r"^1?([2-9]\d\d[2-9]\d{6})\d*(\D+\d+)?$", "+1$1"));
+    rules.push(Rule::new("Service", r"^([2-9]11)$", "$1"));
+    rules.push(Rule::new(
+        "Intl",
+        r"^(?:\+|011)(1|7|2[07]|3[0-46]|44|49)(?:0)?(\d{6,14})(\D+\d+)?$",
+        "+$1$2",
+    ));
+    rules.push(Rule::new("Anywhere", r"55(\d)", "+6455$1"));
+    let mut plan = DialPlan::new("Sites", rules);
+    plan.external_access_prefix = Some("9".to_owned());
+    let service = service_plan(Region::try_new("US").unwrap()).unwrap();
+    let compact = CompiledPlan::compile(Some(&plan), service, &Limits::default()).unwrap();
+    let lazy_limits = Limits { compact_plans: false, ..Limits::default() };
+    let lazy = CompiledPlan::compile(Some(&plan), service, &lazy_limits).unwrap();
+    assert!(compact.has_compact_rows() && !lazy.has_compact_rows());
+    assert!(lazy.has_first_match_automaton());
+    let (mut c1, mut c2) = (compact.create_cache(), lazy.create_cache());
+    let (mut o1, mut o2) = (String::new(), String::new());
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut hits = 0;
+    for n in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let digits = ["7", "1", "011", "+", "9", "", "55"][(x % 7) as usize];
+        let tail: String = (0..(x >> 8) % 14)
+            .map(|i| char::from(b'0' + ((x >> (12 + 3 * i)) % 10) as u8))
+            .collect();
+        let dialed = format!("{digits}{tail}");
+        let a = compact.normalize_with(&mut c1, &dialed, Mode::Effective, &mut o1);
+        let b = lazy.normalize_with(&mut c2, &dialed, Mode::Effective, &mut o2);
+        assert_eq!(a, b, "{dialed}");
+        assert_eq!(o1, o2, "{dialed}");
+        let Ok(outcome) = a else { continue };
+        let mut walk = compact.walk(&dialed);
+        let mut steps = 0;
+        while walk.step() {
+            steps += 1;
+            assert!(steps <= dialed.len() + 4, "{dialed}: the walk goes on");
+        }
+        assert_eq!(walk.rule(), outcome.first, "{n}: {dialed}");
+        hits += usize::from(outcome.first.is_some());
+    }
+    assert!(hits > 5_000, "the inputs hit rules ({hits})");
 }
