@@ -116,6 +116,14 @@ pub fn decide_target(data: &[u8]) {
             engine.prefetch_call(&state, anyone, step);
             engine.prefetch_call(&state, caller, step);
         }
+        for (who, with) in [(caller, Some(&scratch)), (anyone, None)] {
+            let mut ahead = engine.call_ahead(who, &dialed);
+            let mut steps = 0;
+            while ahead.step(with) {
+                steps += 1;
+                assert!(steps <= dialed.len() + 10, "a walk ahead ends");
+            }
+        }
         let again =
             engine.decide(&state, &call, &mut scratch, &mut Pcg64Mcg::seed_from_u64(seed), now);
         assert_eq!(d, again, "same seed, same decision");

@@ -71,7 +71,7 @@ pub use ids::{GatewayId, PoolId, RouteId, SiteId, TrunkId, UserId};
 pub use inbound::{Delivery, InboundCall, InboundDecision, InboundOutcome, InboundReject};
 pub use intern::{InternStats, Interner};
 pub use outbound::{
-    Call, CallerId, Candidate, Candidates, Client, Decision, Ingress, Location, Outcome,
+    Call, CallAhead, CallerId, Candidate, Candidates, Client, Decision, Ingress, Location, Outcome,
     PlanCaches, Prefetch, Reject, Scratch, ScratchShape,
 };
 pub use router::{Loaded, Router};

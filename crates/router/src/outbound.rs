@@ -443,17 +443,19 @@ impl Engine {
 /// Per-thread scratch for one engine (or every engine of the same [`ScratchShape`]):
 /// automaton caches and string buffers. After it has warmed up, deciding allocates nothing.
 /// It is not `Send`: a thread makes its own.
+// `repr(C)`, what every decision reads first, in one line (see `CallAhead::step`).
+#[repr(C)]
 pub struct Scratch {
-    shape: ScratchShape,
     /// By the engine's plan index; shared with other engines' scratch through [`PlanCaches`].
     plans: Vec<Rc<RefCell<Cache>>>,
+    dial: DialString,
+    /// The normalized number of the last decision (or its emergency dial string).
+    pub number: String,
+    shape: ScratchShape,
     vrps: Vec<SetCache>,
     ecrps: Vec<Vec<SetCache>>,
     pub(crate) unassigned: SetCache,
     pub(crate) blocked: Option<(SetCache, SetCache)>,
-    dial: DialString,
-    /// The normalized number of the last decision (or its emergency dial string).
-    pub number: String,
     /// Inbound: the caller's number after translation.
     pub caller: String,
     pub(crate) translation: TranslationScratch,
@@ -517,6 +519,67 @@ pub enum Prefetch {
     /// [`tpr_dialplan::PatternSet::lines`]): for tenants whose automata are too many to stay
     /// in cache, where a scan would otherwise wait for a line at every byte.
     Automata,
+}
+
+/// A call's dial-plan walk, asked for a step at a time from a few calls ahead (see
+/// [`Engine::call_ahead`]).
+#[derive(Debug, Clone, Copy)]
+pub struct CallAhead<'a> {
+    engine: &'a Engine,
+    caller: UserId,
+    dialed: &'a str,
+    /// 0: the party next; 1: the plan slot; 2: the plan; 3: the walk's start; then the walk.
+    phase: u8,
+    walk: tpr_dialplan::Walk<'a>,
+}
+
+impl<'a> CallAhead<'a> {
+    /// Reads what the step before asked for and asks for what comes next: the caller's
+    /// party, its plan's slot, the plan, then the plan's first-match rows one byte of
+    /// `dialed` at a time, then the records of the rule they lead to; with `scratch` (the one
+    /// the decision will use), also its buffers and its cache of the plan. `false` once there
+    /// is nothing more to ask for.
+    #[inline]
+    pub fn step(&mut self, scratch: Option<&Scratch>) -> bool {
+        use tpr_types::{prefetch, prefetch_span};
+        let e = self.engine;
+        match self.phase {
+            0 => {
+                let Some(p) = e.parties.get(self.caller.index()) else { return false };
+                prefetch(p);
+                if let Some(s) = scratch {
+                    prefetch_span(s, std::mem::offset_of!(Scratch, shape), 2);
+                }
+            }
+            1 => {
+                let Some(p) = e.parties.get(self.caller.index()) else { return false };
+                prefetch(e.plans.as_ptr().wrapping_add(usize::from(p.plan)));
+                prefetch(Arc::as_ptr(&e.unassigned));
+                if let Some(s) = scratch {
+                    prefetch(s.plans.as_ptr().wrapping_add(usize::from(p.plan)));
+                    prefetch(s.dial.as_str().as_ptr());
+                    prefetch(s.number.as_ptr());
+                }
+            }
+            2 => {
+                let Some(p) = e.parties.get(self.caller.index()) else { return false };
+                let Some(plan) = e.plans.get(usize::from(p.plan)) else { return false };
+                plan.prefetch_automaton();
+                e.unassigned.lines().prefetch();
+                if let Some(cache) = scratch.and_then(|s| s.plans.get(usize::from(p.plan))) {
+                    prefetch(Rc::as_ptr(cache));
+                }
+            }
+            3 => {
+                let Some(p) = e.parties.get(self.caller.index()) else { return false };
+                let Some(plan) = e.plans.get(usize::from(p.plan)) else { return false };
+                self.walk = plan.walk(self.dialed);
+            }
+            _ => return self.walk.step(),
+        }
+        self.phase += 1;
+        true
+    }
 }
 
 /// What Direct Routing made of a number.
@@ -639,6 +702,18 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// The start of a [`CallAhead`] for a call from `caller` dialing `dialed`: asks for the
+    /// engine's hot fields; each [`CallAhead::step`] then reads what the one before asked for.
+    /// With thousands of tenants with their own dial plans, a decision waits for a line at
+    /// every byte it walks through its plan's automaton; interleaving the walks of the next
+    /// calls (a step of each per decision) asks for all of those lines in time, their misses
+    /// overlapping.
+    #[inline]
+    pub fn call_ahead<'a>(&'a self, caller: UserId, dialed: &'a str) -> CallAhead<'a> {
+        tpr_types::prefetch_lines(self, HOT_HEADER_LINES);
+        CallAhead { engine: self, caller, dialed, phase: 0, walk: tpr_dialplan::Walk::default() }
     }
 
     /// Asks for the lines of this tenant that a decision for `p` reads after cleanup and

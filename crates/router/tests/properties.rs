@@ -64,6 +64,15 @@ proptest! {
             f.engine.prefetch_call(&f.state, UserId::from_index(other), step);
             f.engine.prefetch_call(&f.state, user, step);
         }
+        // Walks ahead, with and without the scratch, end within a few steps past the input.
+        for (caller, scratch) in [(user, Some(&f.scratch)), (UserId::from_index(other), None)] {
+            let mut ahead = f.engine.call_ahead(caller, &number);
+            let mut steps = 0;
+            while ahead.step(scratch) {
+                steps += 1;
+                prop_assert!(steps <= number.len() + 10, "walk of {number:?} goes on");
+            }
+        }
         let d2 = f.engine.decide(&f.state, &call, &mut f.scratch, &mut Pcg64Mcg::seed_from_u64(seed), 0);
         prop_assert_eq!(d1, d2);
         prop_assert_eq!(n1, f.scratch.number.clone());
