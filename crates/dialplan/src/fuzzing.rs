@@ -140,6 +140,7 @@ pub fn pattern_set_diff_target(data: &[u8]) {
             assert_eq!(together, alone, "{prefer:?} set of {patterns:?} on {input:?}");
         }
         let _ = set.lines();
+        set.prefetch_classes();
     }
 }
 

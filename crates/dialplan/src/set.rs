@@ -435,6 +435,17 @@ impl PatternSet {
         }
     }
 
+    /// Asks for the line of the byte classes of `+` and the digits, which [`PatternSet::lines`]
+    /// leaves out when the rows before it take all its lines. Reads the set's own first line.
+    #[inline]
+    pub fn prefetch_classes(&self) {
+        if let Scanner::Compact(c) = &self.scanner
+            && let Some(w) = c.words().get(c.classes + usize::from(b'0'))
+        {
+            tpr_types::prefetch(w);
+        }
+    }
+
     /// Scratch for one thread.
     pub fn create_cache(&self) -> SetCache {
         SetCache {
@@ -737,6 +748,10 @@ mod tests {
         assert!(lines.len() * 64 >= 2 * (c.base + c.classes + usize::from(b'9') + 1));
         assert!(lines.len() <= Compact::MAX_LINES);
         assert_eq!(set.memory_usage(), 4 * c.storage.len());
+        // Asking for the classes' line is a hint, for every kind of set.
+        set.prefetch_classes();
+        PatternSet::new::<&str>(&[], &l).unwrap().prefetch_classes();
+        assert_eq!(hits(&set, "911"), [1]);
     }
 
     #[test]

@@ -554,7 +554,12 @@ impl<'a> CallAhead<'a> {
             1 => {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
                 prefetch(e.plans.as_ptr().wrapping_add(usize::from(p.plan)));
-                prefetch(Arc::as_ptr(&e.unassigned));
+                // A set's first 64 bytes, where a scan of compact rows starts reading, may
+                // straddle two lines.
+                prefetch_span(Arc::as_ptr(&e.unassigned), 64, 2);
+                if let Some(v) = p.vrp {
+                    prefetch(e.vrps.as_ptr().wrapping_add(usize::from(v)));
+                }
                 if let Some(s) = scratch {
                     prefetch(s.plans.as_ptr().wrapping_add(usize::from(p.plan)));
                     prefetch(s.dial.as_str().as_ptr());
@@ -566,6 +571,10 @@ impl<'a> CallAhead<'a> {
                 let Some(plan) = e.plans.get(usize::from(p.plan)) else { return false };
                 plan.prefetch_automaton();
                 e.unassigned.lines().prefetch();
+                if let Some(v) = p.vrp.and_then(|v| e.vrps.get(usize::from(v))) {
+                    prefetch_span(Arc::as_ptr(&v.set), 64, 2);
+                    v.lines.prefetch();
+                }
                 if let Some(cache) = scratch.and_then(|s| s.plans.get(usize::from(p.plan))) {
                     prefetch(Rc::as_ptr(cache));
                 }
@@ -574,6 +583,9 @@ impl<'a> CallAhead<'a> {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
                 let Some(plan) = e.plans.get(usize::from(p.plan)) else { return false };
                 self.walk = plan.walk(self.dialed);
+                if let Some(v) = p.vrp.and_then(|v| e.vrps.get(usize::from(v))) {
+                    v.set.prefetch_classes();
+                }
             }
             _ => return self.walk.step(),
         }
@@ -697,7 +709,7 @@ impl Engine {
                 if let Some(p) = self.parties.get(caller.index())
                     && let Some(v) = p.vrp.and_then(|v| self.vrps.get(v as usize))
                 {
-                    prefetch(Arc::as_ptr(&v.set));
+                    tpr_types::prefetch_span(Arc::as_ptr(&v.set), 64, 2);
                     v.lines.prefetch();
                 }
             }
