@@ -87,7 +87,7 @@ pub struct Limits {
     /// Compile each plan's first-match automaton whole, into compact rows (where they fit in
     /// 128 KiB): shared by every thread, nothing built while normalizing, and a caller can
     /// walk it ahead of a call ([`crate::Walk`]). It costs compile time (a 50-rule plan about
-    /// 0.6 ms more) and memory (about 20 KiB). `false`: a lazy DFA, whose states each thread
+    /// 0.8 ms more) and memory (about 20 KiB). `false`: a lazy DFA, whose states each thread
     /// builds as inputs reach them.
     pub compact_plans: bool,
 }
