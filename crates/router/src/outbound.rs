@@ -536,9 +536,10 @@ pub struct CallAhead<'a> {
 impl<'a> CallAhead<'a> {
     /// Reads what the step before asked for and asks for what comes next: the caller's
     /// party, its plan's slot, the plan, then the plan's first-match rows one byte of
-    /// `dialed` at a time, then the records of the rule they lead to; with `scratch` (the one
-    /// the decision will use), also its buffers and its cache of the plan. `false` once there
-    /// is nothing more to ask for.
+    /// `dialed` at a time, then the records of the rule they lead to; alongside, the caller's
+    /// route set (its first lines, rows and byte classes) and the tenant's unassigned-number
+    /// set; with `scratch` (the one the decision will use), also its buffers and its cache of
+    /// the plan. `false` once there is nothing more to ask for.
     #[inline]
     pub fn step(&mut self, scratch: Option<&Scratch>) -> bool {
         use tpr_types::{prefetch, prefetch_span};
