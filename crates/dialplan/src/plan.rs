@@ -492,7 +492,7 @@ impl CompiledPlan {
 
     /// A [`Walk`] of this plan's first-match rows over `dialed` (as dialed: bytes cleanup
     /// removes are skipped), for a caller that asks for its coming calls' memory; its start
-    /// asks for the byte classes, the start row and the match lists. An empty walk when the
+    /// asks for the byte classes and the start row. An empty walk when the
     /// plan has no compact rows.
     pub fn walk<'a>(&'a self, dialed: &'a str) -> Walk<'a> {
         let Some(compact) = &self.set.compact else { return Walk::default() };
@@ -1100,6 +1100,8 @@ enum Stage {
     Done,
     Bytes,
     End,
+    /// The winner's match list starts at this word of the lists.
+    List(usize),
     Rule(usize),
     Splits(usize),
 }
@@ -1116,7 +1118,6 @@ impl<'a> Walk<'a> {
         let Some(classes) = classes.first_chunk::<256>() else { return Walk::default() };
         tpr_types::prefetch(&classes[usize::from(b'0')]);
         tpr_types::prefetch(&rows[compact.width]);
-        tpr_types::prefetch_slice(compact.lists(), 4);
         Walk {
             plan: Some(plan),
             rows,
@@ -1171,12 +1172,18 @@ impl<'a> Walk<'a> {
                 self.stage = Stage::End;
             }
             Stage::End => {
-                let k = usize::from(self.rows.get(self.at + self.width - 1).copied().unwrap_or(0));
-                let first = k
-                    .checked_sub(1)
-                    .and_then(|k| self.lists.get(k))
-                    .and_then(|&from| self.lists.get(from as usize));
-                let Some(&i) = first else {
+                let from =
+                    usize::from(self.rows.get(self.at + self.width - 1).copied().unwrap_or(0));
+                if from == 0 {
+                    self.stage = Stage::Done;
+                    return false;
+                }
+                // The length and the first rule, which may be in the next line.
+                prefetch_span(self.lists.as_ptr().wrapping_add(from), 8, 2);
+                self.stage = Stage::List(from);
+            }
+            Stage::List(from) => {
+                let Some(&i) = self.lists.get(from + 1) else {
                     self.stage = Stage::Done;
                     return false;
                 };

@@ -139,12 +139,13 @@ impl MatchLists {
 /// everything a scan reads is in a few consecutive lines, which a caller can ask for before
 /// the scan ([`PatternSet::lines`]).
 pub(crate) struct Compact {
-    /// The match lists as 32-bit words: list `k` (from 1) is `storage[storage[k - 1]..
-    /// storage[k]]`, the patterns after those bounds. Then, as 16-bit words from 16-bit index
-    /// `base`: row `k` at `k * width`, the row of the next state for each byte class (a word
-    /// index, so a step is one load), then the match list at the end of the input (0: none);
-    /// row 0 is the dead state (all zeros), row 1 the start. The byte classes follow the last
-    /// row at `classes`, a word per byte.
+    /// The match lists as 32-bit words: a word 0, then each list as its length and its
+    /// patterns, ascending. Then, as 16-bit words from 16-bit index `base`: row `k` at
+    /// `k * width`, the row of the next state for each byte class (a word index, so a step is
+    /// one load), then where the match list at the end of the input starts (the index of its
+    /// length word; 0: none), so that the end of a walk reads the list's own line and no
+    /// table of bounds first; row 0 is the dead state (all zeros), row 1 the start. The byte
+    /// classes follow the last row at `classes`, a word per byte.
     pub(crate) storage: Box<[u32]>,
     base: usize,
     pub(crate) classes: usize,
@@ -193,7 +194,7 @@ impl Compact {
         let classes = (order.len() + 1) * width;
         let mut words = vec![0u16; classes + 256];
         let mut lists: HashMap<Vec<u32>, u16> = HashMap::new();
-        let (mut offsets, mut ids) = (vec![0u32], Vec::new());
+        let mut storage = vec![0u32];
         for (i, &sid) in order.iter().enumerate() {
             let at = (i + 1) * width;
             for (c, &b) in reps.iter().enumerate() {
@@ -208,24 +209,23 @@ impl Compact {
                     (0..dfa.match_len(eoi)).map(|m| dfa.match_pattern(eoi, m).as_u32()).collect();
                 list.sort_unstable();
                 list.dedup();
-                // Fewer lists than rows, so the id fits a word too.
-                let id = offsets.len() as u16;
-                words[at + width - 1] = *lists.entry(list).or_insert_with_key(|list| {
-                    ids.extend_from_slice(list);
-                    offsets.push(ids.len() as u32);
-                    id
-                });
+                let from = match lists.get(&list) {
+                    Some(&from) => from,
+                    None => {
+                        // Where the list starts must fit a word.
+                        let from = u16::try_from(storage.len()).ok()?;
+                        storage.push(list.len() as u32);
+                        storage.extend_from_slice(&list);
+                        lists.insert(list, from);
+                        from
+                    }
+                };
+                words[at + width - 1] = from;
             }
         }
         for b in 0..=255u8 {
             words[classes + usize::from(b)] = u16::from(byte_classes.get(b));
         }
-        let lists = offsets.len();
-        for o in &mut offsets {
-            *o += lists as u32;
-        }
-        let mut storage = offsets;
-        storage.extend(ids);
         let base = 2 * storage.len();
         storage.extend(
             words
@@ -235,7 +235,7 @@ impl Compact {
         Some(Compact { storage: storage.into(), base, classes, width })
     }
 
-    /// The match lists' bounds and patterns (see `storage`).
+    /// The match lists (see `storage`).
     #[inline]
     pub(crate) fn lists(&self) -> &[u32] {
         &self.storage[..self.base / 2]
@@ -271,9 +271,17 @@ impl Compact {
                 return &[];
             }
         }
-        match usize::from(rows[at + self.width - 1]) {
-            0 => &[],
-            k => &self.storage[self.storage[k - 1] as usize..self.storage[k] as usize],
+        self.list(usize::from(rows[at + self.width - 1]))
+    }
+
+    /// The match list whose length word is at `from` (0: none).
+    #[inline]
+    pub(crate) fn list(&self, from: usize) -> &[u32] {
+        match self.storage.get(from) {
+            Some(&len) if from > 0 => {
+                self.storage.get(from + 1..from + 1 + len as usize).unwrap_or(&[])
+            }
+            _ => &[],
         }
     }
 
@@ -742,7 +750,8 @@ mod tests {
         // A letter leads nowhere from the start.
         assert_eq!(words[c.width + class(b'a')], 0);
         // Two lists, in the order the walk finds them: [1] ("911" is shorter), then [0].
-        assert_eq!(c.storage[..5], [3, 4, 5, 1, 0]);
+        assert_eq!(c.storage[..5], [0, 1, 1, 1, 0]);
+        assert_eq!((c.list(1), c.list(3), c.list(0)), (&[1][..], &[0][..], &[][..]));
         // The lines a scan reads: all of this set (under 16 lines) but the last classes.
         let lines = set.lines();
         assert!(lines.len() * 64 >= 2 * (c.base + c.classes + usize::from(b'9') + 1));
