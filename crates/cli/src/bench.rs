@@ -675,21 +675,20 @@ fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io
         m.lazy.0,
         plural(m.lazy.0),
     )?;
-    writeln!(
-        out,
-        "       {}",
-        match m.ahead {
-            Ahead::Automata => {
-                "each decision asks for the coming calls' memory and takes a step of each of the next 20 calls' walks through their dial-plan automata, route automata asked for too: the tenants' and callers' records are too many to stay in cache, and so are the automata"
-            }
-            Ahead::Records => {
-                "each decision asks for the coming calls' memory: the tenants' and callers' records are too many to stay in cache"
-            }
-            Ahead::Nothing => {
-                "no memory asked for ahead: the tenants' and callers' records are few enough to stay in cache"
-            }
-        }
-    )?;
+    match m.ahead {
+        Ahead::Automata => writeln!(
+            out,
+            "       each decision asks for the coming calls' memory and takes a step of each of the next {WALK_AHEAD} calls' walks through their dial-plan automata, route automata asked for too: the tenants' and callers' records are too many to stay in cache, and so are the automata"
+        )?,
+        Ahead::Records => writeln!(
+            out,
+            "       each decision asks for the coming calls' memory: the tenants' and callers' records are too many to stay in cache"
+        )?,
+        Ahead::Nothing => writeln!(
+            out,
+            "       no memory asked for ahead: the tenants' and callers' records are few enough to stay in cache"
+        )?,
+    }
     out.flush()
 }
 
