@@ -545,8 +545,11 @@ fn measure(
                 for (walk, k) in &mut ring {
                     walk.step(Some(&scratch[*k]));
                 }
-                if ring.len() > walks {
-                    ring.pop_front();
+                // This call's walk: its rows are in L2 by now, asked for again together.
+                if ring.len() > walks
+                    && let Some((walk, _)) = ring.pop_front()
+                {
+                    walk.refresh();
                 }
             }
             // A decision's time includes asking for the coming calls' memory.

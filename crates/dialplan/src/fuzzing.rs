@@ -106,7 +106,9 @@ pub fn normalize_diff_target(data: &[u8]) {
             while walk.step() {
                 steps += 1;
                 assert!(steps <= input.len() + 4, "the walk of {input:?} goes on");
+                walk.refresh();
             }
+            walk.refresh();
         }
     }
 }

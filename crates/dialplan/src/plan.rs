@@ -1092,6 +1092,44 @@ pub struct Walk<'a> {
     stage: Stage,
     /// The first rule the rows listed at the end of the input.
     winner: Option<RuleIndex>,
+    /// The words of `rows` the walk read, in order (the first [`Walk::PATH`]), then where
+    /// the winner's list starts in `lists`: what [`Walk::refresh`] asks for again.
+    path: [u16; Walk::PATH],
+    path_len: u8,
+    list: u32,
+}
+
+impl Walk<'_> {
+    /// The row words a walk remembers: a dialed number's, and the end of input.
+    const PATH: usize = 24;
+
+    fn read(&mut self, k: usize) {
+        if let Some(w) = self.path.get_mut(usize::from(self.path_len)) {
+            // Row words are 16-bit indexes (see `Compact`).
+            *w = k as u16;
+            self.path_len += 1;
+        }
+    }
+
+    /// Asks again, all at once, for the lines the walk read: its row words, the match list
+    /// and the winning rule's record. For a caller about to normalize the walked input: by
+    /// then the walk's first lines have left the core's first-level cache for the second
+    /// (the walks of a score of other calls came in between), and a scan reads them a
+    /// dependent load at a time; asked for together, they come back side by side.
+    #[inline]
+    pub fn refresh(&self) {
+        use tpr_types::{prefetch, prefetch_span};
+        let Some(plan) = self.plan else { return };
+        for &k in &self.path[..usize::from(self.path_len)] {
+            prefetch(self.rows.as_ptr().wrapping_add(usize::from(k)));
+        }
+        if self.list != 0 {
+            prefetch_span(self.lists.as_ptr().wrapping_add(self.list as usize), 8, 2);
+        }
+        if let Some(rule) = self.winner.and_then(|r| plan.rules.get(usize::from(r.0))) {
+            prefetch_span(rule, HOT_RULE_BYTES, 4);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -1128,6 +1166,9 @@ impl<'a> Walk<'a> {
             at: compact.width,
             stage: Stage::Bytes,
             winner: None,
+            path: [0; Walk::PATH],
+            path_len: 0,
+            list: 0,
         }
     }
 
@@ -1156,6 +1197,7 @@ impl<'a> Walk<'a> {
                         continue;
                     }
                     let k = self.at + usize::from(classes[usize::from(*b)]);
+                    self.read(k);
                     self.at = usize::from(self.rows.get(k).copied().unwrap_or(0));
                     if self.at == 0 {
                         self.stage = Stage::Done;
@@ -1172,6 +1214,7 @@ impl<'a> Walk<'a> {
                 self.stage = Stage::End;
             }
             Stage::End => {
+                self.read(self.at + self.width - 1);
                 let from =
                     usize::from(self.rows.get(self.at + self.width - 1).copied().unwrap_or(0));
                 if from == 0 {
@@ -1180,6 +1223,7 @@ impl<'a> Walk<'a> {
                 }
                 // The length and the first rule, which may be in the next line.
                 prefetch_span(self.lists.as_ptr().wrapping_add(from), 8, 2);
+                self.list = from as u32;
                 self.stage = Stage::List(from);
             }
             Stage::List(from) => {

@@ -122,6 +122,7 @@ pub fn decide_target(data: &[u8]) {
             while ahead.step(with) {
                 steps += 1;
                 assert!(steps <= dialed.len() + 10, "a walk ahead ends");
+                ahead.refresh();
             }
         }
         let again =

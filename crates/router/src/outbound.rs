@@ -534,6 +534,13 @@ pub struct CallAhead<'a> {
 }
 
 impl<'a> CallAhead<'a> {
+    /// For the caller about to decide this call: asks again, side by side, for the plan rows
+    /// and records the walk read (see [`tpr_dialplan::Walk::refresh`]).
+    #[inline]
+    pub fn refresh(&self) {
+        self.walk.refresh();
+    }
+
     /// Reads what the step before asked for and asks for what comes next: the caller's
     /// party, its plan's slot, the plan, then the plan's first-match rows one byte of
     /// `dialed` at a time, then the records of the rule they lead to; alongside, the caller's

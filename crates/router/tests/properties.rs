@@ -71,6 +71,7 @@ proptest! {
             while ahead.step(scratch) {
                 steps += 1;
                 prop_assert!(steps <= number.len() + 10, "walk of {number:?} goes on");
+                ahead.refresh();
             }
         }
         let d2 = f.engine.decide(&f.state, &call, &mut f.scratch, &mut Pcg64Mcg::seed_from_u64(seed), 0);

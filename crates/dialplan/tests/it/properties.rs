@@ -121,7 +121,10 @@ proptest! {
                 while walk.step() {
                     steps += 1;
                     prop_assert!(steps <= input.len() + 4, "walk of {input:?} goes on");
+                    // Asking again for what it read is a hint at any point.
+                    walk.refresh();
                 }
+                walk.refresh();
             }
         }
     }
@@ -320,6 +323,7 @@ fn compact_rows_and_the_lazy_dfa_agree_and_walks_end_at_the_winner() {
             steps += 1;
             assert!(steps <= dialed.len() + 4, "{dialed}: the walk goes on");
         }
+        walk.refresh();
         assert_eq!(walk.rule(), outcome.first, "{n}: {dialed}");
         hits += usize::from(outcome.first.is_some());
     }
