@@ -737,6 +737,24 @@ mod tests {
     }
 
     #[test]
+    fn match_lists_past_16_bit_offsets_get_no_compact_rows() {
+        // After k ones every pattern `^1{i}` with i <= k matches: lists of 1, 2, ... 370
+        // patterns, about 69,000 words in all, where a row's word can only say where one of
+        // the first 65,536 starts. The rows themselves (a few hundred states) would fit, and
+        // the automaton builds within the budget given (a dial plan's); a route set's budget
+        // refuses it before (it is searched for overlapping matches instead).
+        let hirs = |n: usize| -> Vec<Hir> {
+            (1..=n).map(|i| regex_syntax::parse(&format!("^1{{{i}}}")).unwrap()).collect()
+        };
+        let limit = 64 << 20;
+        assert!(dense_dfa(&hirs(370), limit).is_some());
+        assert!(Compact::of_patterns(&hirs(370), limit).is_none());
+        // With half as many, the lists fit.
+        let c = Compact::of_patterns(&hirs(185), limit).unwrap();
+        assert_eq!(c.matching("1".repeat(100).as_bytes()), (0..100).collect::<Vec<u32>>());
+    }
+
+    #[test]
     fn compact_rows_follow_the_walk_and_end_with_the_byte_classes() {
         let l = Limits::default();
         let set = PatternSet::new(&[r"^\+1(\d{10})$", "^911$"], &l).unwrap();
