@@ -2,15 +2,17 @@
 //! replay every saved crash input (`tests/fuzz_regressions/`).
 //!
 //! Input format, chosen so that crash files are readable: the first line holds dialed strings
-//! separated by `|`; every further line is a rule, `pattern<TAB>translation` (without a tab the
-//! translation is Teams' default `+$1`); for `pattern_set_diff`, a pattern.
+//! separated by `|`, the first of them `@` and digits for an external access prefix; every
+//! further line is a rule, `pattern<TAB>translation` (without a tab the translation is Teams'
+//! default `+$1`); for `pattern_set_diff`, a pattern.
 
 use std::sync::OnceLock;
 
 use tpr_types::Region;
 
+use crate::cleanup::DialString;
 use crate::pattern::Pattern;
-use crate::plan::{CompiledPlan, Mode};
+use crate::plan::{Cache, CompiledPlan, Mode, Walk};
 use crate::reference::{ReferenceError, ReferencePlan, ServiceReference};
 use crate::rule::{DialPlan, Limits, Rule};
 use crate::service::service_plan;
@@ -19,7 +21,16 @@ use crate::set::{PatternSet, Prefer};
 fn parse(data: &[u8]) -> (Vec<String>, DialPlan) {
     let text = String::from_utf8_lossy(data);
     let mut lines = text.split('\n');
-    let inputs = lines.next().unwrap_or("").split('|').map(str::to_owned).collect();
+    let mut inputs: Vec<String> =
+        lines.next().unwrap_or("").split('|').map(str::to_owned).collect();
+    let prefix = inputs
+        .first()
+        .and_then(|i| i.strip_prefix('@'))
+        .filter(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned);
+    if prefix.is_some() {
+        inputs.remove(0);
+    }
     let rules = lines
         .enumerate()
         .map(|(i, line)| {
@@ -27,7 +38,9 @@ fn parse(data: &[u8]) -> (Vec<String>, DialPlan) {
             Rule::new(format!("r{i}"), pattern, translation)
         })
         .collect();
-    (inputs, DialPlan::new("Fuzz", rules))
+    let mut plan = DialPlan::new("Fuzz", rules);
+    plan.external_access_prefix = prefix;
+    (inputs, plan)
 }
 
 /// The four regions the targets pick from, by the input's first byte.
@@ -75,7 +88,8 @@ pub fn compile_target(data: &[u8]) {
 
 /// `dialplan_normalize_diff`: where both the compiled plan (compact rows, and again with a
 /// lazy DFA) and the reference build, they agree on every input: same output, same rules,
-/// same fallback; and a walk of the rows over any input ends. Panics on a difference.
+/// same fallback; a walk of the rows over any input ends, and at every step normalizing with
+/// it gives what normalizing without it does. Panics on a difference.
 pub fn normalize_diff_target(data: &[u8]) {
     let (inputs, plan) = parse(data);
     let Some(service) = service_plan(region(data)) else { return };
@@ -101,15 +115,32 @@ pub fn normalize_diff_target(data: &[u8]) {
                     panic!("{diff}; rules {:?}", plan.rules);
                 }
             }
+            let cleaned = DialString::try_clean(input).ok();
             let mut walk = compiled.walk(input);
             let mut steps = 0;
-            while walk.step() {
+            loop {
+                if let Some(d) = &cleaned {
+                    walked_agrees(compiled, &mut cache, d, &walk);
+                }
+                if !walk.step() {
+                    break;
+                }
                 steps += 1;
                 assert!(steps <= input.len() + 4, "the walk of {input:?} goes on");
                 walk.refresh();
             }
             walk.refresh();
         }
+    }
+}
+
+/// Panics unless `plan` normalizes `dialed` with `walk` as it does without it.
+fn walked_agrees(plan: &CompiledPlan, cache: &mut Cache, dialed: &DialString, walk: &Walk<'_>) {
+    for mode in [Mode::Effective, Mode::TenantScopeOnly] {
+        let (mut plain, mut walked) = (String::new(), String::new());
+        let a = plan.normalize_clean(cache, dialed, mode, &mut plain);
+        let b = plan.normalize_walked(cache, dialed, mode, &mut walked, walk);
+        assert_eq!((a, &plain), (b, &walked), "{dialed:?} {mode:?}, walked {}", walk.read_all());
     }
 }
 

@@ -561,7 +561,24 @@ impl CompiledPlan {
         out: &mut String,
     ) -> Outcome {
         out.clear();
-        self.passes(cache, dialed.as_str(), mode, out, Outcome::default())
+        self.passes(cache, dialed.as_str(), mode, out, None)
+    }
+
+    /// [`CompiledPlan::normalize_clean`] of the input `walk` went through (a [`Walk`] of this
+    /// plan over the string as dialed, before cleanup): when the walk read all of it, its
+    /// match list stands in for the first pass's scan of the rows, which a caller that walked
+    /// ahead would otherwise read a second time. Same result either way; a walk of another
+    /// plan, or one that stopped short, is ignored.
+    pub fn normalize_walked(
+        &self,
+        cache: &mut Cache,
+        dialed: &DialString,
+        mode: Mode,
+        out: &mut String,
+        walk: &Walk<'_>,
+    ) -> Outcome {
+        out.clear();
+        self.passes(cache, dialed.as_str(), mode, out, Some(walk))
     }
 
     fn passes(
@@ -570,11 +587,14 @@ impl CompiledPlan {
         dialed: &str,
         mode: Mode,
         out: &mut String,
-        mut outcome: Outcome,
+        walk: Option<&Walk<'_>>,
     ) -> Outcome {
+        let mut outcome = Outcome::default();
         let s = self.strip_access_prefix(dialed, &mut outcome);
+        let walked = walk.and_then(|w| w.candidates(self, s));
         if mode == Mode::TenantScopeOnly {
-            outcome.first = self.first_match(cache, s, self.tenant_rules, out, &mut outcome);
+            outcome.first =
+                self.first_match(cache, s, walked, self.tenant_rules, out, &mut outcome);
             if outcome.first.is_none() {
                 out.push_str(s);
             }
@@ -582,13 +602,14 @@ impl CompiledPlan {
         }
         // Pass 1 expands straight into `out`; only a result without '+' moves (by swap, no
         // copy) to the scratch buffer for pass 2.
-        outcome.first = self.first_match(cache, s, self.rules.len(), out, &mut outcome);
+        outcome.first = self.first_match(cache, s, walked, self.rules.len(), out, &mut outcome);
         if outcome.first.is_none() {
             self.fallback(s, out, &mut outcome);
         } else if !out.starts_with('+') {
             let mut pass1 = std::mem::take(&mut cache.pass);
             std::mem::swap(&mut pass1, out);
-            outcome.second = self.first_match(cache, &pass1, self.rules.len(), out, &mut outcome);
+            outcome.second =
+                self.first_match(cache, &pass1, None, self.rules.len(), out, &mut outcome);
             if outcome.second.is_none() {
                 self.fallback(&pass1, out, &mut outcome);
             }
@@ -637,7 +658,7 @@ impl CompiledPlan {
             let limit =
                 if mode == Mode::TenantScopeOnly { self.tenant_rules } else { self.rules.len() };
             let mut pass_output = String::new();
-            self.first_match(&mut cache, &pass_input, limit, &mut pass_output, &mut scratch);
+            self.first_match(&mut cache, &pass_input, None, limit, &mut pass_output, &mut scratch);
             passes.push(PassExplanation {
                 rule,
                 captures: self.captures(rule, &pass_input).unwrap_or_default(),
@@ -672,17 +693,24 @@ impl CompiledPlan {
 
     /// Finds the first of the first `limit` rules that matches `s`, expanding its translation
     /// into `out` (cleared).
+    /// The first rule in `limit` that matches `s` and its expansion into `out`; `walked`, the
+    /// match list of compact rows at the end of `s` when a walk already read them.
     fn first_match(
         &self,
         cache: &mut Cache,
         s: &str,
+        walked: Option<&[u32]>,
         limit: usize,
         out: &mut String,
         outcome: &mut Outcome,
     ) -> Option<RuleIndex> {
         out.clear();
         if let Some(compact) = &self.set.compact {
-            for &i in compact.matching(s.as_bytes()) {
+            let candidates = match walked {
+                Some(list) => list,
+                None => compact.matching(s.as_bytes()),
+            };
+            for &i in candidates {
                 let i = i as usize;
                 if i >= limit {
                     return None;
@@ -1079,7 +1107,8 @@ impl Spans for BacktrackSpans<'_, '_> {
 /// each row a step before reading it, then for the winning rule's records: for a caller that
 /// knows its coming inputs and interleaves their walks, so that their misses overlap instead
 /// of following one another (a walk alone waits for a line at every byte when the automaton
-/// is in no cache). A hint: it computes nothing anyone reads.
+/// is in no cache). A hint, except that a walk that went to the end of an ASCII input can
+/// stand in for the first pass's scan of the rows (see [`CompiledPlan::normalize_walked`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Walk<'a> {
     plan: Option<&'a CompiledPlan>,
@@ -1097,6 +1126,12 @@ pub struct Walk<'a> {
     path: [u16; Walk::PATH],
     path_len: u8,
     list: u32,
+    /// Bytes of the input the rows read (those cleanup keeps).
+    seen: u32,
+    /// No byte outside ASCII was skipped: what the rows read is what cleanup leaves.
+    ascii: bool,
+    /// The rows reached the end of the input and `list` is their match list (0: none).
+    ended: bool,
 }
 
 impl Walk<'_> {
@@ -1120,8 +1155,11 @@ impl Walk<'_> {
     pub fn refresh(&self) {
         use tpr_types::{prefetch, prefetch_span};
         let Some(plan) = self.plan else { return };
-        for &k in &self.path[..usize::from(self.path_len)] {
-            prefetch(self.rows.as_ptr().wrapping_add(usize::from(k)));
+        // A walk that can stand in for the scan leaves the rows unread.
+        if !self.read_all() {
+            for &k in &self.path[..usize::from(self.path_len)] {
+                prefetch(self.rows.as_ptr().wrapping_add(usize::from(k)));
+            }
         }
         if self.list != 0 {
             prefetch_span(self.lists.as_ptr().wrapping_add(self.list as usize), 8, 2);
@@ -1169,6 +1207,31 @@ impl<'a> Walk<'a> {
             path: [0; Walk::PATH],
             path_len: 0,
             list: 0,
+            seen: 0,
+            ascii: true,
+            ended: false,
+        }
+    }
+
+    /// Did the rows read all of an ASCII input? Then the bytes they read are a suffix of what
+    /// cleanup makes of it (cleanup only drops the ASCII bytes a walk skips), and the scan of
+    /// an equally long suffix would read the same rows to the same match list: the walk can
+    /// stand in for it (see [`CompiledPlan::normalize_walked`]).
+    pub fn read_all(&self) -> bool {
+        self.ended && self.ascii
+    }
+
+    /// The match list at the end of the input, if the walk read all of `plan`'s input and
+    /// `s` (a suffix of the cleaned input) is as long as what it read.
+    fn candidates(&self, plan: &CompiledPlan, s: &str) -> Option<&'a [u32]> {
+        let mine = self.plan.is_some_and(|p| std::ptr::eq(p, plan));
+        if !(mine && self.read_all() && s.len() == self.seen as usize) {
+            return None;
+        }
+        let from = self.list as usize;
+        match self.lists.get(from) {
+            Some(&len) if from > 0 => self.lists.get(from + 1..from + 1 + len as usize),
+            _ => Some(&[]),
         }
     }
 
@@ -1194,8 +1257,10 @@ impl<'a> Walk<'a> {
                 while let [b, rest @ ..] = self.input {
                     self.input = rest;
                     if Walk::skipped(*b) {
+                        self.ascii &= b.is_ascii();
                         continue;
                     }
+                    self.seen += 1;
                     let k = self.at + usize::from(classes[usize::from(*b)]);
                     self.read(k);
                     self.at = usize::from(self.rows.get(k).copied().unwrap_or(0));
@@ -1208,6 +1273,8 @@ impl<'a> Walk<'a> {
                         prefetch(self.rows.as_ptr().wrapping_add(self.at + next_class));
                         return true;
                     }
+                    // The rest is skipped bytes, left unread.
+                    self.ascii &= self.input.is_ascii();
                     break;
                 }
                 prefetch(self.rows.as_ptr().wrapping_add(self.at + next_class));
@@ -1217,6 +1284,7 @@ impl<'a> Walk<'a> {
                 self.read(self.at + self.width - 1);
                 let from =
                     usize::from(self.rows.get(self.at + self.width - 1).copied().unwrap_or(0));
+                self.ended = true;
                 if from == 0 {
                     self.stage = Stage::Done;
                     return false;

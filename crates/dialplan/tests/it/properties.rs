@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 use tpr_dialplan::{
-    CompiledPlan, DialPlan, Limits, Mode, ReferencePlan, Rule, ServiceReference, service_plan,
+    Cache, CompiledPlan, DialPlan, DialString, Limits, Mode, ReferencePlan, Rule, ServiceReference,
+    Walk, service_plan,
 };
 use tpr_types::Region;
 
@@ -66,16 +67,38 @@ fn translation() -> impl Strategy<Value = String> {
 }
 
 fn plan() -> impl Strategy<Value = DialPlan> {
-    proptest::collection::vec((pattern(), translation()), 1..8).prop_map(|rules| {
-        DialPlan::new(
-            "Prop",
-            rules
-                .into_iter()
-                .enumerate()
-                .map(|(i, (p, t))| Rule::new(format!("r{i}"), p, t))
-                .collect(),
-        )
-    })
+    let prefix = prop_oneof![3 => Just(None), 1 => Just(Some("9")), 1 => Just(Some("81"))];
+    (proptest::collection::vec((pattern(), translation()), 1..8), prefix).prop_map(
+        |(rules, prefix)| {
+            let mut plan = DialPlan::new(
+                "Prop",
+                rules
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (p, t))| Rule::new(format!("r{i}"), p, t))
+                    .collect(),
+            );
+            plan.external_access_prefix = prefix.map(str::to_owned);
+            plan
+        },
+    )
+}
+
+/// `plan` normalizes the cleaned `dialed` the same with `walk` as without it.
+fn walked_agrees(
+    plan: &CompiledPlan,
+    cache: &mut Cache,
+    dialed: &DialString,
+    walk: &Walk<'_>,
+) -> Result<(), TestCaseError> {
+    for mode in [Mode::Effective, Mode::TenantScopeOnly] {
+        let (mut a, mut b) = (String::new(), String::new());
+        let plain = plan.normalize_clean(cache, dialed, mode, &mut a);
+        let walked = plan.normalize_walked(cache, dialed, mode, &mut b, walk);
+        prop_assert_eq!(plain, walked, "{:?} {:?}", dialed, mode);
+        prop_assert_eq!(a, b, "{:?} {:?}", dialed, mode);
+    }
+    Ok(())
 }
 
 fn dialed() -> impl Strategy<Value = String> {
@@ -84,6 +107,10 @@ fn dialed() -> impl Strategy<Value = String> {
         1 => "\\+[0-9]{1,15}",
         1 => "[0-9*#]{1,8}",
         1 => "[0-9 ()-]{1,16}",
+        // Cleanup turns other scripts' digits into ASCII ones; a walk skips them.
+        1 => "[0-9 \u{664}\u{FF14}\u{96A}-]{1,12}",
+        // Access prefixes behind separators, or with nothing after them.
+        1 => "[ (-]?9[ -]?[0-9]{0,11}",
     ]
 }
 
@@ -115,7 +142,9 @@ proptest! {
                     let agreed = reference.diff(&compiled, &mut cache, input, mode);
                     prop_assert!(agreed.is_ok(), "{}", agreed.unwrap_err());
                 }
-                // A walk of any input ends, within a step a byte and a few more.
+                // A walk of any input ends, within a step a byte and a few more; at any step,
+                // normalizing with it gives what normalizing without it does.
+                let cleaned = DialString::try_clean(input).ok();
                 let mut walk = compiled.walk(input);
                 let mut steps = 0;
                 while walk.step() {
@@ -123,8 +152,14 @@ proptest! {
                     prop_assert!(steps <= input.len() + 4, "walk of {input:?} goes on");
                     // Asking again for what it read is a hint at any point.
                     walk.refresh();
+                    if let Some(d) = &cleaned {
+                        walked_agrees(&compiled, &mut cache, d, &walk)?;
+                    }
                 }
                 walk.refresh();
+                if let Some(d) = &cleaned {
+                    walked_agrees(&compiled, &mut cache, d, &walk)?;
+                }
             }
         }
     }
@@ -276,8 +311,9 @@ fn a_cache_reused_across_many_rules_names_each_input_s_own_rule() {
 /// Plans compile to compact rows by default and to a lazy DFA with `compact_plans` off; either
 /// way they normalize the same, and a walk of the rows over a cleaned input ends at the rule
 /// the first pass picks (these plans have no lookaround).
-#[test]
-fn compact_rows_and_the_lazy_dfa_agree_and_walks_end_at_the_winner() {
+/// 46 site rules, national, service and international rules, and one that matches anywhere;
+/// external access prefix 9.
+fn sites_plan() -> DialPlan {
     let mut rules: Vec<Rule> = (0..46)
         .map(|k| {
             Rule::new(format!("Site{k}"), format!(r"^7{k:02}(\d{{4}})$"), format!("+1425{k:03}$1"))
@@ -293,6 +329,12 @@ fn compact_rows_and_the_lazy_dfa_agree_and_walks_end_at_the_winner() {
     rules.push(Rule::new("Anywhere", r"55(\d)", "+6455$1"));
     let mut plan = DialPlan::new("Sites", rules);
     plan.external_access_prefix = Some("9".to_owned());
+    plan
+}
+
+#[test]
+fn compact_rows_and_the_lazy_dfa_agree_and_walks_end_at_the_winner() {
+    let plan = sites_plan();
     let service = service_plan(Region::try_new("US").unwrap()).unwrap();
     let compact = CompiledPlan::compile(Some(&plan), service, &Limits::default()).unwrap();
     let lazy_limits = Limits { compact_plans: false, ..Limits::default() };
@@ -328,4 +370,58 @@ fn compact_rows_and_the_lazy_dfa_agree_and_walks_end_at_the_winner() {
         hits += usize::from(outcome.first.is_some());
     }
     assert!(hits > 5_000, "the inputs hit rules ({hits})");
+}
+
+/// A walk that read all of an ASCII dial string hands its match list to normalization, which
+/// then skips its own scan of the rows: the same results as without the walk for dial strings
+/// written every way (separators, an access prefix behind a separator or alone, other
+/// scripts' digits, which a walk skips and so cannot stand in for).
+#[test]
+fn walks_that_read_all_stand_in_for_the_scan() {
+    let compact = CompiledPlan::compile(
+        Some(&sites_plan()),
+        service_plan(Region::try_new("US").unwrap()).unwrap(),
+        &Limits::default(),
+    )
+    .unwrap();
+    let other = CompiledPlan::compile(
+        None,
+        service_plan(Region::try_new("US").unwrap()).unwrap(),
+        &Limits::default(),
+    )
+    .unwrap();
+    let mut cache = compact.create_cache();
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    let (mut read_all, mut not_read_all) = (0, 0);
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let lead = ["", "9", " 9", "9-", "(9)", "9 ", "+", "011 ", "7"][(x % 9) as usize];
+        let mut dialed = lead.to_owned();
+        for i in 0..(x >> 8) % 13 {
+            let r = (x >> (12 + 4 * i)) % 16;
+            match r {
+                0 => dialed.push('-'),
+                1 => dialed.push(' '),
+                2 => dialed.push('\u{664}'),
+                _ => dialed.push(char::from(b'0' + (r % 10) as u8)),
+            }
+        }
+        let Ok(cleaned) = DialString::try_clean(&dialed) else { continue };
+        let mut walk = compact.walk(&dialed);
+        while walk.step() {}
+        if walk.read_all() {
+            read_all += 1;
+        } else {
+            not_read_all += 1;
+        }
+        if let Err(e) = walked_agrees(&compact, &mut cache, &cleaned, &walk) {
+            panic!("{dialed:?}: {e}");
+        }
+        // A walk of another plan is ignored.
+        let mut other_cache = other.create_cache();
+        walked_agrees(&other, &mut other_cache, &cleaned, &walk).unwrap();
+    }
+    assert!(read_all > 5_000 && not_read_all > 1_000, "{read_all} read all, {not_read_all} not");
 }
