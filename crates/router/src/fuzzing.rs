@@ -116,10 +116,18 @@ pub fn decide_target(data: &[u8]) {
             engine.prefetch_call(&state, anyone, step);
             engine.prefetch_call(&state, caller, step);
         }
-        for (who, with) in [(caller, Some(&scratch)), (anyone, None)] {
+        // Deciding with a walk ahead, at any step of it, decides the same; so does deciding
+        // with another caller's.
+        for (who, with) in [(caller, true), (anyone, false)] {
             let mut ahead = engine.call_ahead(who, &dialed);
             let mut steps = 0;
-            while ahead.step(with) {
+            loop {
+                let rng = &mut Pcg64Mcg::seed_from_u64(seed);
+                let walked = engine.decide_ahead(&state, &call, &ahead, &mut scratch, rng, now);
+                assert_eq!(d, walked, "a walk ahead changes the decision");
+                if !ahead.step(with.then_some(&scratch)) {
+                    break;
+                }
                 steps += 1;
                 assert!(steps <= dialed.len() + 10, "a walk ahead ends");
                 ahead.refresh();

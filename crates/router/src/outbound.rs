@@ -541,6 +541,13 @@ impl<'a> CallAhead<'a> {
         self.walk.refresh();
     }
 
+    /// Has the walk read all of the dial string, so that [`Engine::decide_ahead`] takes its
+    /// rule candidates instead of scanning the plan's rows (see
+    /// [`tpr_dialplan::Walk::read_all`])?
+    pub fn read_all(&self) -> bool {
+        self.walk.read_all()
+    }
+
     /// Reads what the step before asked for and asks for what comes next: the caller's
     /// party, its plan's slot, the plan, then the plan's first-match rows one byte of
     /// `dialed` at a time, then the records of the rule they lead to; alongside, the caller's
@@ -628,6 +635,37 @@ impl Engine {
         rng: &mut R,
         now_ms: u64,
     ) -> Decision {
+        self.decide_walked(state, call, None, scratch, rng, now_ms)
+    }
+
+    /// [`Engine::decide`] for a call whose [`CallAhead`] went ahead of it: when its walk read
+    /// the whole dial string, normalization takes the rule candidates from the walk rather
+    /// than reading the plan's rows again. The same decision as `decide`; a walk of another
+    /// engine, caller or dial string is ignored.
+    pub fn decide_ahead<R: Rng + ?Sized>(
+        &self,
+        state: &State,
+        call: &Call<'_>,
+        ahead: &CallAhead<'_>,
+        scratch: &mut Scratch,
+        rng: &mut R,
+        now_ms: u64,
+    ) -> Decision {
+        let same = std::ptr::eq(ahead.engine, self)
+            && ahead.caller == call.caller
+            && ahead.dialed == call.dialed;
+        self.decide_walked(state, call, same.then_some(&ahead.walk), scratch, rng, now_ms)
+    }
+
+    fn decide_walked<R: Rng + ?Sized>(
+        &self,
+        state: &State,
+        call: &Call<'_>,
+        walk: Option<&tpr_dialplan::Walk<'_>>,
+        scratch: &mut Scratch,
+        rng: &mut R,
+        now_ms: u64,
+    ) -> Decision {
         debug_assert!(self.fits(scratch), "scratch made for an engine of another shape");
         scratch.number.clear();
         // The rest of the engine's hot fields, while the caller's party loads.
@@ -664,12 +702,19 @@ impl Engine {
             }
         } else {
             // Cleaned above: the plan starts from the cleaned string.
-            plan.normalize_clean(
-                &mut scratch.plans[p.plan as usize].borrow_mut(),
-                &scratch.dial,
-                Mode::Effective,
-                &mut scratch.number,
-            )
+            let cache = &mut scratch.plans[p.plan as usize].borrow_mut();
+            match walk {
+                Some(w) => plan.normalize_walked(
+                    cache,
+                    &scratch.dial,
+                    Mode::Effective,
+                    &mut scratch.number,
+                    w,
+                ),
+                None => {
+                    plan.normalize_clean(cache, &scratch.dial, Mode::Effective, &mut scratch.number)
+                }
+            }
         };
         let d = self.ordinary(state, call, p, scratch, rng, now_ms);
         let caller_id = if matches!(

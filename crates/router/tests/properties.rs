@@ -64,13 +64,26 @@ proptest! {
             f.engine.prefetch_call(&f.state, UserId::from_index(other), step);
             f.engine.prefetch_call(&f.state, user, step);
         }
-        // Walks ahead, with and without the scratch, end within a few steps past the input.
-        for (caller, scratch) in [(user, Some(&f.scratch)), (UserId::from_index(other), None)] {
-            let mut ahead = f.engine.call_ahead(caller, &number);
+        // Walks ahead, with and without the scratch, end within a few steps past the input;
+        // deciding with a walk, at any step of it, or with another caller's or another dial
+        // string's, decides the same.
+        let shorter = number.get(..number.len() / 2).unwrap_or("");
+        for (caller, dialed, with) in [
+            (user, number.as_str(), true),
+            (UserId::from_index(other), number.as_str(), false),
+            (user, shorter, false),
+        ] {
+            let mut ahead = f.engine.call_ahead(caller, dialed);
             let mut steps = 0;
-            while ahead.step(scratch) {
+            loop {
+                let d = f.engine.decide_ahead(&f.state, &call, &ahead, &mut f.scratch, &mut Pcg64Mcg::seed_from_u64(seed), 0);
+                prop_assert_eq!(&d, &d1);
+                prop_assert_eq!(&n1, &f.scratch.number);
+                if !ahead.step(with.then_some(&f.scratch)) {
+                    break;
+                }
                 steps += 1;
-                prop_assert!(steps <= number.len() + 10, "walk of {number:?} goes on");
+                prop_assert!(steps <= dialed.len() + 10, "walk of {dialed:?} goes on");
                 ahead.refresh();
             }
         }
@@ -217,4 +230,56 @@ fn deciding_with_a_scratch_of_another_shape_is_caught() {
     let call = Call::new(b.party("spencer").unwrap(), "+14255550100");
     let state = tpr_router::State::new(&b);
     let _ = b.decide(&state, &call, &mut scratch, &mut Pcg64Mcg::seed_from_u64(1), 0);
+}
+
+/// A walk ahead that read all of an ASCII dial string stands in for the decision's scan of
+/// the plan's rows, and the decision is the one `decide` makes; a walk that skipped digits of
+/// another script (cleanup turns them into ASCII ones) cannot, and is ignored.
+#[test]
+fn decisions_take_the_candidates_of_walks_that_read_all() {
+    let ext = r#"rules = [ { name = "Ext", pattern = '^(\d{4})$', translation = '+1425555$1' } ]"#;
+    let text = common::fixture_text(&[]);
+    assert!(text.contains(ext));
+    let text = text.replace(
+        ext,
+        r#"rules = [
+  { name = "Ext", pattern = '^(\d{4})$', translation = '+1425555$1' },
+  { name = "Local", pattern = '^([2-9]\d{6})$', translation = '+1425$1' },
+  { name = "National", pattern = '^1?([2-9]\d\d[2-9]\d{6})$', translation = '+1$1' },
+]"#,
+    );
+    let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
+    let engine = tpr_router::Engine::compile(&tenant).unwrap();
+    let state = tpr_router::State::new(&engine);
+    let mut scratch = tpr_router::Scratch::new(&engine);
+    let user = engine.party("spencer").unwrap();
+    let dialed = [
+        "4255550100",
+        "(425) 555-0100",
+        "425.555.0199",
+        "5550123",
+        "0100",
+        "911",
+        "+1 425 555 0100",
+        "\u{664}\u{662}\u{665}5550100",
+        "425555010\u{FF10}",
+    ];
+    let mut stood_in = 0;
+    for number in dialed {
+        let call = Call::new(user, number);
+        let rng = || Pcg64Mcg::seed_from_u64(7);
+        let plain = engine.decide(&state, &call, &mut scratch, &mut rng(), 0);
+        let out = scratch.number.clone();
+        let mut ahead = engine.call_ahead(user, number);
+        while ahead.step(Some(&scratch)) {}
+        assert!(
+            !ahead.read_all() || number.is_ascii(),
+            "{number:?}: a walk that skipped digits read all"
+        );
+        stood_in += usize::from(ahead.read_all());
+        let walked = engine.decide_ahead(&state, &call, &ahead, &mut scratch, &mut rng(), 0);
+        assert_eq!(plain, walked, "{number:?}");
+        assert_eq!(out, scratch.number, "{number:?}");
+    }
+    assert_eq!(stood_in, 6, "the walks of the ASCII national, local and short numbers read all");
 }
