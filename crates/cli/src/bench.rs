@@ -537,6 +537,8 @@ fn measure(
         let walks = if ahead == Ahead::Automata { WALK_AHEAD } else { 0 };
         let mut ring: VecDeque<(CallAhead<'_>, usize)> = VecDeque::with_capacity(walks + 1);
         for _ in 0..per_thread {
+            // This call's walk, once it has gone round the ring.
+            let mut walked = None;
             if walks > 0 {
                 let next = job_at(at + walks);
                 let tenant = next.tenant as usize;
@@ -545,11 +547,13 @@ fn measure(
                 for (walk, k) in &mut ring {
                     walk.step(Some(&scratch[*k]));
                 }
-                // This call's walk: its rows are in L2 by now, asked for again together.
+                // This call's walk: what it read is in L2 by now, asked for again together
+                // (the decision takes its rule candidates from it).
                 if ring.len() > walks
                     && let Some((walk, _)) = ring.pop_front()
                 {
                     walk.refresh();
+                    walked = Some(walk);
                 }
             }
             // A decision's time includes asking for the coming calls' memory.
@@ -587,7 +591,10 @@ fn measure(
             let l = &engines[job.tenant as usize];
             let call = Call::new(job.user, job.dialed);
             let scratch = &mut scratch[scratch_of[job.tenant as usize]];
-            let d = l.engine.decide(&l.state, &call, scratch, &mut rng, 0);
+            let d = match &walked {
+                Some(walk) => l.engine.decide_ahead(&l.state, &call, walk, scratch, &mut rng, 0),
+                None => l.engine.decide(&l.state, &call, scratch, &mut rng, 0),
+            };
             if let Some(t0) = t0 {
                 let _ = histogram.record(crate::clock::now_ns().saturating_sub(t0).max(1));
             }
