@@ -581,6 +581,8 @@ impl CompiledPlan {
         self.passes(cache, dialed.as_str(), mode, out, Some(walk))
     }
 
+    // Inlined into both callers, so that `normalize_clean`'s has no walk to look at.
+    #[inline(always)]
     fn passes(
         &self,
         cache: &mut Cache,
@@ -593,8 +595,10 @@ impl CompiledPlan {
         let s = self.strip_access_prefix(dialed, &mut outcome);
         let walked = walk.and_then(|w| w.candidates(self, s));
         if mode == Mode::TenantScopeOnly {
-            outcome.first =
-                self.first_match(cache, s, walked, self.tenant_rules, out, &mut outcome);
+            outcome.first = match walked {
+                Some(list) => self.first_of(cache, s, list, self.tenant_rules, out, &mut outcome),
+                None => self.first_match(cache, s, self.tenant_rules, out, &mut outcome),
+            };
             if outcome.first.is_none() {
                 out.push_str(s);
             }
@@ -602,14 +606,16 @@ impl CompiledPlan {
         }
         // Pass 1 expands straight into `out`; only a result without '+' moves (by swap, no
         // copy) to the scratch buffer for pass 2.
-        outcome.first = self.first_match(cache, s, walked, self.rules.len(), out, &mut outcome);
+        outcome.first = match walked {
+            Some(list) => self.first_of(cache, s, list, self.rules.len(), out, &mut outcome),
+            None => self.first_match(cache, s, self.rules.len(), out, &mut outcome),
+        };
         if outcome.first.is_none() {
             self.fallback(s, out, &mut outcome);
         } else if !out.starts_with('+') {
             let mut pass1 = std::mem::take(&mut cache.pass);
             std::mem::swap(&mut pass1, out);
-            outcome.second =
-                self.first_match(cache, &pass1, None, self.rules.len(), out, &mut outcome);
+            outcome.second = self.first_match(cache, &pass1, self.rules.len(), out, &mut outcome);
             if outcome.second.is_none() {
                 self.fallback(&pass1, out, &mut outcome);
             }
@@ -658,7 +664,7 @@ impl CompiledPlan {
             let limit =
                 if mode == Mode::TenantScopeOnly { self.tenant_rules } else { self.rules.len() };
             let mut pass_output = String::new();
-            self.first_match(&mut cache, &pass_input, None, limit, &mut pass_output, &mut scratch);
+            self.first_match(&mut cache, &pass_input, limit, &mut pass_output, &mut scratch);
             passes.push(PassExplanation {
                 rule,
                 captures: self.captures(rule, &pass_input).unwrap_or_default(),
@@ -693,33 +699,41 @@ impl CompiledPlan {
 
     /// Finds the first of the first `limit` rules that matches `s`, expanding its translation
     /// into `out` (cleared).
-    /// The first rule in `limit` that matches `s` and its expansion into `out`; `walked`, the
-    /// match list of compact rows at the end of `s` when a walk already read them.
+    /// The first of `candidates` (a match list of compact rows at the end of `s`) below
+    /// `limit` whose rule matches `s`, expanded into `out`.
+    fn first_of(
+        &self,
+        cache: &mut Cache,
+        s: &str,
+        candidates: &[u32],
+        limit: usize,
+        out: &mut String,
+        outcome: &mut Outcome,
+    ) -> Option<RuleIndex> {
+        out.clear();
+        for &i in candidates {
+            let i = i as usize;
+            if i >= limit {
+                return None;
+            }
+            if self.try_rule(cache, i, s, out, outcome) {
+                return Some(RuleIndex(i as u16));
+            }
+        }
+        None
+    }
+
     fn first_match(
         &self,
         cache: &mut Cache,
         s: &str,
-        walked: Option<&[u32]>,
         limit: usize,
         out: &mut String,
         outcome: &mut Outcome,
     ) -> Option<RuleIndex> {
         out.clear();
         if let Some(compact) = &self.set.compact {
-            let candidates = match walked {
-                Some(list) => list,
-                None => compact.matching(s.as_bytes()),
-            };
-            for &i in candidates {
-                let i = i as usize;
-                if i >= limit {
-                    return None;
-                }
-                if self.try_rule(cache, i, s, out, outcome) {
-                    return Some(RuleIndex(i as u16));
-                }
-            }
-            return None;
+            return self.first_of(cache, s, compact.matching(s.as_bytes()), limit, out, outcome);
         }
         let mut tried = None;
         if let (Some(first), Some(first_cache)) = (&self.set.first, &mut cache.first) {
