@@ -208,3 +208,24 @@ fn compiled_plans_are_shared_between_threads() {
         .collect();
     assert_eq!(results, ["+14255550100", "+14255550101"]);
 }
+
+/// The `+CC` fallback uses the service plan's calling code, whatever its length: those that
+/// fit the plan's inline copy (every real one) and a longer made-up one.
+#[test]
+fn fallback_takes_the_calling_code_of_any_length() {
+    let us = Region::try_new("US").unwrap();
+    let plan = DialPlan::new("Ext", vec![Rule::new("Ext", r"^(\d{4})$", "+1425555$1")]);
+    for code in ["1", "44", "354", "1234567", "12345678", "123456789012"] {
+        let service = tpr_dialplan::ServicePlan::new(us, code, Vec::new());
+        let compiled = CompiledPlan::compile(Some(&plan), &service, &Limits::default()).unwrap();
+        let mut cache = compiled.create_cache();
+        let mut out = String::new();
+        let outcome =
+            compiled.normalize_with(&mut cache, "555 0100", Mode::Effective, &mut out).unwrap();
+        assert!(outcome.fallback && outcome.first.is_none(), "{code}");
+        assert_eq!(out, format!("+{code}5550100"));
+        assert_eq!(compiled.country_code(), code);
+        compiled.normalize_with(&mut cache, "0100", Mode::Effective, &mut out).unwrap();
+        assert_eq!(out, "+14255550100", "{code}: a rule's result keeps its own code");
+    }
+}
