@@ -265,9 +265,6 @@ const HOT_RULE_BYTES: usize =
 pub struct CompiledPlan {
     rules: Vec<CompiledRule>,
     access_prefix: Option<String>,
-    /// `country_code` for the `+CC` fallback, here among the fields read first rather than
-    /// behind a pointer at the end (every calling code fits; empty if one did not).
-    fallback_code: ShortCode,
     set: RuleSet,
     tenant_rules: usize,
     name: String,
@@ -278,29 +275,6 @@ pub struct CompiledPlan {
 /// The bytes of a [`CompiledPlan`] up to the end of its compact rows' place.
 const HOT_PLAN_BYTES: usize =
     std::mem::offset_of!(CompiledPlan, set) + std::mem::size_of::<Option<Compact>>();
-
-// `prefetch_automaton` asks for 3 lines from the plan's start: they hold at least 128 bytes.
-const _: () = assert!(HOT_PLAN_BYTES <= 128);
-
-/// A string of at most 7 bytes, kept inline.
-#[derive(Clone, Copy, Default)]
-struct ShortCode {
-    bytes: [u8; 7],
-    len: u8,
-}
-
-impl ShortCode {
-    fn new(s: &str) -> Option<ShortCode> {
-        let mut bytes = [0; 7];
-        bytes.get_mut(..s.len())?.copy_from_slice(s.as_bytes());
-        Some(ShortCode { bytes, len: s.len() as u8 })
-    }
-
-    fn as_str(&self) -> &str {
-        // Whole `&str`s only, so always UTF-8.
-        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
-    }
-}
 
 impl fmt::Debug for CompiledPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -421,7 +395,6 @@ impl CompiledPlan {
             name: plan_name.to_owned(),
             region: service.region.to_string(),
             country_code: service.country_code.clone(),
-            fallback_code: ShortCode::new(&service.country_code).unwrap_or_default(),
             access_prefix: tenant.and_then(|p| p.external_access_prefix.clone()),
             tenant_rules: tenant_rules.len(),
             rules,
@@ -515,6 +488,9 @@ impl CompiledPlan {
     #[inline]
     pub fn prefetch_automaton(&self) {
         tpr_types::prefetch_span(self, HOT_PLAN_BYTES, 3);
+        // The `+CC` fallback's code (its bytes: `walk`), which most inputs no rule takes
+        // reach; at the plan's end, where it costs nothing to plans in cache.
+        tpr_types::prefetch(&self.country_code);
     }
 
     /// A [`Walk`] of this plan's first-match rows over `dialed` (as dialed: bytes cleanup
@@ -718,10 +694,7 @@ impl CompiledPlan {
             out.push_str(s);
         } else {
             out.push('+');
-            match self.fallback_code.len {
-                0 => out.push_str(&self.country_code),
-                _ => out.push_str(self.fallback_code.as_str()),
-            }
+            out.push_str(&self.country_code);
             out.push_str(s);
             outcome.fallback = true;
         }
@@ -1238,6 +1211,8 @@ impl<'a> Walk<'a> {
         let Some(classes) = classes.first_chunk::<256>() else { return Walk::default() };
         tpr_types::prefetch(&classes[usize::from(b'0')]);
         tpr_types::prefetch(&rows[compact.width]);
+        // The `+CC` fallback's code, for inputs no rule takes.
+        tpr_types::prefetch(plan.country_code.as_ptr());
         Walk {
             plan: Some(plan),
             rows,
