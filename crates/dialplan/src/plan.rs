@@ -1247,11 +1247,7 @@ impl<'a> Walk<'a> {
         if !(mine && self.read_all() && s.len() == self.seen as usize) {
             return None;
         }
-        let from = self.list as usize;
-        match self.lists.get(from) {
-            Some(&len) if from > 0 => self.lists.get(from + 1..from + 1 + len as usize),
-            _ => Some(&[]),
-        }
+        Some(crate::set::list_at(self.lists, self.list as usize))
     }
 
     /// The rule the walk's rows named first once they reached the end of the input: the rule

@@ -277,12 +277,7 @@ impl Compact {
     /// The match list whose length word is at `from` (0: none).
     #[inline]
     pub(crate) fn list(&self, from: usize) -> &[u32] {
-        match self.storage.get(from) {
-            Some(&len) if from > 0 => {
-                self.storage.get(from + 1..from + 1 + len as usize).unwrap_or(&[])
-            }
-            _ => &[],
-        }
+        list_at(&self.storage, from)
     }
 
     /// The lines a scan of a dialed or E.164 number reads: the lists, the rows and the byte
@@ -298,6 +293,16 @@ impl Compact {
 
     pub(crate) fn memory_usage(&self) -> usize {
         4 * self.storage.len()
+    }
+}
+
+/// The match list of `words` (a [`Compact`]'s storage, or its lists) whose length word is at
+/// `from` (0: none).
+#[inline]
+pub(crate) fn list_at(words: &[u32], from: usize) -> &[u32] {
+    match words.get(from) {
+        Some(&len) if from > 0 => words.get(from + 1..from + 1 + len as usize).unwrap_or(&[]),
+        _ => &[],
     }
 }
 
