@@ -534,8 +534,8 @@ pub struct CallAhead<'a> {
 }
 
 impl<'a> CallAhead<'a> {
-    /// For the caller about to decide this call: asks again, side by side, for the plan rows
-    /// and records the walk read (see [`tpr_dialplan::Walk::refresh`]).
+    /// For the caller about to decide this call: asks again, side by side, for what the walk
+    /// read that the decision will read too (see [`tpr_dialplan::Walk::refresh`]).
     #[inline]
     pub fn refresh(&self) {
         self.walk.refresh();
