@@ -565,11 +565,14 @@ fn measure(
             // (session 20: 6/4/2 calls ahead ran 5-8 % faster than 3/2/1 over 10,000 tenants).
             // A few thousand callers' records stay in L2, where asking would only cost its
             // ~170 instructions a call.
-            // The job twelve ahead and the dialed text of the one two ahead: a server parsed
-            // a call from its INVITE a moment ago, so it is in cache there; here the jobs and
-            // texts are read in order, but the tenants' records push them out of the cache
-            // between one call and the next.
-            tpr_types::prefetch(job_at(at + 12));
+            // The job twelve ahead of the first to read it (the walk's, `walks` ahead, or
+            // this loop's) and the dialed text of the one two ahead: a server parsed a call
+            // from its INVITE a moment ago, so it is in cache there; here the jobs and texts
+            // are read in order, but the tenants' records push them out of the cache between
+            // one call and the next. (Until session 25 the job was asked for twelve ahead of
+            // this loop, ten behind the walk that read it first: `perf` put a tenth of the
+            // loop's samples on that read, over 10,000 distinct tenants.)
+            tpr_types::prefetch(job_at(at + walks + 12));
             tpr_types::prefetch(job_at(at + 2).dialed.as_ptr());
             if pipeline {
                 for (calls, step) in [
