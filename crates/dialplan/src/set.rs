@@ -167,29 +167,49 @@ impl Compact {
             }
         }
         let width = reps.len() + 1;
-        // Rows in the order a breadth-first walk from the start reaches the states. A state's
-        // row by its index (its id over the stride): the transition table takes more than a
-        // word per state, so the memory used bounds the number of states (0: no row yet).
+        // How many bytes each class has: a state's next row is the one most of its bytes
+        // lead to.
+        let mut class_bytes = vec![0usize; reps.len()];
+        for b in 0..=255u8 {
+            class_bytes[usize::from(byte_classes.get(b))] += 1;
+        }
+        // Rows in depth-first order from the start, a state's successors in order of how
+        // many bytes lead to them (the first class breaks ties), so that a run such as
+        // `\d{7}` or a prefix's digits takes consecutive rows and a walk along it reads a
+        // new line every few bytes rather than at every byte. A state's row by its index (its
+        // id over the stride): the transition table takes more than a word per state, so the
+        // memory used bounds the number of states (0: no row yet).
         let stride2 = dfa.stride2();
         let mut row = vec![0u32; dfa.memory_usage() / (4 << stride2) + 1];
         let index = |sid: StateID| sid.as_usize() >> stride2;
-        *row.get_mut(index(start))? = 1;
-        let mut order = vec![start];
-        let mut k = 0;
-        while k < order.len() {
-            let sid = order[k];
-            k += 1;
-            for &b in &reps {
-                let next = dfa.next_state(sid, b);
-                let r = row.get_mut(index(next))?;
-                if !dfa.is_dead_state(next) && *r == 0 {
-                    *r = (order.len() + 1) as u32;
-                    order.push(next);
-                }
+        let mut order = Vec::new();
+        let mut stack = vec![start];
+        let mut successors: Vec<(StateID, usize, usize)> = Vec::with_capacity(reps.len());
+        while let Some(sid) = stack.pop() {
+            let r = row.get_mut(index(sid))?;
+            if *r != 0 {
+                continue;
             }
+            *r = (order.len() + 1) as u32;
+            order.push(sid);
             if (order.len() + 1) * width + 256 > Self::MAX_WORDS {
                 return None;
             }
+            // (state, bytes leading to it, first class), for each live successor.
+            successors.clear();
+            for (c, &b) in reps.iter().enumerate() {
+                let n = dfa.next_state(sid, b);
+                if dfa.is_dead_state(n) || *row.get(index(n))? != 0 {
+                    continue;
+                }
+                match successors.iter_mut().find(|(s, _, _)| *s == n) {
+                    Some(e) => e.1 += class_bytes[c],
+                    None => successors.push((n, class_bytes[c], c)),
+                }
+            }
+            successors.sort_by_key(|&(_, bytes, first)| (std::cmp::Reverse(bytes), first));
+            // The stack pops the most-bytes successor first.
+            stack.extend(successors.iter().rev().map(|&(s, _, _)| s));
         }
         let classes = (order.len() + 1) * width;
         let mut words = vec![0u16; classes + 256];
@@ -776,9 +796,18 @@ mod tests {
         assert!(words.len() - c.classes - 256 <= 1);
         // A letter leads nowhere from the start.
         assert_eq!(words[c.width + class(b'a')], 0);
-        // Two lists, in the order the walk finds them: [1] ("911" is shorter), then [0].
-        assert_eq!(c.storage[..5], [0, 1, 1, 1, 0]);
-        assert_eq!((c.list(1), c.list(3), c.list(0)), (&[1][..], &[0][..], &[][..]));
+        // Two lists, in the order the depth-first walk finds them: [0] at the end of the
+        // `+1` run, then [1] ('+' comes before '9' among the start's successors).
+        assert_eq!(c.storage[..5], [0, 1, 0, 1, 1]);
+        assert_eq!((c.list(1), c.list(3), c.list(0)), (&[0][..], &[1][..], &[][..]));
+        // Each byte of a number the first pattern takes leads to the very next row: a walk
+        // along it reads consecutive rows.
+        let mut at = c.width;
+        for &b in b"+12065550100" {
+            let next = usize::from(words[at + class(b)]);
+            assert_eq!(next, at + c.width, "after {at}, on {}", char::from(b));
+            at = next;
+        }
         // The lines a scan reads: all of this set (under 16 lines) but the last classes.
         let lines = set.lines();
         assert!(lines.len() * 64 >= 2 * (c.base + c.classes + usize::from(b'9') + 1));
