@@ -135,9 +135,10 @@ impl MatchLists {
 /// classes, for sets of up to a few thousand states (a tenant's route table has a few dozen).
 /// The dense DFA spends a 64-byte row on each state (32-bit transitions, a power-of-two
 /// stride) and keeps its byte classes and match lists elsewhere; here a row is a word per byte
-/// class plus one, the rows come in the order a walk from the start reaches them, and
-/// everything a scan reads is in a few consecutive lines, which a caller can ask for before
-/// the scan ([`PatternSet::lines`]).
+/// class plus one, the rows come in the order a depth-first walk from the start reaches them
+/// (a state's next row is the successor most bytes lead to, so runs of digits take
+/// consecutive rows), and everything a scan reads is in a few consecutive lines, which a
+/// caller can ask for before the scan ([`PatternSet::lines`]).
 pub(crate) struct Compact {
     /// The match lists as 32-bit words: a word 0, then each list as its length and its
     /// patterns, ascending. Then, as 16-bit words from 16-bit index `base`: row `k` at
