@@ -552,7 +552,7 @@ impl<'a> CallAhead<'a> {
     /// party, its plan's slot, the plan, then the plan's first-match rows one byte of
     /// `dialed` at a time, then the records of the rule they lead to; alongside, the caller's
     /// route set (its first lines, rows and byte classes) and the tenant's unassigned-number
-    /// set; with `scratch` (the one the decision will use), also its buffers and its cache of
+    /// set (if it has any patterns); with `scratch` (the one the decision will use), also its buffers and its cache of
     /// the plan. `false` once there is nothing more to ask for.
     #[inline]
     pub fn step(&mut self, scratch: Option<&Scratch>) -> bool {
@@ -571,7 +571,9 @@ impl<'a> CallAhead<'a> {
                 prefetch(e.plans.as_ptr().wrapping_add(usize::from(p.plan)));
                 // A set's first 64 bytes, where a scan of compact rows starts reading, may
                 // straddle two lines.
-                prefetch_span(Arc::as_ptr(&e.unassigned), 64, 2);
+                if e.any_unassigned {
+                    prefetch_span(Arc::as_ptr(&e.unassigned), 64, 2);
+                }
                 if let Some(v) = p.vrp {
                     prefetch(e.vrps.as_ptr().wrapping_add(usize::from(v)));
                 }
@@ -585,7 +587,9 @@ impl<'a> CallAhead<'a> {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
                 let Some(plan) = e.plans.get(usize::from(p.plan)) else { return false };
                 plan.prefetch_automaton();
-                e.unassigned.lines().prefetch();
+                if e.any_unassigned {
+                    e.unassigned.lines().prefetch();
+                }
                 if let Some(v) = p.vrp.and_then(|v| e.vrps.get(usize::from(v))) {
                     prefetch_span(Arc::as_ptr(&v.set), 64, 2);
                     v.lines.prefetch();
@@ -822,7 +826,9 @@ impl Engine {
             return Decision::new(Outcome::Internal(callee));
         }
         // 5. Unassigned numbers of the tenant.
-        if let Some(t) = self.unassigned.first(&mut scratch.unassigned, number) {
+        if self.any_unassigned
+            && let Some(t) = self.unassigned.first(&mut scratch.unassigned, number)
+        {
             return Decision::new(Outcome::Treatment(t as u16));
         }
         // 6. Capacity of the caller's number.
