@@ -552,8 +552,8 @@ impl<'a> CallAhead<'a> {
     /// party, its plan's slot, the plan, then the plan's first-match rows one byte of
     /// `dialed` at a time, then the records of the rule they lead to; alongside, the caller's
     /// route set (its first lines, rows and byte classes) and the tenant's unassigned-number
-    /// set (if it has any patterns); with `scratch` (the one the decision will use), also its buffers and its cache of
-    /// the plan. `false` once there is nothing more to ask for.
+    /// set (if it has any patterns); with `scratch` (the one the decision will use), also its
+    /// buffers and its cache of the plan. `false` once there is nothing more to ask for.
     #[inline]
     pub fn step(&mut self, scratch: Option<&Scratch>) -> bool {
         use tpr_types::{prefetch, prefetch_span};
