@@ -569,10 +569,10 @@ impl<'a> CallAhead<'a> {
             1 => {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
                 prefetch(e.plans.as_ptr().wrapping_add(usize::from(p.plan)));
-                // A set's first 64 bytes, where a scan of compact rows starts reading, may
-                // straddle two lines.
+                // A set's first line (sets start one), where a scan of compact rows starts
+                // reading.
                 if e.any_unassigned {
-                    prefetch_span(Arc::as_ptr(&e.unassigned), 64, 2);
+                    prefetch(Arc::as_ptr(&e.unassigned));
                 }
                 if let Some(v) = p.vrp {
                     prefetch(e.vrps.as_ptr().wrapping_add(usize::from(v)));
@@ -591,7 +591,7 @@ impl<'a> CallAhead<'a> {
                     e.unassigned.lines().prefetch();
                 }
                 if let Some(v) = p.vrp.and_then(|v| e.vrps.get(usize::from(v))) {
-                    prefetch_span(Arc::as_ptr(&v.set), 64, 2);
+                    prefetch(Arc::as_ptr(&v.set));
                     v.lines.prefetch();
                 }
                 if let Some(cache) = scratch.and_then(|s| s.plans.get(usize::from(p.plan))) {
@@ -766,7 +766,7 @@ impl Engine {
                 if let Some(p) = self.parties.get(caller.index())
                     && let Some(v) = p.vrp.and_then(|v| self.vrps.get(v as usize))
                 {
-                    tpr_types::prefetch_span(Arc::as_ptr(&v.set), 64, 2);
+                    tpr_types::prefetch(Arc::as_ptr(&v.set));
                     v.lines.prefetch();
                 }
             }
