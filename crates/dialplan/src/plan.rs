@@ -259,12 +259,13 @@ const HOT_RULE_BYTES: usize =
 /// An effective dial plan, compiled. Immutable; share it between threads and give each
 /// thread its own [`Cache`].
 // `repr(C)`, what a normalization reads first: with thousands of plans taking turns, the plan
-// is in no cache, and these fields then come in two lines, which a caller can ask for ahead
+// is in no cache, and these fields then come in one line (the plan starts one; boxed slices
+// and 32-bit offsets in `Compact` keep them within 64 bytes), which a caller can ask for ahead
 // ([`CompiledPlan::prefetch_automaton`]).
-#[repr(C)]
+#[repr(C, align(64))]
 pub struct CompiledPlan {
-    rules: Vec<CompiledRule>,
-    access_prefix: Option<String>,
+    access_prefix: Option<Box<str>>,
+    rules: Box<[CompiledRule]>,
     set: RuleSet,
     tenant_rules: usize,
     name: String,
@@ -275,6 +276,7 @@ pub struct CompiledPlan {
 /// The bytes of a [`CompiledPlan`] up to the end of its compact rows' place.
 const HOT_PLAN_BYTES: usize =
     std::mem::offset_of!(CompiledPlan, set) + std::mem::size_of::<Option<Compact>>();
+const _: () = assert!(HOT_PLAN_BYTES <= 64 && std::mem::align_of::<CompiledPlan>() == 64);
 
 impl fmt::Debug for CompiledPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -395,9 +397,11 @@ impl CompiledPlan {
             name: plan_name.to_owned(),
             region: service.region.to_string(),
             country_code: service.country_code.clone(),
-            access_prefix: tenant.and_then(|p| p.external_access_prefix.clone()),
+            access_prefix: tenant
+                .and_then(|p| p.external_access_prefix.clone())
+                .map(String::into_boxed_str),
             tenant_rules: tenant_rules.len(),
-            rules,
+            rules: rules.into_boxed_slice(),
             set,
         })
     }
@@ -487,7 +491,8 @@ impl CompiledPlan {
     /// walking a few calls ahead.
     #[inline]
     pub fn prefetch_automaton(&self) {
-        tpr_types::prefetch_span(self, HOT_PLAN_BYTES, 3);
+        // `HOT_PLAN_BYTES`, the plan's first line.
+        tpr_types::prefetch(self);
         // The `+CC` fallback's code (its bytes: `walk`), which most inputs no rule takes
         // reach; at the plan's end, where it costs nothing to plans in cache.
         tpr_types::prefetch(&self.country_code);
@@ -500,7 +505,7 @@ impl CompiledPlan {
     pub fn walk<'a>(&'a self, dialed: &'a str) -> Walk<'a> {
         let Some(compact) = &self.set.compact else { return Walk::default() };
         let s = match &self.access_prefix {
-            Some(prefix) if dialed.len() > prefix.len() && dialed.starts_with(prefix.as_str()) => {
+            Some(prefix) if dialed.len() > prefix.len() && dialed.starts_with(&**prefix) => {
                 &dialed[prefix.len()..]
             }
             _ => dialed,
@@ -644,7 +649,7 @@ impl CompiledPlan {
     /// Spec §3.5: a longer string that starts with the legacy external access prefix loses it.
     fn strip_access_prefix<'s>(&self, s: &'s str, outcome: &mut Outcome) -> &'s str {
         match &self.access_prefix {
-            Some(prefix) if s.len() > prefix.len() && s.starts_with(prefix.as_str()) => {
+            Some(prefix) if s.len() > prefix.len() && s.starts_with(&**prefix) => {
                 outcome.access_prefix_stripped = true;
                 &s[prefix.len()..]
             }
@@ -1209,10 +1214,10 @@ impl<'a> Walk<'a> {
     }
 
     fn new(plan: &'a CompiledPlan, compact: &'a Compact, s: &'a [u8]) -> Walk<'a> {
-        let (rows, classes) = compact.words().split_at(compact.classes);
+        let (rows, classes) = compact.words().split_at(compact.classes());
         let Some(classes) = classes.first_chunk::<256>() else { return Walk::default() };
         tpr_types::prefetch(&classes[usize::from(b'0')]);
-        tpr_types::prefetch(&rows[compact.width]);
+        tpr_types::prefetch(&rows[compact.width()]);
         // The `+CC` fallback's code, for inputs no rule takes.
         tpr_types::prefetch(plan.country_code.as_ptr());
         Walk {
@@ -1220,9 +1225,9 @@ impl<'a> Walk<'a> {
             rows,
             classes: Some(classes),
             lists: compact.lists(),
-            width: compact.width,
+            width: compact.width(),
             input: s,
-            at: compact.width,
+            at: compact.width(),
             stage: Stage::Bytes,
             winner: None,
             path: [0; Walk::PATH],

@@ -148,9 +148,11 @@ pub(crate) struct Compact {
     /// table of bounds first; row 0 is the dead state (all zeros), row 1 the start. The byte
     /// classes follow the last row at `classes`, a word per byte.
     pub(crate) storage: Box<[u32]>,
-    base: usize,
-    pub(crate) classes: usize,
-    pub(crate) width: usize,
+    // 32 bits each (the words are at most a few hundred thousand), so that a plan's fields
+    // a walk reads first fit one line (see `CompiledPlan`).
+    base: u32,
+    classes: u32,
+    width: u32,
 }
 
 impl Compact {
@@ -253,19 +255,42 @@ impl Compact {
                 .chunks(2)
                 .map(|w| bytemuck::cast::<[u16; 2], u32>([w[0], *w.get(1).unwrap_or(&0)])),
         );
-        Some(Compact { storage: storage.into(), base, classes, width })
+        Some(Compact {
+            storage: storage.into(),
+            base: u32::try_from(base).ok()?,
+            classes: u32::try_from(classes).ok()?,
+            width: u32::try_from(width).ok()?,
+        })
+    }
+
+    /// Where the rows start, as a 16-bit word index into `storage`.
+    #[inline]
+    fn base(&self) -> usize {
+        self.base as usize
+    }
+
+    /// Where the byte classes start, as a word index into [`Compact::words`].
+    #[inline]
+    pub(crate) fn classes(&self) -> usize {
+        self.classes as usize
+    }
+
+    /// Words a row takes: one per byte class, one for the match list.
+    #[inline]
+    pub(crate) fn width(&self) -> usize {
+        self.width as usize
     }
 
     /// The match lists (see `storage`).
     #[inline]
     pub(crate) fn lists(&self) -> &[u32] {
-        &self.storage[..self.base / 2]
+        &self.storage[..self.base() / 2]
     }
 
     /// The 16-bit words: rows, then byte classes.
     #[inline]
     pub(crate) fn words(&self) -> &[u16] {
-        &bytemuck::cast_slice::<u32, u16>(&self.storage)[self.base..]
+        &bytemuck::cast_slice::<u32, u16>(&self.storage)[self.base()..]
     }
 
     /// The automaton of every `P(?s:.)*` of `hirs` in compact rows, or `None` if it passes
@@ -282,17 +307,17 @@ impl Compact {
     /// The patterns that match somewhere in `s`, ascending.
     #[inline]
     pub(crate) fn matching(&self, s: &[u8]) -> &[u32] {
-        let (rows, classes) = self.words().split_at(self.classes);
+        let (rows, classes) = self.words().split_at(self.classes());
         // Indexed by a byte, so without bounds checks.
         let Some(classes) = classes.first_chunk::<256>() else { return &[] };
-        let mut at = self.width;
+        let mut at = self.width();
         for &b in s {
             at = usize::from(rows[at + usize::from(classes[usize::from(b)])]);
             if at == 0 {
                 return &[];
             }
         }
-        self.list(usize::from(rows[at + self.width - 1]))
+        self.list(usize::from(rows[at + self.width() - 1]))
     }
 
     /// The match list whose length word is at `from` (0: none).
@@ -304,7 +329,7 @@ impl Compact {
     /// The lines a scan of a dialed or E.164 number reads: the lists, the rows and the byte
     /// classes up to '9'.
     pub(crate) fn lines(&self) -> Lines {
-        let end = (self.base + self.classes + usize::from(b'9')) / 2 + 1;
+        let end = (self.base() + self.classes() + usize::from(b'9')) / 2 + 1;
         Lines::of(&self.storage[..end.min(self.storage.len())], Self::MAX_LINES)
     }
 
@@ -476,7 +501,7 @@ impl PatternSet {
     #[inline]
     pub fn prefetch_classes(&self) {
         if let Scanner::Compact(c) = &self.scanner
-            && let Some(w) = c.words().get(c.classes + usize::from(b'0'))
+            && let Some(w) = c.words().get(c.classes() + usize::from(b'0'))
         {
             tpr_types::prefetch(w);
         }
@@ -793,27 +818,27 @@ mod tests {
         let Scanner::Compact(c) = &set.scanner else { panic!("not compact") };
         let words = c.words();
         // The dead row, then the start, whose '+' leads to the row after it.
-        assert!(words[..c.width].iter().all(|&w| w == 0));
-        let class = |b: u8| usize::from(words[c.classes + usize::from(b)]);
-        assert_eq!(usize::from(words[c.width + class(b'+')]), 2 * c.width);
-        assert!(words.len() - c.classes - 256 <= 1);
+        assert!(words[..c.width()].iter().all(|&w| w == 0));
+        let class = |b: u8| usize::from(words[c.classes() + usize::from(b)]);
+        assert_eq!(usize::from(words[c.width() + class(b'+')]), 2 * c.width());
+        assert!(words.len() - c.classes() - 256 <= 1);
         // A letter leads nowhere from the start.
-        assert_eq!(words[c.width + class(b'a')], 0);
+        assert_eq!(words[c.width() + class(b'a')], 0);
         // Two lists, in the order the depth-first walk finds them: [0] at the end of the
         // `+1` run, then [1] ('+' comes before '9' among the start's successors).
         assert_eq!(c.storage[..5], [0, 1, 0, 1, 1]);
         assert_eq!((c.list(1), c.list(3), c.list(0)), (&[0][..], &[1][..], &[][..]));
         // Each byte of a number the first pattern takes leads to the very next row: a walk
         // along it reads consecutive rows.
-        let mut at = c.width;
+        let mut at = c.width();
         for &b in b"+12065550100" {
             let next = usize::from(words[at + class(b)]);
-            assert_eq!(next, at + c.width, "after {at}, on {}", char::from(b));
+            assert_eq!(next, at + c.width(), "after {at}, on {}", char::from(b));
             at = next;
         }
         // The lines a scan reads: all of this set (under 16 lines) but the last classes.
         let lines = set.lines();
-        assert!(lines.len() * 64 >= 2 * (c.base + c.classes + usize::from(b'9') + 1));
+        assert!(lines.len() * 64 >= 2 * (c.base() + c.classes() + usize::from(b'9') + 1));
         assert!(lines.len() <= Compact::MAX_LINES);
         assert_eq!(set.memory_usage(), 4 * c.storage.len());
         // Asking for the classes' line is a hint, for every kind of set.
@@ -830,7 +855,7 @@ mod tests {
         let start = std::sync::Arc::as_ptr(&set).addr();
         assert_eq!(start % 64, 0, "the set starts a line, behind the Arc's counts too");
         let Scanner::Compact(c) = &set.scanner else { panic!("not compact") };
-        let end = |field: &usize| std::ptr::from_ref(field).addr() + size_of::<usize>() - start;
+        let end = |field: &u32| std::ptr::from_ref(field).addr() + size_of::<u32>() - start;
         assert!(std::ptr::from_ref(&set.any_confirm).addr() - start < 64);
         assert!(std::ptr::from_ref(&c.storage).addr() - start < 64);
         assert!([end(&c.base), end(&c.classes), end(&c.width)].iter().all(|&e| e <= 64));
