@@ -1170,11 +1170,10 @@ impl Walk<'_> {
 
     /// Asks again, all at once, for the lines the walk read: its row words (unless it
     /// [read all](Walk::read_all), when no scan will read them), the match list and the
-    /// winning rule's record. For a caller about to normalize the
-    /// walked input: by then the walk's first lines have left the core's first-level cache
-    /// for the second (the walks of a score of other calls came in between), and a scan
-    /// reads them a dependent load at a time; asked for together, they come back side by
-    /// side.
+    /// winning rule's record. For a caller about to normalize the walked input: by then the
+    /// walk's first lines have left the core's first-level cache for the second (the walks
+    /// of a score of other calls came in between), and a scan reads them a dependent load at
+    /// a time; asked for together, they come back side by side.
     #[inline]
     pub fn refresh(&self) {
         use tpr_types::{prefetch, prefetch_span};

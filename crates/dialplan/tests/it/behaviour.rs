@@ -209,8 +209,8 @@ fn compiled_plans_are_shared_between_threads() {
     assert_eq!(results, ["+14255550100", "+14255550101"]);
 }
 
-/// The `+CC` fallback uses the service plan's calling code, whatever its length: those that
-/// fit the plan's inline copy (every real one) and a longer made-up one.
+/// The `+CC` fallback uses the service plan's calling code, whatever its length: real ones of
+/// one to three digits and longer made-up ones.
 #[test]
 fn fallback_takes_the_calling_code_of_any_length() {
     let us = Region::try_new("US").unwrap();
