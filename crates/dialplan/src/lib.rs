@@ -42,8 +42,8 @@ pub use dotnet::{PatternNote, PatternNoteKind};
 pub use error::{CompileError, CompileErrorKind};
 pub use pattern::{Pattern, Translation};
 pub use plan::{
-    Cache, CompiledPlan, Explanation, Mode, NormalizeError, Outcome, PassExplanation, RuleIndex,
-    RuleInfo, Scope, Walk,
+    Cache, CacheSource, CompiledPlan, Explanation, Mode, NormalizeError, Outcome, PassExplanation,
+    RuleIndex, RuleInfo, Scope, Walk,
 };
 pub use reference::{
     REFERENCE_REGEX_BYTES, ReferenceError, ReferencePlan, ReferenceResult, ServiceReference,

@@ -324,6 +324,34 @@ impl fmt::Debug for Cache {
     }
 }
 
+/// Where a normalization finds what it needs beyond its plan and its input: the plan's
+/// [`Cache`], asked for only when needed, and a buffer for a first pass's result.
+///
+/// A [`Cache`] is its own source. A thread normalizing with many plans (a router serving
+/// thousands of tenants) can keep its plans' caches elsewhere and look one up only when asked:
+/// a scan of compact rows to a rule whose captures its layout or splits fill, the way most
+/// rules of real plans go, asks for none, and a cache it does not touch is a line it does not
+/// wait for.
+pub trait CacheSource {
+    /// The cache of `plan` (made by its [`CompiledPlan::create_cache`]). A cache of another
+    /// plan is a bug, and normalization may panic on it.
+    fn cache_for(&mut self, plan: &CompiledPlan) -> &mut Cache;
+
+    /// A buffer for the result of a first pass that a second pass rewrites. Normalization
+    /// leaves it as it found it, up to its contents.
+    fn pass_buffer(&mut self) -> &mut String;
+}
+
+impl CacheSource for Cache {
+    fn cache_for(&mut self, _plan: &CompiledPlan) -> &mut Cache {
+        self
+    }
+
+    fn pass_buffer(&mut self) -> &mut String {
+        &mut self.pass
+    }
+}
+
 /// Why one dialed string could not be normalized.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NormalizeError {
@@ -561,9 +589,9 @@ impl CompiledPlan {
 
     /// [`CompiledPlan::normalize_with`] for a string already cleaned (a caller that cleaned
     /// it for its own checks need not pay for cleanup twice).
-    pub fn normalize_clean(
+    pub fn normalize_clean<C: CacheSource + ?Sized>(
         &self,
-        cache: &mut Cache,
+        cache: &mut C,
         dialed: &DialString,
         mode: Mode,
         out: &mut String,
@@ -577,9 +605,9 @@ impl CompiledPlan {
     /// match list stands in for the first pass's scan of the rows, which a caller that walked
     /// ahead would otherwise read a second time. Same result either way; a walk of another
     /// plan, or one that stopped short, is ignored.
-    pub fn normalize_walked(
+    pub fn normalize_walked<C: CacheSource + ?Sized>(
         &self,
-        cache: &mut Cache,
+        cache: &mut C,
         dialed: &DialString,
         mode: Mode,
         out: &mut String,
@@ -591,9 +619,9 @@ impl CompiledPlan {
 
     // Inlined into both callers, so that `normalize_clean`'s has no walk to look at.
     #[inline(always)]
-    fn passes(
+    fn passes<C: CacheSource + ?Sized>(
         &self,
-        cache: &mut Cache,
+        cache: &mut C,
         dialed: &str,
         mode: Mode,
         out: &mut String,
@@ -621,13 +649,13 @@ impl CompiledPlan {
         if outcome.first.is_none() {
             self.fallback(s, out, &mut outcome);
         } else if !out.starts_with('+') {
-            let mut pass1 = std::mem::take(&mut cache.pass);
+            let mut pass1 = std::mem::take(cache.pass_buffer());
             std::mem::swap(&mut pass1, out);
             outcome.second = self.first_match(cache, &pass1, self.rules.len(), out, &mut outcome);
             if outcome.second.is_none() {
                 self.fallback(&pass1, out, &mut outcome);
             }
-            cache.pass = pass1;
+            *cache.pass_buffer() = pass1;
         }
         outcome
     }
@@ -709,9 +737,9 @@ impl CompiledPlan {
     /// into `out` (cleared).
     /// The first of `candidates` (a match list of compact rows at the end of `s`) below
     /// `limit` whose rule matches `s`, expanded into `out`.
-    fn first_of(
+    fn first_of<C: CacheSource + ?Sized>(
         &self,
-        cache: &mut Cache,
+        cache: &mut C,
         s: &str,
         candidates: &[u32],
         limit: usize,
@@ -731,9 +759,9 @@ impl CompiledPlan {
         None
     }
 
-    fn first_match(
+    fn first_match<C: CacheSource + ?Sized>(
         &self,
-        cache: &mut Cache,
+        source: &mut C,
         s: &str,
         limit: usize,
         out: &mut String,
@@ -741,8 +769,9 @@ impl CompiledPlan {
     ) -> Option<RuleIndex> {
         out.clear();
         if let Some(compact) = &self.set.compact {
-            return self.first_of(cache, s, compact.matching(s.as_bytes()), limit, out, outcome);
+            return self.first_of(source, s, compact.matching(s.as_bytes()), limit, out, outcome);
         }
+        let cache = source.cache_for(self);
         let mut tried = None;
         if let (Some(first), Some(first_cache)) = (&self.set.first, &mut cache.first) {
             if let Some(found) = first_rule(first, first_cache, &mut cache.memo, s.as_bytes()) {
@@ -784,23 +813,41 @@ impl CompiledPlan {
     }
 
     /// Runs rule `i`'s own engine on `s`; if it matches, expands its translation into `out`.
-    fn try_rule(
+    fn try_rule<C: CacheSource + ?Sized>(
         &self,
-        cache: &mut Cache,
+        source: &mut C,
         i: usize,
         s: &str,
         out: &mut String,
         outcome: &mut Outcome,
     ) -> bool {
-        let rule = &self.rules[i];
-        let input = Input::new(s);
+        let slot_len = self.rules[i].slot_len;
         // The usual few groups on the stack: with thousands of plans taking turns, the plan's
         // cache is in no cache, and layouts and splits need nothing else from it.
-        let mut stack = [None; STACK_SLOTS];
-        let slots = match stack.get_mut(..rule.slot_len) {
-            Some(slots) => slots,
-            None => &mut cache.slots[..rule.slot_len],
-        };
+        if slot_len <= STACK_SLOTS {
+            let mut stack = [None; STACK_SLOTS];
+            return self.run_rule(source, i, s, &mut stack[..slot_len], out, outcome);
+        }
+        let cache = source.cache_for(self);
+        // Moved out (no allocation) so that `cache` stays free to lend; put back below.
+        let mut slots = std::mem::take(&mut cache.slots);
+        let found = self.run_rule(cache, i, s, &mut slots[..slot_len], out, outcome);
+        cache.slots = slots;
+        found
+    }
+
+    /// [`CompiledPlan::try_rule`] with the slots for its captures.
+    fn run_rule<C: CacheSource + ?Sized>(
+        &self,
+        source: &mut C,
+        i: usize,
+        s: &str,
+        slots: &mut [Option<NonMaxUsize>],
+        out: &mut String,
+        outcome: &mut Outcome,
+    ) -> bool {
+        let rule = &self.rules[i];
+        let input = Input::new(s);
         let quick = match &rule.matcher {
             Matcher::Layout(layout) => layout.fill(s.len(), slots),
             Matcher::Nfa(m) => m.splits.as_ref().is_some_and(|splits| splits.fill(s, slots)),
@@ -810,7 +857,7 @@ impl CompiledPlan {
             rule.template.expand(s, &SlotSpans(slots), out);
             return true;
         }
-        let found = match (&rule.matcher, &mut cache.rules[i]) {
+        let found = match (&rule.matcher, &mut source.cache_for(self).rules[i]) {
             (Matcher::OnePass(dfa), RuleCache::OnePass(c)) => dfa
                 .try_search_slots(c, &input.anchored(Anchored::Yes), slots)
                 .ok()

@@ -381,6 +381,13 @@ pub struct SetCache {
     ids: Vec<u32>,
 }
 
+/// A cache of no set: what a set that [needs none](PatternSet::needs_cache) may be given.
+impl Default for SetCache {
+    fn default() -> SetCache {
+        SetCache { lazy: None, hits: regex_automata::PatternSet::new(0), ids: Vec::new() }
+    }
+}
+
 impl fmt::Debug for SetCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SetCache").finish_non_exhaustive()
@@ -504,6 +511,18 @@ impl PatternSet {
             && let Some(w) = c.words().get(c.classes() + usize::from(b'0'))
         {
             tpr_types::prefetch(w);
+        }
+    }
+
+    /// Does a search of this set use its cache? Compact rows without patterns to confirm
+    /// (and an empty set) do not: they read the set alone, and take any [`SetCache`],
+    /// `SetCache::default()` among them. A caller keeping caches for many sets can skip
+    /// looking this one's up.
+    pub fn needs_cache(&self) -> bool {
+        match &self.scanner {
+            Scanner::Compact(_) => self.any_confirm,
+            Scanner::Empty => false,
+            _ => true,
         }
     }
 

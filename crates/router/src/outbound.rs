@@ -706,7 +706,7 @@ impl Engine {
             }
         } else {
             // Cleaned above: the plan starts from the cleaned string.
-            let cache = &mut scratch.plans[p.plan as usize].borrow_mut();
+            let cache: &mut Cache = &mut scratch.plans[p.plan as usize].borrow_mut();
             match walk {
                 Some(w) => plan.normalize_walked(
                     cache,

@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use tpr_dialplan::{
-    Cache, CompiledPlan, DialPlan, DialString, Limits, Mode, ReferencePlan, Rule, ServiceReference,
-    Walk, service_plan,
+    Cache, CacheSource, CompiledPlan, DialPlan, DialString, Limits, Mode, ReferencePlan, Rule,
+    ServiceReference, Walk, service_plan,
 };
 use tpr_types::Region;
 
@@ -84,7 +84,27 @@ fn plan() -> impl Strategy<Value = DialPlan> {
     )
 }
 
-/// `plan` normalizes the cleaned `dialed` the same with `walk` as without it.
+/// A plan's cache kept apart from the pass buffer, counting how often normalization asks for
+/// it (what a router keeping the caches of many plans does).
+struct Counting<'a> {
+    cache: &'a mut Cache,
+    pass: String,
+    fetches: usize,
+}
+
+impl CacheSource for Counting<'_> {
+    fn cache_for(&mut self, _plan: &CompiledPlan) -> &mut Cache {
+        self.fetches += 1;
+        self.cache
+    }
+
+    fn pass_buffer(&mut self) -> &mut String {
+        &mut self.pass
+    }
+}
+
+/// `plan` normalizes the cleaned `dialed` the same with `walk` as without it, and the same
+/// with a cache asked for only when needed as with the plan's own.
 fn walked_agrees(
     plan: &CompiledPlan,
     cache: &mut Cache,
@@ -92,11 +112,15 @@ fn walked_agrees(
     walk: &Walk<'_>,
 ) -> Result<(), TestCaseError> {
     for mode in [Mode::Effective, Mode::TenantScopeOnly] {
-        let (mut a, mut b) = (String::new(), String::new());
+        let (mut a, mut b, mut c) = (String::new(), String::new(), String::new());
         let plain = plan.normalize_clean(cache, dialed, mode, &mut a);
         let walked = plan.normalize_walked(cache, dialed, mode, &mut b, walk);
         prop_assert_eq!(plain, walked, "{:?} {:?}", dialed, mode);
-        prop_assert_eq!(a, b, "{:?} {:?}", dialed, mode);
+        prop_assert_eq!(&a, &b, "{:?} {:?}", dialed, mode);
+        let mut source = Counting { cache: &mut *cache, pass: String::new(), fetches: 0 };
+        let apart = plan.normalize_walked(&mut source, dialed, mode, &mut c, walk);
+        prop_assert_eq!(plain, apart, "{:?} {:?}", dialed, mode);
+        prop_assert_eq!(&a, &c, "{:?} {:?}", dialed, mode);
     }
     Ok(())
 }
@@ -424,4 +448,44 @@ fn walks_that_read_all_stand_in_for_the_scan() {
         walked_agrees(&other, &mut other_cache, &cleaned, &walk).unwrap();
     }
     assert!(read_all > 5_000 && not_read_all > 1_000, "{read_all} read all, {not_read_all} not");
+}
+
+/// Compact rows to a rule whose captures a layout or splits fill ask for no cache (a router
+/// keeping thousands of plans' caches need not look one up); a rule that runs an engine of its
+/// own, or a plan without compact rows, does.
+#[test]
+fn a_cache_is_asked_for_only_when_a_rule_needs_one() {
+    let us = service_plan(Region::try_new("US").unwrap()).unwrap();
+    let compact = CompiledPlan::compile(Some(&sites_plan()), us, &Limits::default()).unwrap();
+    let fetches = |plan: &CompiledPlan, dialed: &str| {
+        let mut cache = plan.create_cache();
+        let mut source = Counting { cache: &mut cache, pass: String::new(), fetches: 0 };
+        let cleaned = DialString::try_clean(dialed).unwrap();
+        let mut out = String::new();
+        let outcome = plan.normalize_clean(&mut source, &cleaned, Mode::Effective, &mut out);
+        (out, outcome.first.map(|r| plan.rule(r).name.clone()), source.fetches)
+    };
+    // Layouts and splits: a site extension, national and international numbers, and a
+    // service code whose first pass leaves no `+`, so a second pass runs.
+    let service = fetches(&compact, "411");
+    assert_eq!((service.1.as_deref(), service.2), (Some("Service"), 0), "{service:?}");
+    let passes = compact.explain("411", Mode::Effective).unwrap().passes.len();
+    assert_eq!(passes, 2, "411 takes a second pass");
+    let site = fetches(&compact, "7041234");
+    assert_eq!(site, ("+14250041234".to_owned(), Some("Site4".to_owned()), 0));
+    let national = fetches(&compact, "14255550100");
+    assert_eq!(national, ("+14255550100".to_owned(), Some("National".to_owned()), 0));
+    let intl = fetches(&compact, "011 44 20 7946 0958");
+    assert_eq!(intl, ("+442079460958".to_owned(), Some("Intl".to_owned()), 0));
+    // A rule with lookahead runs its backtracking engine, which needs the cache.
+    let look = DialPlan::new("Look", vec![Rule::new("NotZero", r"^(?!0)(\d{4})$", "+1425555$1")]);
+    let look = CompiledPlan::compile(Some(&look), us, &Limits::default()).unwrap();
+    let (out, rule, n) = fetches(&look, "1234");
+    assert_eq!((out.as_str(), rule.as_deref()), ("+14255551234", Some("NotZero")));
+    assert!(n > 0, "the lookahead rule's engine needs the cache");
+    // Without compact rows the lazy DFA's states live in the cache.
+    let lazy_limits = Limits { compact_plans: false, ..Limits::default() };
+    let lazy = CompiledPlan::compile(Some(&sites_plan()), us, &lazy_limits).unwrap();
+    let (out, _, n) = fetches(&lazy, "7041234");
+    assert_eq!((out.as_str(), n > 0), ("+14250041234", true));
 }
