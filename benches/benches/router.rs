@@ -28,7 +28,7 @@ fn decisions(c: &mut Criterion) {
         ("naive", Engine::compile_naive(&tenant).unwrap()),
     ] {
         let state = State::new(&engine);
-        let mut scratch = Scratch::new(&engine);
+        let mut scratch = Scratch::new();
         let mut rng = Pcg64Mcg::seed_from_u64(1);
         let mut group = c.benchmark_group(format!("decide/{label}"));
         for (name, user, dialed) in cases {
@@ -47,7 +47,7 @@ fn attempts(c: &mut Criterion) {
     let tenant = Tenant::from_toml_str(CONTOSO, "contoso.toml").unwrap();
     let engine = Engine::compile(&tenant).unwrap();
     let state = State::new(&engine);
-    let mut scratch = Scratch::new(&engine);
+    let mut scratch = Scratch::new();
     let mut rng = Pcg64Mcg::seed_from_u64(1);
     let call = Call::new(engine.party("spencer.low").unwrap(), "+14255550100");
     let d = engine.decide(&state, &call, &mut scratch, &mut rng, 0);

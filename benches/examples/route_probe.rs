@@ -17,7 +17,7 @@ fn main() {
     let tenant = tpr_tenant::Tenant::from_toml_str(CONTOSO, "contoso.toml").expect("loads");
     let engine = Engine::compile(&tenant).expect("compiles");
     let state = State::new(&engine);
-    let mut scratch = Scratch::new(&engine);
+    let mut scratch = Scratch::new();
     let users: Vec<UserId> = (0..engine.user_count() as u32)
         .map(UserId::from_index)
         .filter(|u| engine.number_of(*u).is_some())

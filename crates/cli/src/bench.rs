@@ -16,7 +16,7 @@
 //! tenants taking turns leave a decision's records in no cache. A decision's timed latency
 //! includes that asking.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,9 +27,7 @@ use hdrhistogram::Histogram;
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use tpr_dialplan::Limits;
-use tpr_router::{
-    Call, CallAhead, Engine, Interner, PlanCaches, Prefetch, Scratch, ScratchShape, State, UserId,
-};
+use tpr_router::{Call, CallAhead, Engine, Interner, Prefetch, Scratch, State, UserId};
 use tpr_tenant::Tenant;
 
 use crate::{Finish, UserError, tenant_file};
@@ -97,10 +95,9 @@ struct Measured {
     /// Every decision of the timed pass.
     histogram: Histogram<u64>,
     kinds: [u64; 6],
-    /// Dial-plan caches of the busiest thread: distinct plans, bytes of lazy DFA states built.
-    lazy: (usize, usize),
-    /// Scratches per thread: one per scratch shape.
-    scratches: usize,
+    /// Caches of the busiest thread's scratch: dial plans, bytes of their lazy DFA states,
+    /// pattern sets.
+    lazy: (usize, usize, usize),
     /// What each decision asked for of the coming calls' memory.
     ahead: Ahead,
 }
@@ -504,24 +501,8 @@ fn measure(
         Ahead::Records
     };
     let pipeline = ahead != Ahead::Nothing;
-    // Tenants whose engines share every automaton (clones through one Interner) share one
-    // scratch per thread, as a server thread would keep one per shape.
-    // A shape hashes and compares the automata's addresses only, which never change (it also
-    // holds the automata, whose caches inside are what clippy sees as mutable).
-    #[allow(clippy::mutable_key_type)]
-    let mut shapes: HashMap<ScratchShape, usize> = HashMap::new();
-    let mut first_of_shape = Vec::new();
-    let scratch_of: Vec<usize> = engines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            *shapes.entry(l.engine.scratch_shape()).or_insert_with(|| {
-                first_of_shape.push(i);
-                first_of_shape.len() - 1
-            })
-        })
-        .collect();
-    let pass = |thread: usize, scratch: &mut [Scratch], timed: bool| -> Pass {
+    // One scratch per thread for every tenant, as a server thread would keep.
+    let pass = |thread: usize, scratch: &mut Scratch, timed: bool| -> Pass {
         let mut rng = Pcg64Mcg::seed_from_u64(args.seed ^ (thread as u64 + 1));
         let mut histogram =
             Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
@@ -532,25 +513,23 @@ fn measure(
         let n = jobs.len();
         let mut at = offset % n;
         let job_at = |k: usize| &jobs[if k < n { k } else { k % n }];
-        // The walks of the next `WALK_AHEAD` calls (see `Engine::call_ahead`), with the
-        // scratch each will use.
+        // The walks of the next `WALK_AHEAD` calls (see `Engine::call_ahead`).
         let walks = if ahead == Ahead::Automata { WALK_AHEAD } else { 0 };
-        let mut ring: VecDeque<(CallAhead<'_>, usize)> = VecDeque::with_capacity(walks + 1);
+        let mut ring: VecDeque<CallAhead<'_>> = VecDeque::with_capacity(walks + 1);
         for _ in 0..per_thread {
             // This call's walk, once it has gone round the ring.
             let mut walked = None;
             if walks > 0 {
                 let next = job_at(at + walks);
                 let tenant = next.tenant as usize;
-                let walk = engines[tenant].engine.call_ahead(next.user, next.dialed);
-                ring.push_back((walk, scratch_of[tenant]));
-                for (walk, k) in &mut ring {
-                    walk.step(Some(&scratch[*k]));
+                ring.push_back(engines[tenant].engine.call_ahead(next.user, next.dialed));
+                for walk in &mut ring {
+                    walk.step();
                 }
                 // This call's walk: what it read is in L2 by now, asked for again together
                 // (the decision takes its rule candidates from it).
                 if ring.len() > walks
-                    && let Some((walk, _)) = ring.pop_front()
+                    && let Some(walk) = ring.pop_front()
                 {
                     walk.refresh();
                     walked = Some(walk);
@@ -593,7 +572,6 @@ fn measure(
             at = if at + 1 == n { 0 } else { at + 1 };
             let l = &engines[job.tenant as usize];
             let call = Call::new(job.user, job.dialed);
-            let scratch = &mut scratch[scratch_of[job.tenant as usize]];
             let d = match &walked {
                 Some(walk) => l.engine.decide_ahead(&l.state, &call, walk, scratch, &mut rng, 0),
                 None => l.engine.decide(&l.state, &call, scratch, &mut rng, 0),
@@ -608,20 +586,17 @@ fn measure(
     };
     crate::clock::start();
     let barrier = Barrier::new(args.threads);
-    let worker = |thread: usize| -> (Vec<Pass>, (usize, usize)) {
-        // One set of dial-plan caches per thread, shared by the tenants' scratch.
-        let plans = PlanCaches::new();
-        let mut scratch: Vec<Scratch> = first_of_shape
-            .iter()
-            .map(|&i| Scratch::with_plan_caches(&engines[i].engine, &plans))
-            .collect();
+    let worker = |thread: usize| -> (Vec<Pass>, (usize, usize, usize)) {
+        let mut scratch = Scratch::new();
         // The cold pass, the untimed rounds, then the timed pass.
         let mut passes = Vec::with_capacity(args.rounds + 2);
         for i in 0..args.rounds + 2 {
             barrier.wait();
             passes.push(pass(thread, &mut scratch, i == args.rounds + 1));
         }
-        (passes, (plans.len(), plans.automaton_memory_usage()))
+        let caches =
+            (scratch.plan_caches(), scratch.automaton_memory_usage(), scratch.set_caches());
+        (passes, caches)
     };
     let results = on_threads(args.threads, worker)?;
     let lazy = results.iter().map(|(_, l)| *l).max().unwrap_or_default();
@@ -638,16 +613,7 @@ fn measure(
     let slowest = |i: usize| passes.iter().map(|p| p[i].wall).max().unwrap_or_default();
     let mut rounds: Vec<Duration> = (1..=args.rounds).map(slowest).collect();
     rounds.sort();
-    Ok(Measured {
-        cold: slowest(0),
-        wall: rounds[0],
-        rounds,
-        histogram,
-        kinds,
-        lazy,
-        scratches: first_of_shape.len(),
-        ahead,
-    })
+    Ok(Measured { cold: slowest(0), wall: rounds[0], rounds, histogram, kinds, lazy, ahead })
 }
 
 fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io::Result<()> {
@@ -681,12 +647,12 @@ fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     writeln!(
         out,
-        "       per thread: {} scratch{} (one per shape of shared automata), {} of lazy DFA states over {} dial plan{}",
-        m.scratches,
-        if m.scratches == 1 { "" } else { "es" },
-        size(m.lazy.1),
+        "       per thread: one scratch, with caches for the automata whose searches need one: {} dial plan{} ({} of lazy DFA states), {} pattern set{}",
         m.lazy.0,
         plural(m.lazy.0),
+        size(m.lazy.1),
+        m.lazy.2,
+        plural(m.lazy.2),
     )?;
     match m.ahead {
         Ahead::Automata => writeln!(

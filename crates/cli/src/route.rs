@@ -79,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     let mut p = Printer {
         engine: &engine,
         state: &state,
-        scratch: Scratch::new(&engine),
+        scratch: Scratch::new(),
         rng: Pcg64Mcg::seed_from_u64(args.seed),
         json: args.json,
         invalid: 0,

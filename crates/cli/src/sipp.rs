@@ -144,7 +144,7 @@ pub fn write(
     // lies, by SBC.
     let mut body = String::new();
     let mut by_gateway: BTreeMap<GatewayId, Vec<Range<usize>>> = BTreeMap::new();
-    let mut scratch = Scratch::new(engine);
+    let mut scratch = Scratch::new();
     let mut left_out = 0;
     for invite in log.invites() {
         match fields(engine, &mut scratch, log, invite) {

@@ -67,7 +67,7 @@ impl<'a> Bytes<'a> {
 pub fn decide_target(data: &[u8]) {
     let engine = engine();
     let state = State::new(engine);
-    let mut scratch = Scratch::new(engine);
+    let mut scratch = Scratch::new();
     let mut b = Bytes(data);
     let users = engine.user_count() as u32;
     let gateways = engine.gateway_count() as u16;
@@ -118,14 +118,14 @@ pub fn decide_target(data: &[u8]) {
         }
         // Deciding with a walk ahead, at any step of it, decides the same; so does deciding
         // with another caller's.
-        for (who, with) in [(caller, true), (anyone, false)] {
+        for who in [caller, anyone] {
             let mut ahead = engine.call_ahead(who, &dialed);
             let mut steps = 0;
             loop {
                 let rng = &mut Pcg64Mcg::seed_from_u64(seed);
                 let walked = engine.decide_ahead(&state, &call, &ahead, &mut scratch, rng, now);
                 assert_eq!(d, walked, "a walk ahead changes the decision");
-                if !ahead.step(with.then_some(&scratch)) {
+                if !ahead.step() {
                     break;
                 }
                 steps += 1;

@@ -8,7 +8,8 @@ use tpr_tenant::{BusyOnBusy, InboundTreatment, NumberType, OverflowAction, Voice
 
 use crate::engine::{Engine, PartyKind, TreatmentTo};
 use crate::ids::UserId;
-use crate::outbound::{Ingress, Location, Scratch};
+use crate::outbound::{Ingress, Location};
+use crate::scratch::Scratch;
 use crate::state::State;
 
 /// One inbound PSTN call.
@@ -146,7 +147,6 @@ impl Engine {
         call: &InboundCall<'_>,
         scratch: &mut Scratch,
     ) -> InboundDecision {
-        debug_assert!(self.fits(scratch), "scratch made for an engine of another shape");
         // 1–2. Entry and the gateway's inbound translation rules.
         scratch.number.clear();
         scratch.caller.clear();
@@ -192,11 +192,9 @@ impl Engine {
         if let Some(b) = &self.blocking {
             scratch.tmp.clear();
             scratch.tmp.extend(scratch.caller.chars().filter(|c| !"-()".contains(*c)));
-            let caller = std::mem::take(&mut scratch.tmp);
-            let caches = scratch.blocked.as_mut().expect("blocking caches");
-            let hit = b.blocked.first(&mut caches.0, &caller);
-            let exempt = hit.is_some() && b.exempt.is_match(&mut caches.1, &caller);
-            scratch.tmp = caller;
+            let caller = scratch.tmp.as_str();
+            let hit = b.blocked.first(scratch.caches.set(&b.blocked), caller);
+            let exempt = hit.is_some() && b.exempt.is_match(scratch.caches.set(&b.exempt), caller);
             if let Some(i) = hit
                 && !exempt
             {
@@ -212,7 +210,8 @@ impl Engine {
         let callee = match redirected_to.or_else(|| self.lookup(&scratch.number)) {
             Some(u) => u,
             None => {
-                let Some(t) = self.unassigned.first(&mut scratch.unassigned, &scratch.number)
+                let Some(t) =
+                    self.unassigned.first(scratch.caches.set(&self.unassigned), &scratch.number)
                 else {
                     return InboundDecision::reject(InboundReject::NotFound);
                 };

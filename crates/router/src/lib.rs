@@ -4,8 +4,8 @@
 //! routes in one automaton per policy, emergency policies, reverse number lookup, unassigned
 //! numbers and blocked patterns, minute pools, and the capacity key layout. It never changes;
 //! share it between threads. What changes while calls run lives in a [`State`] (capacity
-//! ledger, gateway health, minute pools, credits, spend), and each thread keeps a
-//! [`Scratch`] so that deciding allocates nothing.
+//! ledger, gateway health, minute pools, credits, spend), and each thread keeps one
+//! [`Scratch`], for whichever engines it decides with, so that deciding allocates nothing.
 //!
 //! - [`Engine::decide`]: the outbound pipeline of spec §4, returning a [`Decision`] value:
 //!   internal, an unassigned-number treatment, Direct Routing with its gateways in try order,
@@ -42,7 +42,7 @@
 //! "#, "contoso.toml").unwrap();
 //! let engine = Engine::compile(&tenant).unwrap();
 //! let state = State::new(&engine);
-//! let mut scratch = Scratch::new(&engine);
+//! let mut scratch = Scratch::new();
 //! let mut rng = rand::rngs::mock::StepRng::new(0, 1);
 //! let alice = engine.party("alice").unwrap();
 //! let d = engine.decide(&state, &Call::new(alice, "(425) 555-0100"), &mut scratch, &mut rng, 0);
@@ -63,6 +63,7 @@ mod intern;
 mod numbers;
 mod outbound;
 mod router;
+mod scratch;
 mod state;
 
 pub use attempt::{Attempt, Failure, Input, NETWORK_FAILURE, NETWORK_TRIES, Output};
@@ -72,7 +73,8 @@ pub use inbound::{Delivery, InboundCall, InboundDecision, InboundOutcome, Inboun
 pub use intern::{InternStats, Interner};
 pub use outbound::{
     Call, CallAhead, CallerId, Candidate, Candidates, Client, Decision, Ingress, Location, Outcome,
-    PlanCaches, Prefetch, Reject, Scratch, ScratchShape,
+    Prefetch, Reject,
 };
 pub use router::{Loaded, Router};
+pub use scratch::Scratch;
 pub use state::{Charge, HEALTH_WINDOW_MS, Settlement, State};

@@ -2,25 +2,21 @@
 //! unassigned numbers, capacity, dial-out policy, then Direct Routing, Operator Connect or
 //! Calling Plan.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
-use std::rc::Rc;
 use std::sync::Arc;
 
 use rand::Rng;
 use smallvec::SmallVec;
 use tpr_capacity::KeyId;
 use tpr_dialplan::cleanup::clean_into;
-use tpr_dialplan::{
-    Cache, CompiledPlan, DialString, Mode, PatternSet, SetCache, TranslationScratch,
-};
+use tpr_dialplan::{Mode, SetCache};
 use tpr_tenant::{CallerIdSubstitute, CallingPlan, NumberType};
 
 use crate::carrier::{CarrierEmergency, carrier_emergency};
 use crate::country::is_domestic_from;
 use crate::engine::{DialOut, Engine, GatewayHot, Party, PartyKind, RouteTable};
 use crate::ids::{GatewayId, RouteId, SiteId, TrunkId, UserId};
+use crate::scratch::Scratch;
 use crate::state::{Charge, State};
 
 /// What kind of client places the call.
@@ -304,207 +300,6 @@ impl Decision {
     }
 }
 
-/// One thread's scratch for the dial plans it normalizes with, to share between the
-/// [`Scratch`]es of every engine that thread serves ([`Scratch::with_plan_caches`]).
-///
-/// A dial plan's first-match automaton is a lazy DFA: its states are built by the searches
-/// that need them and kept in the plan's per-thread [`Cache`]. Engines compiled through one
-/// [`Interner`](crate::Interner) share their compiled plans; with this they share those caches
-/// too, so a thread serving 10,000 tenants with the same plan builds its states once, not once
-/// per tenant, and keeps one cache warm instead of 10,000 cold ones. Each entry holds its plan,
-/// so a reload that drops a plan leaves its cache in place (not mistaken for another plan's)
-/// until the `PlanCaches` itself is dropped.
-#[derive(Clone, Default)]
-pub struct PlanCaches {
-    by_plan: Rc<RefCell<HashMap<*const CompiledPlan, PlanCache>>>,
-}
-
-type PlanCache = (Arc<CompiledPlan>, Rc<RefCell<Cache>>);
-
-impl PlanCaches {
-    /// No caches yet.
-    pub fn new() -> PlanCaches {
-        PlanCaches::default()
-    }
-
-    /// Number of distinct plans with a cache.
-    pub fn len(&self) -> usize {
-        self.by_plan.borrow().len()
-    }
-
-    /// Has no plan a cache yet?
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Heap bytes of the lazy DFA states built so far, over every plan's cache.
-    pub fn automaton_memory_usage(&self) -> usize {
-        self.by_plan.borrow().values().map(|(_, c)| c.borrow().automaton_memory_usage()).sum()
-    }
-
-    fn get(&self, plan: &Arc<CompiledPlan>) -> Rc<RefCell<Cache>> {
-        let mut map = self.by_plan.borrow_mut();
-        let (_, cache) = map
-            .entry(Arc::as_ptr(plan))
-            .or_insert_with(|| (Arc::clone(plan), Rc::new(RefCell::new(plan.create_cache()))));
-        Rc::clone(cache)
-    }
-}
-
-impl fmt::Debug for PlanCaches {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PlanCaches").field("plans", &self.len()).finish()
-    }
-}
-
-/// What a [`Scratch`] is made for: the compiled automata it keeps caches of, in its order.
-///
-/// Engines compiled through one [`Interner`](crate::Interner) from tenants with the same dial
-/// plans, routes and patterns share every automaton, so they have equal shapes, and one
-/// `Scratch` per thread serves all of them: a thread serving 10,000 such tenants keeps one warm
-/// scratch instead of 10,000 cold ones. Compute shapes when assigning scratch, not per call.
-///
-/// Shapes compare the automata by address, and hold on to them: no automaton of a shape can be
-/// freed, and its address reused by another, while the shape (or a scratch of it) lives.
-#[derive(Clone)]
-pub struct ScratchShape {
-    addresses: Vec<usize>,
-    _plans: Vec<Arc<CompiledPlan>>,
-    _sets: Vec<Arc<PatternSet>>,
-}
-
-impl PartialEq for ScratchShape {
-    fn eq(&self, other: &ScratchShape) -> bool {
-        self.addresses == other.addresses
-    }
-}
-
-impl Eq for ScratchShape {}
-
-impl std::hash::Hash for ScratchShape {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.addresses.hash(state);
-    }
-}
-
-impl fmt::Debug for ScratchShape {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ScratchShape")
-            .field("plans", &self._plans.len())
-            .field("sets", &self._sets.len())
-            .finish()
-    }
-}
-
-impl Engine {
-    /// The shape of the [`Scratch`] this engine decides with.
-    pub fn scratch_shape(&self) -> ScratchShape {
-        let mut sets: Vec<Arc<PatternSet>> = self.vrps.iter().map(|v| v.set.clone()).collect();
-        sets.extend(self.ecrps.iter().flat_map(|e| e.numbers.iter().map(|n| n.table.set.clone())));
-        sets.push(self.unassigned.clone());
-        sets.extend(self.blocking.iter().flat_map(|b| [b.blocked.clone(), b.exempt.clone()]));
-        ScratchShape {
-            addresses: self.shape_parts().collect(),
-            _plans: self.plans.to_vec(),
-            _sets: sets,
-        }
-    }
-
-    /// The automata a scratch has caches for, by address, with a separator after each
-    /// group so that groups of different lengths cannot line up.
-    fn shape_parts(&self) -> impl Iterator<Item = usize> + '_ {
-        const END: usize = usize::MAX;
-        let plans = self.plans.iter().map(|p| Arc::as_ptr(p) as usize);
-        let vrps = self.vrps.iter().map(|v| Arc::as_ptr(&v.set) as usize);
-        let ecrps = self.ecrps.iter().flat_map(|e| {
-            e.numbers.iter().map(|n| Arc::as_ptr(&n.table.set) as usize).chain([END])
-        });
-        let blocking = self
-            .blocking
-            .iter()
-            .flat_map(|b| [Arc::as_ptr(&b.blocked) as usize, Arc::as_ptr(&b.exempt) as usize]);
-        plans
-            .chain([END])
-            .chain(vrps)
-            .chain([END])
-            .chain(ecrps)
-            .chain([END, Arc::as_ptr(&self.unassigned) as usize, END])
-            .chain(blocking)
-            // The naive baseline normalizes with its own plans, and takes no scratch of them.
-            .chain([usize::from(self.naive_plans.is_some())])
-    }
-
-    /// Was `scratch` made for an engine of this shape? (Allocates nothing.)
-    pub(crate) fn fits(&self, scratch: &Scratch) -> bool {
-        scratch.shape.addresses.iter().copied().eq(self.shape_parts())
-    }
-}
-
-/// Per-thread scratch for one engine (or every engine of the same [`ScratchShape`]):
-/// automaton caches and string buffers. After it has warmed up, deciding allocates nothing.
-/// It is not `Send`: a thread makes its own.
-// `repr(C)`, what every decision reads first, in one line (see `CallAhead::step`).
-#[repr(C)]
-pub struct Scratch {
-    /// By the engine's plan index; shared with other engines' scratch through [`PlanCaches`].
-    plans: Vec<Rc<RefCell<Cache>>>,
-    dial: DialString,
-    /// The normalized number of the last decision (or its emergency dial string).
-    pub number: String,
-    shape: ScratchShape,
-    vrps: Vec<SetCache>,
-    ecrps: Vec<Vec<SetCache>>,
-    pub(crate) unassigned: SetCache,
-    pub(crate) blocked: Option<(SetCache, SetCache)>,
-    /// Inbound: the caller's number after translation.
-    pub caller: String,
-    pub(crate) translation: TranslationScratch,
-    pub(crate) tmp: String,
-}
-
-impl fmt::Debug for Scratch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Scratch").field("number", &self.number).finish_non_exhaustive()
-    }
-}
-
-impl Scratch {
-    /// The shape of the engines this scratch serves.
-    pub fn shape(&self) -> &ScratchShape {
-        &self.shape
-    }
-
-    /// Scratch for `engine`, with dial-plan caches of its own.
-    pub fn new(engine: &Engine) -> Scratch {
-        Scratch::with_plan_caches(engine, &PlanCaches::new())
-    }
-
-    /// Scratch for `engine` that takes its dial-plan caches from (and adds them to) `plans`:
-    /// what a thread serving many engines should use.
-    pub fn with_plan_caches(engine: &Engine, plans: &PlanCaches) -> Scratch {
-        Scratch {
-            shape: engine.scratch_shape(),
-            plans: engine.plans.iter().map(|p| plans.get(p)).collect(),
-            vrps: engine.vrps.iter().map(|v| v.set.create_cache()).collect(),
-            ecrps: engine
-                .ecrps
-                .iter()
-                .map(|e| e.numbers.iter().map(|n| n.table.set.create_cache()).collect())
-                .collect(),
-            unassigned: engine.unassigned.create_cache(),
-            blocked: engine
-                .blocking
-                .as_ref()
-                .map(|b| (b.blocked.create_cache(), b.exempt.create_cache())),
-            dial: DialString::new(),
-            number: String::with_capacity(64),
-            caller: String::with_capacity(64),
-            translation: TranslationScratch::default(),
-            tmp: String::with_capacity(64),
-        }
-    }
-}
-
 /// A step of [`Engine::prefetch_call`]; each reads only what the one before asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prefetch {
@@ -552,19 +347,15 @@ impl<'a> CallAhead<'a> {
     /// party, its plan's slot, the plan, then the plan's first-match rows one byte of
     /// `dialed` at a time, then the records of the rule they lead to; alongside, the caller's
     /// route set (its first lines, rows and byte classes) and the tenant's unassigned-number
-    /// set (if it has any patterns); with `scratch` (the one the decision will use), also its
-    /// buffers and its cache of the plan. `false` once there is nothing more to ask for.
+    /// set (if it has any patterns). `false` once there is nothing more to ask for.
     #[inline]
-    pub fn step(&mut self, scratch: Option<&Scratch>) -> bool {
-        use tpr_types::{prefetch, prefetch_span};
+    pub fn step(&mut self) -> bool {
+        use tpr_types::prefetch;
         let e = self.engine;
         match self.phase {
             0 => {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
                 prefetch(p);
-                if let Some(s) = scratch {
-                    prefetch_span(s, std::mem::offset_of!(Scratch, shape), 2);
-                }
             }
             1 => {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
@@ -577,11 +368,6 @@ impl<'a> CallAhead<'a> {
                 if let Some(v) = p.vrp {
                     prefetch(e.vrps.as_ptr().wrapping_add(usize::from(v)));
                 }
-                if let Some(s) = scratch {
-                    prefetch(s.plans.as_ptr().wrapping_add(usize::from(p.plan)));
-                    prefetch(s.dial.as_str().as_ptr());
-                    prefetch(s.number.as_ptr());
-                }
             }
             2 => {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
@@ -593,9 +379,6 @@ impl<'a> CallAhead<'a> {
                 if let Some(v) = p.vrp.and_then(|v| e.vrps.get(usize::from(v))) {
                     prefetch(Arc::as_ptr(&v.set));
                     v.lines.prefetch();
-                }
-                if let Some(cache) = scratch.and_then(|s| s.plans.get(usize::from(p.plan))) {
-                    prefetch(Rc::as_ptr(cache));
                 }
             }
             3 => {
@@ -670,7 +453,6 @@ impl Engine {
         rng: &mut R,
         now_ms: u64,
     ) -> Decision {
-        debug_assert!(self.fits(scratch), "scratch made for an engine of another shape");
         scratch.number.clear();
         // The rest of the engine's hot fields, while the caller's party loads.
         tpr_types::prefetch_lines(self, HOT_HEADER_LINES);
@@ -706,18 +488,21 @@ impl Engine {
             }
         } else {
             // Cleaned above: the plan starts from the cleaned string.
-            let cache: &mut Cache = &mut scratch.plans[p.plan as usize].borrow_mut();
+            let source = &mut scratch.caches.plan(plan);
             match walk {
                 Some(w) => plan.normalize_walked(
-                    cache,
+                    source,
                     &scratch.dial,
                     Mode::Effective,
                     &mut scratch.number,
                     w,
                 ),
-                None => {
-                    plan.normalize_clean(cache, &scratch.dial, Mode::Effective, &mut scratch.number)
-                }
+                None => plan.normalize_clean(
+                    source,
+                    &scratch.dial,
+                    Mode::Effective,
+                    &mut scratch.number,
+                ),
             }
         };
         let d = self.ordinary(state, call, p, scratch, rng, now_ms);
@@ -827,7 +612,7 @@ impl Engine {
         }
         // 5. Unassigned numbers of the tenant.
         if self.any_unassigned
-            && let Some(t) = self.unassigned.first(&mut scratch.unassigned, number)
+            && let Some(t) = self.unassigned.first(scratch.caches.set(&self.unassigned), number)
         {
             return Decision::new(Outcome::Treatment(t as u16));
         }
@@ -855,10 +640,11 @@ impl Engine {
         // 9. Connectivity: Direct Routing first; a match never falls through.
         if let Some(v) = p.vrp {
             let mut candidates = Candidates::new();
+            let table = &self.vrps[v as usize];
             let dr = self.route_direct(
                 state,
-                &self.vrps[v as usize],
-                &mut scratch.vrps[v as usize],
+                table,
+                scratch.caches.set(&table.set),
                 number,
                 Some((p, call.location)),
                 call.ingress_gateway(),
@@ -994,7 +780,7 @@ impl Engine {
             let dr = self.route_direct(
                 state,
                 &number.table,
-                &mut scratch.ecrps[e as usize][i],
+                scratch.caches.set(&number.table.set),
                 &number.dial_string,
                 None,
                 call.ingress_gateway(),

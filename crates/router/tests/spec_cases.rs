@@ -171,7 +171,7 @@ fn router_with_a_call_up()
     let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
     let router = tpr_router::Router::new(&tenant).unwrap();
     let before = router.current();
-    let mut scratch = tpr_router::Scratch::new(&before.engine);
+    let mut scratch = tpr_router::Scratch::new();
     let mut rng = <rand_pcg::Pcg64Mcg as rand::SeedableRng>::seed_from_u64(1);
     let spencer = before.engine.party("spencer").unwrap();
     let d = before.engine.decide(&before.state, &spencer_call(spencer), &mut scratch, &mut rng, 0);
@@ -195,7 +195,7 @@ fn t27_disabled_gateway_takes_no_new_calls_but_calls_in_flight_go_on() {
     router.reload(&disabled).unwrap();
     let after = router.current();
     assert!(Arc::ptr_eq(&after.state.ledger, &before.state.ledger), "same key layout, same ledger");
-    let mut scratch = tpr_router::Scratch::new(&after.engine);
+    let mut scratch = tpr_router::Scratch::new();
     for _ in 0..10 {
         let d = after.engine.decide(&after.state, &call, &mut scratch, &mut rng, 0);
         let Outcome::Direct { candidates, .. } = &d.outcome else { panic!() };
@@ -240,7 +240,7 @@ fn a_reload_that_moves_every_key_still_counts_the_calls_in_flight() {
     assert!(!after.state.healthy(&after.engine, sbc2, 1));
 
     // One more call fits; the third is refused at the number, as before the reload.
-    let mut scratch = tpr_router::Scratch::new(&after.engine);
+    let mut scratch = tpr_router::Scratch::new();
     let d = after.engine.decide(&after.state, &call, &mut scratch, &mut rng, 0);
     let second = tpr_router::Attempt::start(&after.engine, &after.state.ledger, &d, 0).unwrap();
     let d = after.engine.decide(&after.state, &call, &mut scratch, &mut rng, 0);
@@ -466,7 +466,7 @@ fn cp_users(extra: &str) -> common::Fx {
     let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
     let engine = tpr_router::Engine::compile(&tenant).unwrap();
     let state = tpr_router::State::new(&engine);
-    let scratch = tpr_router::Scratch::new(&engine);
+    let scratch = tpr_router::Scratch::new();
     let ledger = state.ledger.clone();
     common::Fx { engine, state, scratch, rng: rand::SeedableRng::seed_from_u64(3), ledger }
 }

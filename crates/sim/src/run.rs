@@ -370,7 +370,7 @@ impl<'a> Sim<'a> {
             state,
             ledger,
             rng: Pcg64::seed_from_u64(sc.seed.wrapping_add(u64::from(repetition))),
-            scratch: Scratch::new(engine),
+            scratch: Scratch::new(),
             dialer: Dialer::new(engine),
             queue: EventQueue::new(),
             now: 0,

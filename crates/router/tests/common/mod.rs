@@ -42,7 +42,7 @@ pub fn fx(changes: &[(&str, &str)]) -> Fx {
         .unwrap_or_else(|e| panic!("fixture does not load:\n{e}"));
     let engine = Engine::compile(&tenant).unwrap_or_else(|e| panic!("fixture: {e}"));
     let state = State::new(&engine);
-    let scratch = Scratch::new(&engine);
+    let scratch = Scratch::new();
     let ledger = state.ledger.clone();
     Fx { engine, state, scratch, rng: Pcg64Mcg::seed_from_u64(7), ledger }
 }
