@@ -675,6 +675,7 @@ impl CompiledPlan {
     }
 
     /// Spec §3.5: a longer string that starts with the legacy external access prefix loses it.
+    #[inline]
     fn strip_access_prefix<'s>(&self, s: &'s str, outcome: &mut Outcome) -> &'s str {
         match &self.access_prefix {
             Some(prefix) if s.len() > prefix.len() && s.starts_with(&**prefix) => {
@@ -823,20 +824,26 @@ impl CompiledPlan {
     ) -> bool {
         let slot_len = self.rules[i].slot_len;
         // The usual few groups on the stack: with thousands of plans taking turns, the plan's
-        // cache is in no cache, and layouts and splits need nothing else from it.
-        if slot_len <= STACK_SLOTS {
-            let mut stack = [None; STACK_SLOTS];
-            return self.run_rule(source, i, s, &mut stack[..slot_len], out, outcome);
+        // cache is in no cache, and layouts and splits need nothing else from it. More come
+        // from the cache, moved out (no allocation) so that `source` stays free to lend.
+        let mut stack = [None; STACK_SLOTS];
+        let mut more = Vec::new();
+        let slots = match stack.get_mut(..slot_len) {
+            Some(slots) => slots,
+            None => {
+                more = std::mem::take(&mut source.cache_for(self).slots);
+                &mut more[..slot_len]
+            }
+        };
+        let found = self.run_rule(source, i, s, slots, out, outcome);
+        if slot_len > STACK_SLOTS {
+            source.cache_for(self).slots = more;
         }
-        let cache = source.cache_for(self);
-        // Moved out (no allocation) so that `cache` stays free to lend; put back below.
-        let mut slots = std::mem::take(&mut cache.slots);
-        let found = self.run_rule(cache, i, s, &mut slots[..slot_len], out, outcome);
-        cache.slots = slots;
         found
     }
 
-    /// [`CompiledPlan::try_rule`] with the slots for its captures.
+    /// [`CompiledPlan::try_rule`] with the slots for its captures (its one caller).
+    #[inline(always)]
     fn run_rule<C: CacheSource + ?Sized>(
         &self,
         source: &mut C,

@@ -518,6 +518,7 @@ impl PatternSet {
     /// (and an empty set) do not: they read the set alone, and take any [`SetCache`],
     /// `SetCache::default()` among them. A caller keeping caches for many sets can skip
     /// looking this one's up.
+    #[inline]
     pub fn needs_cache(&self) -> bool {
         match &self.scanner {
             Scanner::Compact(_) => self.any_confirm,

@@ -103,12 +103,15 @@ impl AutomatonCaches {
     }
 
     /// The cache to search `set` with: its own if it needs one, else any.
+    #[inline]
     pub(crate) fn set(&mut self, set: &Arc<PatternSet>) -> &mut SetCache {
-        if set.needs_cache() {
-            self.sets.get(set, PatternSet::create_cache)
-        } else {
-            &mut self.no_cache
-        }
+        if set.needs_cache() { self.set_cache(set) } else { &mut self.no_cache }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn set_cache(&mut self, set: &Arc<PatternSet>) -> &mut SetCache {
+        self.sets.get(set, PatternSet::create_cache)
     }
 }
 
