@@ -59,6 +59,11 @@ pub struct Args {
     /// shares its identical regexes either way.
     #[arg(long)]
     no_share: bool,
+    /// Compile dial plans to lazy DFAs, whose states each thread builds as calls need them,
+    /// instead of compact rows determinized up front: quicker to compile, slower to decide
+    /// over thousands of tenants with plans of their own (docs/performance.md).
+    #[arg(long)]
+    lazy_plans: bool,
     /// Also run the same calls through engines with naive one-regex-per-rule matching. Its
     /// tenants share the regexes of identical dial plans and route lists, as a script's regex
     /// cache would (one by one they take about 12 MiB per copy of a 100-rule tenant).
@@ -156,7 +161,9 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     };
     let compile_start = Instant::now();
     let interner = (!args.no_share).then(Interner::new);
-    let engines = compile_all(&tenant, args.tenants, args.threads, Build::Tpr(interner.as_ref()))?;
+    let limits = Limits { compact_plans: !args.lazy_plans, ..Limits::default() };
+    let engines =
+        compile_all(&tenant, args.tenants, args.threads, Build::Tpr(interner.as_ref(), &limits))?;
     let compile = compile_start.elapsed();
     let users: usize = engines.iter().map(|l| l.users.len()).sum();
     if users == 0 {
@@ -182,6 +189,7 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
             size(engines.iter().map(|l| l.engine.memory_usage()).sum())
         ),
     };
+    let memory = if args.lazy_plans { memory + "; dial plans as lazy DFAs" } else { memory };
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -302,8 +310,9 @@ fn automata_outgrow(automata: usize, lazy: usize, last_level: usize) -> Option<S
 /// Which engine the copies get.
 #[derive(Clone, Copy)]
 enum Build<'a> {
-    /// tpr's, sharing automata through the interner when there is one.
-    Tpr(Option<&'a Interner>),
+    /// tpr's, sharing automata through the interner when there is one, compiled within the
+    /// limits.
+    Tpr(Option<&'a Interner>, &'a Limits),
     /// The one-regex-per-rule baseline, sharing identical regexes.
     Naive(&'a Interner),
 }
@@ -321,8 +330,8 @@ fn compile_all(
         }
         let engine = match build {
             Build::Naive(i) => Engine::compile_naive_shared(&t, i),
-            Build::Tpr(Some(i)) => Engine::compile_shared(&t, &Limits::default(), i),
-            Build::Tpr(None) => Engine::compile(&t),
+            Build::Tpr(Some(i), limits) => Engine::compile_shared(&t, limits, i),
+            Build::Tpr(None, limits) => Engine::compile_with(&t, limits),
         }
         .map_err(|e| UserError::Message(format!("{}: {e}", t.name)))?;
         let state = State::new(&engine);

@@ -867,6 +867,35 @@ fn bench_compares_with_the_naive_baseline_over_tenant_copies() {
     assert!(stdout.contains("x the naive throughput"), "{stdout}");
 }
 
+/// `--lazy-plans` compiles dial plans to lazy DFAs, whose states the worker's scratch then
+/// holds (one cache per distinct plan); compact rows, the default, need none.
+#[test]
+fn bench_lazy_plans_keep_their_states_in_the_scratch() {
+    let small = "scenarios/perf/small-50rules.toml";
+    let run = |lazy: bool| {
+        let mut args = vec!["bench", "--tenant", small, "--tenants", "3", "--no-share"];
+        args.extend(["--calls", "3000"]);
+        if lazy {
+            args.push("--lazy-plans");
+        }
+        let out = tpr(&args, None);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let caches = |stdout: &str| -> usize {
+        let line = stdout.lines().find(|l| l.contains("per thread: one scratch")).expect(stdout);
+        let after = &line[line.find("need one: ").expect(line) + "need one: ".len()..];
+        after.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let compact = run(false);
+    assert!(!compact.contains("lazy DFAs)"), "{compact}");
+    assert_eq!(caches(&compact), 0, "{compact}");
+    let lazy = run(true);
+    assert!(lazy.lines().next().unwrap().ends_with("; dial plans as lazy DFAs)"), "{lazy}");
+    // Three tenants of two plans each (`Global`, and `RedmondDialPlan` one caller has).
+    assert_eq!(caches(&lazy), 6, "{lazy}");
+}
+
 #[test]
 fn a_reader_that_goes_away_is_not_an_error() {
     // `tpr bench | head -1`: the first line is read, then the pipe closes while the bench
