@@ -734,10 +734,8 @@ impl CompiledPlan {
         }
     }
 
-    /// Finds the first of the first `limit` rules that matches `s`, expanding its translation
-    /// into `out` (cleared).
     /// The first of `candidates` (a match list of compact rows at the end of `s`) below
-    /// `limit` whose rule matches `s`, expanded into `out`.
+    /// `limit` whose rule matches `s`, expanded into `out` (cleared).
     fn first_of<C: CacheSource + ?Sized>(
         &self,
         cache: &mut C,
@@ -760,6 +758,9 @@ impl CompiledPlan {
         None
     }
 
+    /// Finds the first of the first `limit` rules that matches `s`, expanding its translation
+    /// into `out` (cleared). The plan's cache is asked for only without compact rows, or by a
+    /// rule that needs it (see [`CacheSource`]).
     fn first_match<C: CacheSource + ?Sized>(
         &self,
         source: &mut C,
