@@ -206,8 +206,8 @@ pub(crate) struct Splits {
     /// First the class bits: bit `c` of word `b` says byte `b` is in class `c`, one of the
     /// byte classes of the pieces' runs and strings (real rules use a dozen or two; more than
     /// 64 and the rule keeps the backtracker), so one load and a mask test a byte. Then the
-    /// pieces' strings and groups ([`Span`]s): one allocation, so that the lines a split
-    /// reads are few and can be asked for together.
+    /// pieces' groups, then their strings ([`Span`]s): one allocation, so that the lines a
+    /// split reads are few and can be asked for together.
     words: Box<[u64]>,
 }
 
@@ -238,19 +238,24 @@ impl Splits {
         }
         let mut pieces = Vec::with_capacity(middle.len());
         let mut classes = Vec::new();
-        let mut words = vec![0u64; MEMBER];
+        // Every piece's groups first, then the strings: a split sets the groups of each piece
+        // it takes, but reads the strings of a piece only until one fits, so the groups of the
+        // last pieces must not sit behind the first pieces' alternatives (the international
+        // rule's country codes take ten lines).
+        let mut groups_words = Vec::new();
+        let mut strings = Vec::new();
         for (i, h) in middle.iter().enumerate() {
             let mut inner = h;
-            let from = words.len() as u32;
+            let from = groups_words.len() as u32;
             while let HirKind::Capture(c) = inner.kind() {
-                words.push(u64::from(c.index));
+                groups_words.push(u64::from(c.index));
                 inner = &c.sub;
             }
-            let groups = Span { from, to: words.len() as u32 };
+            let groups = Span { from, to: groups_words.len() as u32 };
             if !inner.properties().look_set().is_empty() || has_group_below(inner, needed) {
                 return None;
             }
-            let kind = match piece_kind(inner, &mut classes, &mut words) {
+            let kind = match piece_kind(inner, &mut classes, &mut strings) {
                 Some(k) => k,
                 None => {
                     let width = fixed_width(inner);
@@ -266,9 +271,20 @@ impl Splits {
         if classes.len() > 64 {
             return None;
         }
-        if words.len() > u32::MAX as usize {
+        let strings_at = u32::try_from(MEMBER + groups_words.len()).ok()?;
+        if (strings_at as usize).checked_add(strings.len())? > u32::MAX as usize {
             return None;
         }
+        for piece in &mut pieces {
+            let g = &mut piece.groups;
+            (g.from, g.to) = (g.from + MEMBER as u32, g.to + MEMBER as u32);
+            if let Kind::Strings { alts, .. } = &mut piece.kind {
+                (alts.from, alts.to) = (alts.from + strings_at, alts.to + strings_at);
+            }
+        }
+        let mut words = vec![0u64; MEMBER];
+        words.extend(groups_words);
+        words.extend(strings);
         for (c, set) in classes.iter().enumerate() {
             for (b, m) in words[..MEMBER].iter_mut().enumerate() {
                 if set.has(b as u8) {
@@ -664,6 +680,30 @@ mod tests {
         let splits = Splits::of(&parse(SHAPES[2].0), 3, 1 << 20).unwrap();
         assert!(splits.fill(&"1".repeat(63), &mut [None; 6]));
         assert!(!splits.fill(&"1".repeat(64), &mut [None; 6]));
+    }
+
+    /// Every piece's groups come before the strings, in the first line after the class bits,
+    /// which [`Splits::prefetch`] asks for: the international rule's country codes would
+    /// otherwise push its last groups ten lines on.
+    #[test]
+    fn groups_come_before_the_strings() {
+        let intl = Splits::of(&parse(SHAPES[0].0), 3, 1 << 20).unwrap();
+        let strings: Vec<Span> = intl
+            .pieces
+            .iter()
+            .filter_map(|p| match p.kind {
+                Kind::Strings { alts, .. } => Some(alts),
+                _ => None,
+            })
+            .collect();
+        assert!(strings.iter().map(|a| a.to - a.from).sum::<u32>() > 40, "long alternatives");
+        let first_string = strings.iter().map(|a| a.from).min().unwrap();
+        for p in intl.pieces.iter() {
+            assert!(p.groups.to as usize <= MEMBER + 8, "groups in the first line");
+            assert!(p.groups.to <= first_string);
+        }
+        let (got, want) = both(SHAPES[0].0, 3, "+4402079460123").unwrap();
+        assert_eq!(got, want);
     }
 
     #[test]
