@@ -331,7 +331,7 @@ impl Splits {
     }
 
     /// Asks for the lines a split of a dialed or E.164 number reads: the pieces, the class
-    /// bits of `+` and the digits, the first of the strings and groups.
+    /// bits of `+` and the digits, the groups and the first of the strings.
     #[inline]
     pub(crate) fn prefetch(&self) {
         let pieces = std::mem::size_of_val::<[Piece]>(&self.pieces);
