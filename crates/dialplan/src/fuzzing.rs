@@ -144,9 +144,9 @@ fn walked_agrees(plan: &CompiledPlan, cache: &mut Cache, dialed: &DialString, wa
     }
 }
 
-/// `pattern_set_diff`: a set of patterns built each way (compact rows, the dense DFA of every
-/// `P(?s:.)*`, the overlapping search) reports for every input exactly the patterns that match
-/// it on their own. Panics on a difference.
+/// `pattern_set_diff`: a set of patterns built each way (narrow rows, compact rows, the dense
+/// DFA of every `P(?s:.)*`, the overlapping search) reports for every input exactly the
+/// patterns that match it on their own. Panics on a difference.
 pub fn pattern_set_diff_target(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let mut lines = text.split('\n');
@@ -162,7 +162,7 @@ pub fn pattern_set_diff_target(data: &[u8]) {
         ..Limits::default()
     };
     let Ok(single) = Pattern::many(&patterns, &limits) else { return };
-    for prefer in [Prefer::Compact, Prefer::Whole, Prefer::Overlapping] {
+    for prefer in [Prefer::Compact, Prefer::Wide, Prefer::Whole, Prefer::Overlapping] {
         // A set can pass the size limit where each pattern alone fits it.
         let Ok(set) = PatternSet::build(&patterns, &limits, prefer) else { continue };
         let mut cache = set.create_cache();

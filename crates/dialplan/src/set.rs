@@ -51,7 +51,9 @@ use tpr_types::Lines;
 // chase to every scan.
 #[allow(clippy::large_enum_variant)]
 enum Scanner {
-    /// A `Whole` DFA small enough for [`Compact`] rows (the usual case).
+    /// A `Whole` DFA of at most 256 states, in [`Narrow`] rows (the usual case).
+    Narrow(Narrow),
+    /// A `Whole` DFA small enough for [`Compact`] rows.
     Compact(Compact),
     /// The DFA of every `P(?s:.)*`, its start state (always the same: scans start at offset 0
     /// of the string) and the patterns of each of its match states.
@@ -352,6 +354,115 @@ pub(crate) fn list_at(words: &[u32], from: usize) -> &[u32] {
     }
 }
 
+/// [`Compact`] rows of a set of at most 256 states, a byte for each transition: the next
+/// state's number rather than its word, which a scan shifts by the stride (a power of two,
+/// so that each byte costs the scan one more cycle, not a multiply's three). A row takes a
+/// byte per class and two for its end-of-input list, rounded up to a power of two: about
+/// half a compact row for sets with many classes, so a scan reads about half the lines, and
+/// a caller asks for half as many ahead of it. Microsoft's example routes
+/// (`^\+1(425|206)(\d{7})$`, `^\+1(\d{10})$`, `\d+`, `^911$`) take 34 states of 14 words:
+/// 952 bytes of compact rows, 544 here.
+pub(crate) struct Narrow {
+    /// The match lists as 32-bit words, as in [`Compact`], and zeros up to a multiple of 16
+    /// bytes; then, as bytes from byte `base`:
+    /// row `k` at `k << shift`, the number of the next state for each byte class, then
+    /// where the match list at the end of the input starts in the row's last two bytes
+    /// (little-endian; 0: none); row 0 is the dead state, row 1 the start. The byte classes
+    /// follow the last row at `classes`, a byte per byte.
+    storage: Box<[u32]>,
+    // The same fields and sizes as `Compact`'s: a set's first line holds them (see
+    // `PatternSet`).
+    base: u32,
+    classes: u32,
+    /// A row takes `1 << shift` bytes.
+    shift: u32,
+}
+
+impl Narrow {
+    /// The most states: a state's number must fit a byte.
+    const MAX_ROWS: usize = 256;
+
+    /// `c`'s rows with a byte for each transition, or `None` if it has more than
+    /// [`Self::MAX_ROWS`] states (counting the dead one).
+    fn of(c: &Compact) -> Option<Narrow> {
+        let width = c.width();
+        let (rows, classes) = c.words().split_at(c.classes());
+        if rows.len() / width > Self::MAX_ROWS {
+            return None;
+        }
+        let stride = (width + 1).next_power_of_two();
+        let mut bytes = Vec::with_capacity(rows.len() / width * stride + 256);
+        for row in rows.chunks_exact(width) {
+            let (next, end) = row.split_at(width - 1);
+            // Compact rows hold the next row's first word, a multiple of the width.
+            for &w in next {
+                bytes.push(u8::try_from(usize::from(w) / width).ok()?);
+            }
+            bytes.resize(bytes.len() + stride - width - 1, 0);
+            bytes.extend_from_slice(&end.first()?.to_le_bytes());
+        }
+        let classes_at = bytes.len();
+        for &class in classes.get(..256)? {
+            bytes.push(u8::try_from(class).ok()?);
+        }
+        // The rows start a multiple of 16 bytes into the storage, which the allocator aligns
+        // to 16 bytes at least: a row of 16 bytes or fewer never straddles two lines.
+        let mut storage = c.lists().to_vec();
+        storage.resize(storage.len().next_multiple_of(4), 0);
+        let base = 4 * storage.len();
+        storage.extend(bytes.chunks(4).map(|w| {
+            let mut word = [0u8; 4];
+            word[..w.len()].copy_from_slice(w);
+            u32::from_ne_bytes(word)
+        }));
+        Some(Narrow {
+            storage: storage.into(),
+            base: u32::try_from(base).ok()?,
+            classes: u32::try_from(classes_at).ok()?,
+            shift: stride.trailing_zeros(),
+        })
+    }
+
+    /// The rows, then the byte classes.
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        &bytemuck::cast_slice::<u32, u8>(&self.storage)[self.base as usize..]
+    }
+
+    /// The patterns that match somewhere in `s`, ascending.
+    #[inline]
+    pub(crate) fn matching(&self, s: &[u8]) -> &[u32] {
+        let (rows, classes) = self.bytes().split_at(self.classes as usize);
+        let Some(classes) = classes.first_chunk::<256>() else { return &[] };
+        let shift = self.shift;
+        let stride = 1 << shift;
+        let mut at = stride;
+        for &b in s {
+            let next = rows.get(at + usize::from(classes[usize::from(b)])).copied().unwrap_or(0);
+            if next == 0 {
+                return &[];
+            }
+            at = usize::from(next) << shift;
+        }
+        let from = match rows.get(at + stride - 2..at + stride) {
+            Some(&[low, high]) => u16::from_le_bytes([low, high]),
+            _ => 0,
+        };
+        list_at(&self.storage, usize::from(from))
+    }
+
+    /// The lines a scan of a dialed or E.164 number reads: the lists, the rows and the byte
+    /// classes up to '9'.
+    fn lines(&self) -> Lines {
+        let end = (self.base as usize + self.classes as usize + usize::from(b'9')) / 4 + 1;
+        Lines::of(&self.storage[..end.min(self.storage.len())], Compact::MAX_LINES)
+    }
+
+    fn memory_usage(&self) -> usize {
+        4 * self.storage.len()
+    }
+}
+
 /// A set of .NET patterns, compiled together. Immutable; share it between threads.
 // In this order: a scan of compact rows reads `any_confirm` and the rows' place, which then
 // share the first line (the dense DFA of `Whole` would otherwise put 850 bytes between them).
@@ -447,7 +558,11 @@ impl PatternSet {
                 dfa.start_state(&start::Config::new().anchored(Anchored::No).look_behind(None))
         {
             match (prefer, Compact::new(&dfa, start)) {
-                (Prefer::Compact, Some(compact)) => Scanner::Compact(compact),
+                (Prefer::Compact, Some(compact)) => match Narrow::of(&compact) {
+                    Some(narrow) => Scanner::Narrow(narrow),
+                    None => Scanner::Compact(compact),
+                },
+                (Prefer::Wide, Some(compact)) => Scanner::Compact(compact),
                 _ => {
                     let lists = MatchLists::new(&dfa, start);
                     Scanner::Whole(dfa, start, lists)
@@ -485,6 +600,7 @@ impl PatternSet {
     /// Heap bytes of the automaton.
     pub fn memory_usage(&self) -> usize {
         match &self.scanner {
+            Scanner::Narrow(n) => n.memory_usage(),
             Scanner::Compact(c) => c.memory_usage(),
             Scanner::Whole(d, _, lists) => d.memory_usage() + lists.memory_usage(),
             Scanner::Dense(d) => d.memory_usage(),
@@ -498,6 +614,7 @@ impl PatternSet {
     /// a scan, when the set has not been used for a while, saves the scan a miss per byte.
     pub fn lines(&self) -> Lines {
         match &self.scanner {
+            Scanner::Narrow(n) => n.lines(),
             Scanner::Compact(c) => c.lines(),
             _ => Lines::default(),
         }
@@ -507,10 +624,18 @@ impl PatternSet {
     /// leaves out when the rows before it take all its lines. Reads the set's own first line.
     #[inline]
     pub fn prefetch_classes(&self) {
-        if let Scanner::Compact(c) = &self.scanner
-            && let Some(w) = c.words().get(c.classes() + usize::from(b'0'))
-        {
-            tpr_types::prefetch(w);
+        match &self.scanner {
+            Scanner::Narrow(n) => {
+                if let Some(b) = n.bytes().get(n.classes as usize + usize::from(b'0')) {
+                    tpr_types::prefetch(b);
+                }
+            }
+            Scanner::Compact(c) => {
+                if let Some(w) = c.words().get(c.classes() + usize::from(b'0')) {
+                    tpr_types::prefetch(w);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -521,7 +646,7 @@ impl PatternSet {
     #[inline]
     pub fn needs_cache(&self) -> bool {
         match &self.scanner {
-            Scanner::Compact(_) => self.any_confirm,
+            Scanner::Narrow(_) | Scanner::Compact(_) => self.any_confirm,
             Scanner::Empty => false,
             _ => true,
         }
@@ -564,6 +689,7 @@ impl PatternSet {
     pub fn matching<'a>(&'a self, cache: &'a mut SetCache, s: &str) -> &'a [u32] {
         // These need no cache (which, cold, would cost a miss).
         match &self.scanner {
+            Scanner::Narrow(n) if !self.any_confirm => return n.matching(s.as_bytes()),
             Scanner::Compact(c) if !self.any_confirm => return c.matching(s.as_bytes()),
             Scanner::Empty => return &[],
             _ => {}
@@ -571,6 +697,7 @@ impl PatternSet {
         assert_eq!(cache.ids.capacity(), self.confirm.len(), "cache of another pattern set");
         cache.ids.clear();
         match &self.scanner {
+            Scanner::Narrow(n) => cache.ids.extend_from_slice(n.matching(s.as_bytes())),
             Scanner::Compact(c) => cache.ids.extend_from_slice(c.matching(s.as_bytes())),
             &Scanner::Whole(ref dfa, start, ref lists) => {
                 let mut sid = start;
@@ -622,7 +749,10 @@ pub const WHOLE_BUDGET: usize = 1 << 20;
 /// Which scanner [`PatternSet::build`] tries first; it falls back from each to the next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Prefer {
+    /// [`Narrow`] rows where they fit, else [`Compact`] rows.
     Compact,
+    /// [`Compact`] rows even where narrow rows fit (tests and the fuzz target compare them).
+    Wide,
     /// The dense DFA even where compact rows fit (tests and the fuzz target compare them).
     Whole,
     Overlapping,
@@ -751,17 +881,24 @@ mod tests {
     }
 
     proptest! {
-        // The whole-string automaton, the overlapping search and each pattern alone agree.
+        // The whole-string automaton in narrow rows, in compact rows and as a dense DFA, the
+        // overlapping search and each pattern alone agree.
         #[test]
         fn whole_string_scan_agrees(
             pats in prop::collection::vec(pattern(), 1..8),
             inputs in prop::collection::vec("[+0-9;ext=a ]{0,16}", 1..8),
         ) {
             let l = Limits::default();
-            let compact = PatternSet::build(&pats, &l, Prefer::Compact).unwrap();
+            let narrow = PatternSet::build(&pats, &l, Prefer::Compact).unwrap();
+            let compact = PatternSet::build(&pats, &l, Prefer::Wide).unwrap();
             let whole = PatternSet::build(&pats, &l, Prefer::Whole).unwrap();
             // Sets of anchored patterns always fit the budget.
             if pats.iter().all(|p| p.starts_with('^')) {
+                prop_assert!(
+                    matches!(narrow.scanner, Scanner::Narrow(..) | Scanner::Compact(..)),
+                    "{:?}",
+                    pats
+                );
                 prop_assert!(matches!(compact.scanner, Scanner::Compact(..)), "{:?}", pats);
                 prop_assert!(matches!(whole.scanner, Scanner::Whole(..)), "{:?}", pats);
             }
@@ -770,6 +907,7 @@ mod tests {
             for s in &inputs {
                 let expect: Vec<usize> =
                     (0..pats.len()).filter(|&i| single[i].is_match(s)).collect();
+                prop_assert_eq!(&hits(&narrow, s), &expect, "{:?} on {:?}", pats, s);
                 prop_assert_eq!(&hits(&compact, s), &expect, "{:?} on {:?}", pats, s);
                 prop_assert_eq!(&hits(&whole, s), &expect, "{:?} on {:?}", pats, s);
                 prop_assert_eq!(&hits(&overlapping, s), &expect, "{:?} on {:?}", pats, s);
@@ -790,7 +928,7 @@ mod tests {
         // Microsoft's own example routes: anchored national routes and `\d+` for the rest.
         let routes = [r"^\+1(425|206)(\d{7})$", r"^\+1(\d{10})$", r"\d+", "^911$"];
         let set = PatternSet::new(&routes, &l).unwrap();
-        assert!(matches!(set.scanner, Scanner::Compact(..)));
+        assert!(matches!(set.scanner, Scanner::Narrow(..)));
         assert_eq!(hits(&set, "+14255550100"), [0, 1, 2]);
         assert_eq!(hits(&set, "911"), [2, 3]);
         assert_eq!(hits(&set, "+"), Vec::<usize>::new());
@@ -834,7 +972,7 @@ mod tests {
     #[test]
     fn compact_rows_follow_the_walk_and_end_with_the_byte_classes() {
         let l = Limits::default();
-        let set = PatternSet::new(&[r"^\+1(\d{10})$", "^911$"], &l).unwrap();
+        let set = PatternSet::build(&[r"^\+1(\d{10})$", "^911$"], &l, Prefer::Wide).unwrap();
         let Scanner::Compact(c) = &set.scanner else { panic!("not compact") };
         let words = c.words();
         // The dead row, then the start, whose '+' leads to the row after it.
@@ -869,16 +1007,92 @@ mod tests {
 
     #[test]
     fn a_scan_of_compact_rows_reads_one_line_of_the_set() {
-        let set = std::sync::Arc::new(
-            PatternSet::new(&[r"^\+1(\d{10})$", r"\d+"], &Limits::default()).unwrap(),
-        );
-        let start = std::sync::Arc::as_ptr(&set).addr();
-        assert_eq!(start % 64, 0, "the set starts a line, behind the Arc's counts too");
-        let Scanner::Compact(c) = &set.scanner else { panic!("not compact") };
-        let end = |field: &u32| std::ptr::from_ref(field).addr() + size_of::<u32>() - start;
-        assert!(std::ptr::from_ref(&set.any_confirm).addr() - start < 64);
-        assert!(std::ptr::from_ref(&c.storage).addr() - start < 64);
-        assert!([end(&c.base), end(&c.classes), end(&c.width)].iter().all(|&e| e <= 64));
+        for prefer in [Prefer::Compact, Prefer::Wide] {
+            let pats = [r"^\+1(\d{10})$", r"\d+"];
+            let set =
+                std::sync::Arc::new(PatternSet::build(&pats, &Limits::default(), prefer).unwrap());
+            let start = std::sync::Arc::as_ptr(&set).addr();
+            assert_eq!(start % 64, 0, "the set starts a line, behind the Arc's counts too");
+            let (storage, fields) = match &set.scanner {
+                Scanner::Narrow(n) => (&n.storage, [&n.base, &n.classes, &n.shift]),
+                Scanner::Compact(c) => (&c.storage, [&c.base, &c.classes, &c.width]),
+                _ => panic!("{prefer:?}: neither narrow nor compact"),
+            };
+            let end = |field: &u32| std::ptr::from_ref(field).addr() + size_of::<u32>() - start;
+            assert!(std::ptr::from_ref(&set.any_confirm).addr() - start < 64);
+            assert!(std::ptr::from_ref(storage).addr() - start < 64);
+            assert!(fields.iter().all(|&f| end(f) <= 64), "{prefer:?}");
+        }
+    }
+
+    #[test]
+    fn narrow_rows_are_compact_rows_a_byte_a_transition() {
+        let l = Limits::default();
+        let routes = [r"^\+1(425|206)(\d{7})$", r"^\+1(\d{10})$", r"\d+", "^911$"];
+        let set = PatternSet::new(&routes, &l).unwrap();
+        let wide = PatternSet::build(&routes, &l, Prefer::Wide).unwrap();
+        let (Scanner::Narrow(n), Scanner::Compact(c)) = (&set.scanner, &wide.scanner) else {
+            panic!("narrow and compact rows expected");
+        };
+        // The same states in the same order, the same lists and classes.
+        let (words, bytes) = (c.words(), n.bytes());
+        let (width, stride) = (c.width(), 1 << n.shift);
+        assert_eq!(stride, 16, "13 classes and a list, rounded up");
+        assert_eq!(c.classes() / width, n.classes as usize / stride);
+        assert_eq!(c.lists(), &n.storage[..c.lists().len()]);
+        assert_eq!(n.base % 16, 0, "rows start 16 bytes apart");
+        for k in 0..c.classes() / width {
+            for class in 0..width - 1 {
+                let next = usize::from(words[k * width + class]);
+                assert_eq!(usize::from(bytes[k * stride + class]) * width, next, "{k}, {class}");
+            }
+            let end = u16::from_le_bytes([bytes[k * stride + 14], bytes[k * stride + 15]]);
+            assert_eq!(end, words[k * width + width - 1], "row {k}");
+        }
+        for b in 0..=255u8 {
+            let at = usize::from(b);
+            assert_eq!(u16::from(bytes[n.classes as usize + at]), words[c.classes() + at]);
+        }
+        // Half the bytes, and fewer lines to ask for ahead of a scan.
+        assert!(set.memory_usage() < wide.memory_usage());
+        assert!(set.lines().len() < wide.lines().len(), "{} lines", set.lines().len());
+        for s in ["+14255550100", "+13125550123", "+442071234567", "911", "", "+", "1;ext=2"] {
+            assert_eq!(hits(&set, s), hits(&wide, s), "{s:?}");
+        }
+        assert_eq!(hits(&set, "+14255550100"), [0, 1, 2]);
+        assert_eq!(hits(&set, "911"), [2, 3]);
+        set.prefetch_classes();
+    }
+
+    #[test]
+    fn narrow_rows_take_sets_of_up_to_256_states() {
+        let l = Limits::default();
+        // `^\d{n}$` takes a state per digit and a few more: sets from just under to just
+        // over 256 states (the dead one counted).
+        let mut seen = (false, false);
+        for n in 245..265 {
+            let pats = [format!(r"^\d{{{n}}}$")];
+            let wide = PatternSet::build(&pats, &l, Prefer::Wide).unwrap();
+            let Scanner::Compact(c) = &wide.scanner else { panic!("{n}: not compact") };
+            let states = c.classes() / c.width();
+            let set = PatternSet::new(&pats, &l).unwrap();
+            match &set.scanner {
+                Scanner::Narrow(_) => {
+                    assert!(states <= 256, "{n}: {states} states");
+                    seen.0 = true;
+                }
+                Scanner::Compact(_) => {
+                    assert!(states > 256, "{n}: {states} states");
+                    seen.1 = true;
+                }
+                _ => panic!("{n}: neither"),
+            }
+            let digits = "7".repeat(n);
+            assert_eq!(hits(&set, &digits), [0]);
+            assert_eq!(hits(&set, &digits[1..]), Vec::<usize>::new());
+            assert_eq!(hits(&set, &format!("{digits}7")), Vec::<usize>::new());
+        }
+        assert_eq!(seen, (true, true), "both sides of the bound");
     }
 
     #[test]
