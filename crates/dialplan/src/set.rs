@@ -358,8 +358,8 @@ pub(crate) fn list_at(words: &[u32], from: usize) -> &[u32] {
 /// state's number rather than its word, which a scan shifts by the stride (a power of two,
 /// so that each byte costs the scan one more cycle, not a multiply's three). A row takes a
 /// byte per class and two for its end-of-input list, rounded up to a power of two: about
-/// half a compact row for sets with many classes, so a scan reads about half the lines, and
-/// a caller asks for half as many ahead of it. Microsoft's example routes
+/// half a compact row for sets with many classes, so a scan reads fewer lines, and a caller
+/// asks for fewer ahead of it. Microsoft's example routes
 /// (`^\+1(425|206)(\d{7})$`, `^\+1(\d{10})$`, `\d+`, `^911$`) take 34 states of 14 words:
 /// 952 bytes of compact rows, 544 here.
 pub(crate) struct Narrow {
