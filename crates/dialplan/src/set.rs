@@ -1038,6 +1038,7 @@ mod tests {
         let (words, bytes) = (c.words(), n.bytes());
         let (width, stride) = (c.width(), 1 << n.shift);
         assert_eq!(stride, 16, "13 classes and a list, rounded up");
+        assert_eq!(c.classes() / width, 34, "states, the dead one counted");
         assert_eq!(c.classes() / width, n.classes as usize / stride);
         assert_eq!(c.lists(), &n.storage[..c.lists().len()]);
         assert_eq!(n.base % 16, 0, "rows start 16 bytes apart");
