@@ -182,12 +182,18 @@ enum Matcher {
 }
 
 /// The engines of [`Matcher::Nfa`]. `splits`, for rules of its shape, finds the groups
-/// without a search; the others serve the rest (and `explain`).
+/// without a search; the others serve the rest (and `explain`). `splits` first, in the first
+/// line: all a split reads of this record, and all the walk of a coming call asks for before
+/// it knows whether there are splits.
+#[repr(C, align(64))]
 struct NfaMatcher {
     splits: Option<Splits>,
     backtracker: backtrack::BoundedBacktracker,
     pikevm: pikevm::PikeVM,
 }
+
+// What keeps `splits` in the first line.
+const _: () = assert!(size_of::<Option<Splits>>() <= 64);
 
 /// Scratch of one rule's [`Matcher`].
 enum RuleCache {
@@ -1387,7 +1393,8 @@ impl<'a> Walk<'a> {
                 rule.template.prefetch();
                 match &rule.matcher {
                     Matcher::Nfa(m) => {
-                        prefetch_lines(&**m, size_of::<NfaMatcher>().div_ceil(64));
+                        // The splits' line; the rest only for a rule without them.
+                        prefetch(&**m);
                         self.stage = Stage::Splits(i);
                     }
                     Matcher::OnePass(d) => prefetch(&**d),
@@ -1396,10 +1403,11 @@ impl<'a> Walk<'a> {
             }
             Stage::Splits(i) => {
                 self.stage = Stage::Done;
-                if let Some(Matcher::Nfa(m)) = plan.rules.get(i).map(|r| &r.matcher)
-                    && let Some(splits) = &m.splits
-                {
-                    splits.prefetch();
+                if let Some(Matcher::Nfa(m)) = plan.rules.get(i).map(|r| &r.matcher) {
+                    match &m.splits {
+                        Some(splits) => splits.prefetch(),
+                        None => prefetch_lines(&**m, size_of::<NfaMatcher>().div_ceil(64)),
+                    }
                 }
                 return false;
             }

@@ -114,21 +114,131 @@ fn class_string(h: &Hir) -> Option<Vec<Bytes>> {
     }
 }
 
-/// How a piece's choices are found and ordered.
-#[derive(Debug, Clone)]
+/// How a piece's choices are found and ordered: the kind of a piece's word in [`Splits`],
+/// decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    /// A run of bytes of one class, `min..=max` long, the longest first if greedy. The class
-    /// is a bit of [`Splits::member`].
-    Run { class: u64, min: usize, max: usize, greedy: bool },
-    /// The strings in order; if optional, the empty string first (lazy) or last (greedy).
-    /// Each string is a list of classes, each a bit of [`Splits::member`]; the strings are
-    /// `Splits::words[alts]`, each its length then its classes (see [`Splits::alts`]).
-    Strings { alts: Span, optional: Option<bool> },
-    /// Any other piece, checked by its own small DFA: of one width, or the last piece (which
-    /// takes whatever is left). `empty`: does it match the empty string? The usual case for
-    /// a last piece such as `(\D+\d+)?` (nothing left after the number), answered without
-    /// the DFA's tables.
-    Exact { dfa: Box<Exact>, width: Option<usize>, empty: bool },
+    /// A run of bytes of class `class` (a bit of [`Splits::member`]), `min..=max` long, the
+    /// longest first if greedy. Bounds past [`MAX_INPUT`] are kept as `MAX_INPUT + 1`: no
+    /// input the splits take tells them apart.
+    Run { class: u8, min: u8, max: u8, greedy: bool },
+    /// The strings at bytes `from..to` of [`Splits::bytes`], in order, each its length and
+    /// then its classes, a byte each. If optional, the empty string first (lazy) or last
+    /// (greedy).
+    Strings { from: u16, to: u16, optional: Option<bool> },
+    /// Any other piece, checked by its own small DFA (`Splits::exact[dfa]`): of one width
+    /// (kept as for runs), or the last piece (which takes whatever is left). `empty`: does it
+    /// match the empty string? The usual case for a last piece such as `(\D+\d+)?` (nothing
+    /// left after the number), answered without the DFA's tables.
+    Exact { dfa: u16, width: Option<u8>, empty: bool },
+}
+
+/// A piece: its kind, and where the Rust indexes of the groups that wrap exactly it are in
+/// [`Splits::bytes`] (a byte each; only groups the caller reads are kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Piece {
+    kind: Kind,
+    groups: (u16, u8),
+}
+
+impl Piece {
+    // A piece's word: its kind's tag and flags in the low byte, its group count and where its
+    // groups start in the next three, the kind's fields in the high half.
+    const RUN: u64 = 0;
+    const STRINGS: u64 = 1;
+    const EXACT: u64 = 2;
+
+    fn encode(self) -> u64 {
+        let (tag, flags, fields) = match self.kind {
+            Kind::Run { class, min, max, greedy } => (
+                Piece::RUN,
+                u64::from(greedy),
+                u64::from(class) | u64::from(min) << 8 | u64::from(max) << 16,
+            ),
+            Kind::Strings { from, to, optional } => {
+                let flags = match optional {
+                    None => 0,
+                    Some(false) => 1,
+                    Some(true) => 2,
+                };
+                (Piece::STRINGS, flags, u64::from(from) | u64::from(to) << 16)
+            }
+            Kind::Exact { dfa, width, empty } => (
+                Piece::EXACT,
+                u64::from(empty) | u64::from(width.is_some()) << 1,
+                u64::from(dfa) | u64::from(width.unwrap_or(0)) << 16,
+            ),
+        };
+        let (groups_from, groups_len) = self.groups;
+        tag | flags << 2 | u64::from(groups_len) << 8 | u64::from(groups_from) << 16 | fields << 32
+    }
+
+    fn decode(w: u64) -> Piece {
+        let w = Word(w);
+        let kind = match w.tag() {
+            Piece::RUN => {
+                Kind::Run { class: w.byte(0), min: w.byte(1), max: w.byte(2), greedy: w.flag(0) }
+            }
+            Piece::STRINGS => Kind::Strings {
+                from: w.half(0),
+                to: w.half(1),
+                optional: match w.optional() {
+                    0 => None,
+                    1 => Some(false),
+                    _ => Some(true),
+                },
+            },
+            _ => Kind::Exact {
+                dfa: w.half(0),
+                width: w.flag(1).then_some(w.byte(2)),
+                empty: w.flag(0),
+            },
+        };
+        let (from, n) = w.groups();
+        Piece { kind, groups: (from as u16, n as u8) }
+    }
+}
+
+/// A piece's word ([`Piece::encode`]), read a field at a time where a split needs it rather
+/// than decoded whole.
+#[derive(Clone, Copy)]
+struct Word(u64);
+
+impl Word {
+    #[inline(always)]
+    fn tag(self) -> u64 {
+        self.0 & 3
+    }
+
+    /// Flag `k`: greedy (runs); matches the empty string, has a width (DFA pieces).
+    #[inline(always)]
+    fn flag(self, k: u32) -> bool {
+        self.0 >> (2 + k) & 1 != 0
+    }
+
+    /// Strings: 0, not optional; 1, optional and lazy; 2, optional and greedy.
+    #[inline(always)]
+    fn optional(self) -> u64 {
+        self.0 >> 2 & 3
+    }
+
+    /// Byte `k` of the kind's fields.
+    #[inline(always)]
+    fn byte(self, k: u32) -> u8 {
+        (self.0 >> (32 + 8 * k)) as u8
+    }
+
+    /// 16-bit word `k` of the kind's fields.
+    #[inline(always)]
+    fn half(self, k: u32) -> u16 {
+        (self.0 >> (32 + 16 * k)) as u16
+    }
+
+    /// Where the piece's groups start in the bytes, and how many there are.
+    #[inline(always)]
+    fn groups(self) -> (usize, usize) {
+        ((self.0 >> 16) as u16 as usize, (self.0 >> 8) as u8 as usize)
+    }
 }
 
 /// An anchored DFA that says whether a piece matches exactly a given stretch of input.
@@ -185,34 +295,38 @@ impl Exact {
     }
 }
 
-/// A stretch of [`Splits::words`].
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    from: u32,
-    to: u32,
-}
-
-#[derive(Debug, Clone)]
-struct Piece {
-    kind: Kind,
-    /// Rust group indexes that wrap exactly this piece, in [`Splits::words`].
-    groups: Span,
-}
-
-/// A rule's pieces, between `^` and `$`.
-#[derive(Debug, Clone)]
+/// A rule's pieces, between `^` and `$`, in one allocation that starts a line, laid out so
+/// that a split of a dialed or E.164 number reads a few consecutive lines, which the walk of
+/// a coming call asks for together ([`Splits::prefetch`]):
+/// - a word per piece ([`Piece::encode`]);
+/// - bytes: the pieces' groups, then their strings ([`Kind::Strings`]), up to a word;
+/// - the class bits, a word per byte: bit `c` says the byte is in class `c`, one of the byte
+///   classes of the pieces' runs and strings (real rules use a dozen or two; more than 64
+///   and the rule keeps the backtracker), so one load and a mask test a byte. Byte `b`'s word
+///   is the `(b - '+') % 256`th, so that those of `+` and the digits, what numbers are made
+///   of, come first, right after the strings.
+///
+/// Strings of class numbers a byte each keep the international rule's country codes (a
+/// score of them) to two lines, where a word per class took ten.
 pub(crate) struct Splits {
-    pieces: Box<[Piece]>,
-    /// First the class bits: bit `c` of word `b` says byte `b` is in class `c`, one of the
-    /// byte classes of the pieces' runs and strings (real rules use a dozen or two; more than
-    /// 64 and the rule keeps the backtracker), so one load and a mask test a byte. Then the
-    /// pieces' groups, then their strings ([`Span`]s): one allocation, so that the lines a
-    /// split reads are few and can be asked for together.
-    words: Box<[u64]>,
+    /// The words, from `start`, the first word of a line (the allocation has a line's worth
+    /// more, since the allocator promises 8 bytes of alignment, not 64).
+    storage: Box<[u64]>,
+    start: usize,
+    pieces: usize,
+    /// Where the class bits start, in words.
+    member: usize,
+    /// The DFAs of [`Kind::Exact`] pieces, read only for them.
+    exact: Box<[Exact]>,
 }
 
-/// Where the strings and groups start in [`Splits::words`], after the class bits.
-const MEMBER: usize = 256;
+impl std::fmt::Debug for Splits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pieces = self.view().map(|v| v.pieces.iter().map(|&w| Piece::decode(w)).collect());
+        let pieces: Vec<Piece> = pieces.unwrap_or_default();
+        f.debug_struct("Splits").field("pieces", &pieces).finish_non_exhaustive()
+    }
+}
 
 /// The longest input [`Splits::fill`] takes (its memo has a bit per position in a `u64`);
 /// longer ones, rare (cleaned dialed strings are at most 64 bytes), go to the backtracker.
@@ -220,6 +334,14 @@ const MAX_INPUT: usize = 63;
 
 /// The most pieces a rule may have for [`Splits`].
 const MAX_PIECES: usize = 64;
+
+/// The most lines [`Splits::prefetch`] asks for.
+const MAX_PREFETCH_LINES: usize = 8;
+
+/// A bound as [`Kind`] keeps it: anything past [`MAX_INPUT`] as `MAX_INPUT + 1`.
+fn bound(n: usize) -> u8 {
+    n.min(MAX_INPUT + 1) as u8
+}
 
 impl Splits {
     /// The splits of `hir`, if it has the shape described in the module docs. Groups with a
@@ -239,19 +361,20 @@ impl Splits {
         let mut pieces = Vec::with_capacity(middle.len());
         let mut classes = Vec::new();
         // Every piece's groups first, then the strings: a split sets the groups of each piece
-        // it takes, but reads the strings of a piece only until one fits, so the groups of the
-        // last pieces must not sit behind the first pieces' alternatives (the international
-        // rule's country codes take ten lines).
-        let mut groups_words = Vec::new();
+        // it takes, but reads the strings of a piece only until one fits.
+        let mut groups = Vec::new();
         let mut strings = Vec::new();
+        let mut exact = Vec::new();
         for (i, h) in middle.iter().enumerate() {
             let mut inner = h;
-            let from = groups_words.len() as u32;
+            let from = groups.len();
             while let HirKind::Capture(c) = inner.kind() {
-                groups_words.push(u64::from(c.index));
+                // The others have no slots to fill.
+                if (c.index as usize) < needed {
+                    groups.push(u8::try_from(c.index).ok()?);
+                }
                 inner = &c.sub;
             }
-            let groups = Span { from, to: groups_words.len() as u32 };
             if !inner.properties().look_set().is_empty() || has_group_below(inner, needed) {
                 return None;
             }
@@ -263,49 +386,75 @@ impl Splits {
                         return None;
                     }
                     let (dfa, empty) = Exact::new(inner, limit)?;
-                    Kind::Exact { dfa: Box::new(dfa), width, empty }
+                    exact.push(dfa);
+                    let dfa = u16::try_from(exact.len() - 1).ok()?;
+                    Kind::Exact { dfa, width: width.map(bound), empty }
                 }
             };
+            let groups = (u16::try_from(from).ok()?, u8::try_from(groups.len() - from).ok()?);
             pieces.push(Piece { kind, groups });
         }
         if classes.len() > 64 {
             return None;
         }
-        let strings_at = u32::try_from(MEMBER + groups_words.len()).ok()?;
-        if (strings_at as usize).checked_add(strings.len())? > u32::MAX as usize {
-            return None;
-        }
-        for piece in &mut pieces {
-            let g = &mut piece.groups;
-            (g.from, g.to) = (g.from + MEMBER as u32, g.to + MEMBER as u32);
-            if let Kind::Strings { alts, .. } = &mut piece.kind {
-                (alts.from, alts.to) = (alts.from + strings_at, alts.to + strings_at);
+        // Where the bytes start and end; places in them are 16-bit.
+        let groups_at = 8 * pieces.len();
+        let strings_at = groups_at + groups.len();
+        let end = strings_at + strings.len();
+        let (g, s) = (u16::try_from(groups_at).ok()?, u16::try_from(strings_at).ok()?);
+        u16::try_from(end).ok()?;
+        let member = end.div_ceil(8);
+        let mut words = vec![0u64; member + 256];
+        for (w, piece) in words.iter_mut().zip(&mut pieces) {
+            piece.groups.0 += g;
+            if let Kind::Strings { from, to, .. } = &mut piece.kind {
+                (*from, *to) = (*from + s, *to + s);
             }
+            *w = piece.encode();
         }
-        let mut words = vec![0u64; MEMBER];
-        words.extend(groups_words);
-        words.extend(strings);
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut words[..member]);
+        bytes[groups_at..strings_at].copy_from_slice(&groups);
+        bytes[strings_at..end].copy_from_slice(&strings);
         for (c, set) in classes.iter().enumerate() {
-            for (b, m) in words[..MEMBER].iter_mut().enumerate() {
-                if set.has(b as u8) {
-                    *m |= 1 << c;
+            for b in 0..=255u8 {
+                if set.has(b) {
+                    words[member + usize::from(b.wrapping_sub(b'+'))] |= 1 << c;
                 }
             }
         }
-        Some(Splits { pieces: pieces.into(), words: words.into() })
+        let mut storage = vec![0u64; words.len() + 7].into_boxed_slice();
+        // Words up to the next line (addresses of `u64`s are multiples of 8).
+        let start = (storage.as_ptr() as usize).wrapping_neg() % 64 / 8;
+        storage[start..start + words.len()].copy_from_slice(&words);
+        Some(Splits { storage, start, pieces: pieces.len(), member, exact: exact.into() })
     }
 
     /// Heap bytes.
     pub fn memory_usage(&self) -> usize {
-        self.pieces
-            .iter()
-            .map(|p| match &p.kind {
-                Kind::Exact { dfa, .. } => dfa.dfa.memory_usage(),
-                Kind::Strings { .. } | Kind::Run { .. } => 0,
-            })
-            .sum::<usize>()
-            + self.pieces.len() * std::mem::size_of::<Piece>()
-            + 8 * self.words.len()
+        8 * self.storage.len()
+            + self
+                .exact
+                .iter()
+                .map(|e| e.dfa.memory_usage() + std::mem::size_of::<Exact>())
+                .sum::<usize>()
+    }
+
+    /// The words, from the one that starts a line.
+    #[inline]
+    fn words(&self) -> &[u64] {
+        self.storage.get(self.start..).unwrap_or_default()
+    }
+
+    /// The pieces, bytes and class bits, each checked once (`None` cannot happen).
+    #[inline]
+    fn view(&self) -> Option<View<'_>> {
+        let (head, member) = self.words().split_at_checked(self.member)?;
+        Some(View {
+            pieces: head.get(..self.pieces)?,
+            bytes: bytemuck::cast_slice(head),
+            member: member.first_chunk::<256>()?,
+            exact: &self.exact,
+        })
     }
 
     /// Fills `slots` (pairs per Rust group index, as many as fit) for `s`, which the rule
@@ -315,6 +464,7 @@ impl Splits {
     /// per-plan cache for it.
     pub fn fill(&self, s: &str, slots: &mut [Option<NonMaxUsize>]) -> bool {
         let h = s.as_bytes();
+        let Some(view) = self.view() else { return false };
         if h.len() > MAX_INPUT {
             return false;
         }
@@ -323,43 +473,53 @@ impl Splits {
             *start = NonMaxUsize::new(0);
             *end = NonMaxUsize::new(h.len());
         }
-        if self.first_choices(h, slots) {
+        if view.first_choices(h, slots) {
             return true;
         }
         let mut failed = [0u64; MAX_PIECES];
-        self.walk(h, 0, 0, &mut failed, slots)
+        view.walk(h, 0, 0, &mut failed, slots)
     }
 
-    /// Asks for the lines a split of a dialed or E.164 number reads: the pieces, the class
-    /// bits of `+` and the digits, the groups and the first of the strings.
+    /// Asks for the lines a split of a dialed or E.164 number reads: the pieces, the groups,
+    /// the strings and the class bits of `+` and the digits, all in a row from the first.
     #[inline]
     pub(crate) fn prefetch(&self) {
-        let pieces = std::mem::size_of_val::<[Piece]>(&self.pieces);
-        tpr_types::prefetch_span(self.pieces.as_ptr(), pieces, 4);
-        let digits = self.words.get(usize::from(b'+')..).unwrap_or_default();
-        tpr_types::prefetch_span(digits.as_ptr(), 8 * (usize::from(b'9' - b'+') + 1), 3);
-        let strings = self.words.get(MEMBER..).unwrap_or_default();
-        tpr_types::prefetch_span(strings.as_ptr(), std::mem::size_of_val(strings), 4);
+        let lines = (8 * (self.member + usize::from(b'9' - b'+') + 1)).div_ceil(64);
+        tpr_types::prefetch_lines(self.words().as_ptr(), lines.min(MAX_PREFETCH_LINES));
     }
+}
 
+/// A [`Splits`]' parts, for a split.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    /// A word per piece.
+    pieces: &'a [u64],
+    /// The words before the class bits as bytes: where the groups and strings are.
+    bytes: &'a [u8],
+    /// The class bits of byte `b` at `(b - '+') % 256`.
+    member: &'a [u64; 256],
+    exact: &'a [Exact],
+}
+
+impl<'a> View<'a> {
     /// The strings of a [`Kind::Strings`] piece, in order.
     #[inline]
-    fn alts(&self, span: Span) -> impl Iterator<Item = &[u64]> {
-        let mut w = self.words.get(span.from as usize..span.to as usize).unwrap_or_default();
+    fn alts(&self, from: u16, to: u16) -> impl Iterator<Item = &'a [u8]> {
+        let mut b = self.bytes.get(usize::from(from)..usize::from(to)).unwrap_or_default();
         std::iter::from_fn(move || {
-            let (&len, rest) = w.split_first()?;
-            let (a, rest) = rest.split_at_checked(usize::try_from(len).ok()?)?;
-            w = rest;
+            let (&len, rest) = b.split_first()?;
+            let (a, rest) = rest.split_at_checked(usize::from(len))?;
+            b = rest;
             Some(a)
         })
     }
 
-    /// Sets the slots of the groups around piece `i` to `p..p + w`.
+    /// Sets the slots of the groups of a piece to `p..p + w`.
     #[inline]
-    fn set_groups(&self, i: usize, p: usize, w: usize, slots: &mut [Option<NonMaxUsize>]) {
-        let Some(span) = self.pieces.get(i).map(|piece| piece.groups) else { return };
-        for &g in self.words.get(span.from as usize..span.to as usize).unwrap_or_default() {
-            let g = g as usize;
+    fn set_groups(&self, piece: Word, p: usize, w: usize, slots: &mut [Option<NonMaxUsize>]) {
+        let (from, n) = piece.groups();
+        for &g in self.bytes.get(from..from + n).unwrap_or_default() {
+            let g = usize::from(g);
             if let Some(pair) = slots.get_mut(2 * g..2 * g + 2) {
                 pair[0] = NonMaxUsize::new(p);
                 pair[1] = NonMaxUsize::new(p + w);
@@ -373,34 +533,39 @@ impl Splits {
     /// all set again by a walk.
     fn first_choices(&self, h: &[u8], slots: &mut [Option<NonMaxUsize>]) -> bool {
         let mut p = 0;
-        for (i, piece) in self.pieces.iter().enumerate() {
-            let rest = &h[p..];
-            let w = match &piece.kind {
-                Kind::Run { class, min, max, greedy } => {
-                    let run = self.run(*class, *max, rest);
-                    if run < *min {
+        for &word in self.pieces {
+            let word = Word(word);
+            let rest = h.get(p..).unwrap_or_default();
+            let w = match word.tag() {
+                Piece::RUN => {
+                    let (class, min, max) = (word.byte(0), usize::from(word.byte(1)), word.byte(2));
+                    let run = self.run(class, max, rest);
+                    if run < min {
                         return false;
                     }
-                    if *greedy { run } else { *min }
+                    if word.flag(0) { run } else { min }
                 }
-                Kind::Strings { optional: Some(false), .. } => 0,
-                Kind::Strings { alts, optional } => {
-                    let hit = self.alts(*alts).find(|a| self.starts(a, rest));
-                    match (hit, optional) {
-                        (Some(a), _) => a.len(),
-                        (None, Some(_)) => 0,
-                        (None, None) => return false,
+                Piece::STRINGS => {
+                    let optional = word.optional();
+                    if optional == 1 {
+                        0
+                    } else {
+                        match self.alts(word.half(0), word.half(1)).find(|a| self.starts(a, rest)) {
+                            Some(a) => a.len(),
+                            None if optional != 0 => 0,
+                            None => return false,
+                        }
                     }
                 }
-                &Kind::Exact { ref dfa, width, empty } => {
-                    let w = width.unwrap_or(rest.len());
-                    if w > rest.len() || !exact(dfa, empty, &rest[..w]) {
+                _ => {
+                    let w = if word.flag(1) { usize::from(word.byte(2)) } else { rest.len() };
+                    if w > rest.len() || !self.exact(word.half(0), word.flag(0), &rest[..w]) {
                         return false;
                     }
                     w
                 }
             };
-            self.set_groups(i, p, w, slots);
+            self.set_groups(word, p, w, slots);
             p += w;
         }
         p == h.len()
@@ -418,24 +583,25 @@ impl Splits {
         failed: &mut [u64],
         slots: &mut [Option<NonMaxUsize>],
     ) -> bool {
-        let Some(piece) = self.pieces.get(i) else { return p == h.len() };
+        let Some(&word) = self.pieces.get(i) else { return p == h.len() };
+        let piece = Piece::decode(word);
         if failed[i] & 1 << p != 0 {
             return false;
         }
         let rest = &h[p..];
-        let found = match &piece.kind {
+        let found = match piece.kind {
             Kind::Run { class, min, max, greedy } => {
-                let run = self.run(*class, *max, rest);
+                let (min, run) = (usize::from(min), self.run(class, max, rest));
                 let mut found = false;
-                if run >= *min {
-                    let mut w = if *greedy { run } else { *min };
+                if run >= min {
+                    let mut w = if greedy { run } else { min };
                     loop {
-                        if self.take(h, i, p, w, failed, slots) {
+                        if self.take(h, Word(word), i, p, w, failed, slots) {
                             found = true;
                             break;
                         }
-                        if *greedy {
-                            if w == *min {
+                        if greedy {
+                            if w == min {
                                 break;
                             }
                             w -= 1;
@@ -449,23 +615,27 @@ impl Splits {
                 }
                 found
             }
-            Kind::Strings { alts, optional } => {
-                let mut found = *optional == Some(false) && self.take(h, i, p, 0, failed, slots);
+            Kind::Strings { from, to, optional } => {
+                let mut found =
+                    optional == Some(false) && self.take(h, Word(word), i, p, 0, failed, slots);
                 if !found {
-                    for a in self.alts(*alts) {
-                        if self.starts(a, rest) && self.take(h, i, p, a.len(), failed, slots) {
+                    for a in self.alts(from, to) {
+                        if self.starts(a, rest)
+                            && self.take(h, Word(word), i, p, a.len(), failed, slots)
+                        {
                             found = true;
                             break;
                         }
                     }
                 }
-                found || (*optional == Some(true) && self.take(h, i, p, 0, failed, slots))
+                found
+                    || (optional == Some(true) && self.take(h, Word(word), i, p, 0, failed, slots))
             }
-            &Kind::Exact { ref dfa, width, empty } => {
-                let w = width.unwrap_or(rest.len());
+            Kind::Exact { dfa, width, empty } => {
+                let w = width.map_or(rest.len(), usize::from);
                 w <= rest.len()
-                    && exact(dfa, empty, &rest[..w])
-                    && self.take(h, i, p, w, failed, slots)
+                    && self.exact(dfa, empty, &rest[..w])
+                    && self.take(h, Word(word), i, p, w, failed, slots)
             }
         };
         if !found {
@@ -476,27 +646,25 @@ impl Splits {
 
     /// Does `rest` start with the string of classes `a`?
     #[inline]
-    fn starts(&self, a: &[u64], rest: &[u8]) -> bool {
-        a.len() <= rest.len() && a.iter().zip(rest).all(|(&c, &b)| self.member(b) & c != 0)
+    fn starts(&self, a: &[u8], rest: &[u8]) -> bool {
+        a.len() <= rest.len() && a.iter().zip(rest).all(|(&c, &b)| self.member(b) >> c & 1 != 0)
     }
 
     /// How many bytes of class `class` start `rest`, at most `max`.
     #[inline]
-    fn run(&self, class: u64, max: usize, rest: &[u8]) -> usize {
-        let rest = &rest[..rest.len().min(max)];
-        let mut run = 0;
-        while run < rest.len() && self.member(rest[run]) & class != 0 {
-            run += 1;
-        }
-        run
+    fn run(&self, class: u8, max: u8, rest: &[u8]) -> usize {
+        let rest = &rest[..rest.len().min(usize::from(max))];
+        rest.iter().position(|&b| self.member(b) >> class & 1 == 0).unwrap_or(rest.len())
     }
 
-    /// Piece `i` takes `h[p..p + w]`: can the pieces after it match the rest? If so, sets
-    /// piece `i`'s groups.
+    /// Piece `i` (`piece`) takes `h[p..p + w]`: can the pieces after it match the rest? If
+    /// so, sets its groups.
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     fn take(
         &self,
         h: &[u8],
+        piece: Word,
         i: usize,
         p: usize,
         w: usize,
@@ -506,24 +674,24 @@ impl Splits {
         if !self.walk(h, i + 1, p + w, failed, slots) {
             return false;
         }
-        self.set_groups(i, p, w, slots);
+        self.set_groups(piece, p, w, slots);
         true
     }
 
     /// The classes of byte `b`, a bit each.
     #[inline]
     fn member(&self, b: u8) -> u64 {
-        match self.words.first_chunk::<MEMBER>() {
-            Some(member) => member[usize::from(b)],
-            None => 0,
-        }
+        self.member[usize::from(b.wrapping_sub(b'+'))]
     }
-}
 
-/// Does an [`Kind::Exact`] piece match all of `h`?
-#[inline]
-fn exact(dfa: &Exact, empty: bool, h: &[u8]) -> bool {
-    if h.is_empty() { empty } else { dfa.matches(h) }
+    /// Does [`Kind::Exact`] piece DFA `dfa` match all of `h`?
+    #[inline]
+    fn exact(&self, dfa: u16, empty: bool, h: &[u8]) -> bool {
+        if h.is_empty() {
+            return empty;
+        }
+        self.exact.get(usize::from(dfa)).is_some_and(|d| d.matches(h))
+    }
 }
 
 fn has_group_below(h: &Hir, needed: usize) -> bool {
@@ -545,8 +713,9 @@ fn fixed_width(h: &Hir) -> Option<usize> {
     }
 }
 
-/// A piece's kind, if its choices can be listed without a DFA.
-fn piece_kind(h: &Hir, classes: &mut Vec<Bytes>, words: &mut Vec<u64>) -> Option<Kind> {
+/// A piece's kind, if its choices can be listed without a DFA. Its strings go to the end
+/// of `strings`, with places counted from the start of `strings`.
+fn piece_kind(h: &Hir, classes: &mut Vec<Bytes>, strings: &mut Vec<u8>) -> Option<Kind> {
     let mut inner = h;
     while let HirKind::Capture(c) = inner.kind() {
         inner = &c.sub;
@@ -558,41 +727,46 @@ fn piece_kind(h: &Hir, classes: &mut Vec<Bytes>, words: &mut Vec<u64>) -> Option
         }
         if let Some(set) = Bytes::of(sub) {
             let max = r.max.map_or(usize::MAX, |m| m as usize);
-            let class = class_bit(set, classes)?;
-            return Some(Kind::Run { class, min: r.min as usize, max, greedy: r.greedy });
+            let class = class_number(set, classes)?;
+            let (min, max) = (bound(r.min as usize), bound(max));
+            return Some(Kind::Run { class, min, max, greedy: r.greedy });
         }
         if r.min == 0 && r.max == Some(1) {
-            let alts = interned_strings(sub, classes, words)?;
-            return Some(Kind::Strings { alts, optional: Some(r.greedy) });
+            let (from, to) = interned_strings(sub, classes, strings)?;
+            return Some(Kind::Strings { from, to, optional: Some(r.greedy) });
         }
         return None;
     }
-    let alts = interned_strings(inner, classes, words)?;
-    Some(Kind::Strings { alts, optional: None })
+    let (from, to) = interned_strings(inner, classes, strings)?;
+    Some(Kind::Strings { from, to, optional: None })
 }
 
-/// The bit of class `set` among `classes` (added if new), if it is one of the first 64.
-fn class_bit(set: Bytes, classes: &mut Vec<Bytes>) -> Option<u64> {
+/// The number of class `set` among `classes` (added if new), if it is one of the first 64.
+fn class_number(set: Bytes, classes: &mut Vec<Bytes>) -> Option<u8> {
     let i = classes.iter().position(|&x| x == set).unwrap_or_else(|| {
         classes.push(set);
         classes.len() - 1
     });
-    1u64.checked_shl(u32::try_from(i).ok()?)
+    u8::try_from(i).ok().filter(|&i| i < 64)
 }
 
-/// [`class_strings`] with each class replaced by its bit (see [`class_bit`]), appended to
-/// `words` as a [`Kind::Strings`] span: each string's length, then its classes.
-fn interned_strings(h: &Hir, classes: &mut Vec<Bytes>, words: &mut Vec<u64>) -> Option<Span> {
+/// [`class_strings`] with each class replaced by its number (see [`class_number`]),
+/// appended to `strings`: each string's length, then its classes. Where they start and end.
+fn interned_strings(
+    h: &Hir,
+    classes: &mut Vec<Bytes>,
+    strings: &mut Vec<u8>,
+) -> Option<(u16, u16)> {
     let mut alts = Vec::new();
     class_strings(h, &mut alts)?;
-    let from = u32::try_from(words.len()).ok()?;
+    let from = u16::try_from(strings.len()).ok()?;
     for a in alts {
-        words.push(a.len() as u64);
+        strings.push(u8::try_from(a.len()).ok()?);
         for c in a {
-            words.push(class_bit(c, classes)?);
+            strings.push(class_number(c, classes)?);
         }
     }
-    Some(Span { from, to: u32::try_from(words.len()).ok()? })
+    Some((from, u16::try_from(strings.len()).ok()?))
 }
 
 #[cfg(test)]
@@ -682,34 +856,83 @@ mod tests {
         assert!(!splits.fill(&"1".repeat(64), &mut [None; 6]));
     }
 
-    /// Every piece's groups come before the strings, in the first line after the class bits,
-    /// which [`Splits::prefetch`] asks for: the international rule's country codes would
-    /// otherwise push its last groups ten lines on.
+    fn pieces(splits: &Splits) -> Vec<Piece> {
+        splits.view().unwrap().pieces.iter().map(|&w| Piece::decode(w)).collect()
+    }
+
+    /// What a split of a number reads is in a row from a line's start, which
+    /// [`Splits::prefetch`] asks for: pieces, groups, strings a byte a class, then the class
+    /// bits of `+` and the digits. The international rule's country codes (a word a class
+    /// until session 28) used to take ten lines of their own.
     #[test]
-    fn groups_come_before_the_strings() {
+    fn a_split_reads_a_few_lines_in_a_row() {
         let intl = Splits::of(&parse(SHAPES[0].0), 3, 1 << 20).unwrap();
-        let strings: Vec<Span> = intl
-            .pieces
+        assert_eq!(intl.words().as_ptr() as usize % 64, 0, "the words start a line");
+        let pieces = pieces(&intl);
+        assert_eq!(pieces.len(), 5);
+        let strings: Vec<(u16, u16)> = pieces
             .iter()
             .filter_map(|p| match p.kind {
-                Kind::Strings { alts, .. } => Some(alts),
+                Kind::Strings { from, to, .. } => Some((from, to)),
                 _ => None,
             })
             .collect();
-        assert!(strings.iter().map(|a| a.to - a.from).sum::<u32>() > 40, "long alternatives");
-        let first_string = strings.iter().map(|a| a.from).min().unwrap();
-        for p in intl.pieces.iter() {
-            assert!(p.groups.to as usize <= MEMBER + 8, "groups in the first line");
-            assert!(p.groups.to <= first_string);
+        let bytes: usize = strings.iter().map(|&(from, to)| usize::from(to - from)).sum();
+        assert!((60..128).contains(&bytes), "the country codes, a byte a class: {bytes}");
+        // `+`, `011`, `0` and the country codes, in order.
+        let codes = strings[1];
+        let lens: Vec<usize> =
+            intl.view().unwrap().alts(codes.0, codes.1).map(<[u8]>::len).collect();
+        assert_eq!(lens[..4], [1, 1, 2, 2], "1|7|2[07]|3[0-46]");
+        assert_eq!(lens.len(), 19);
+        // Groups 1 and 2 only: group 3 (the extension) is not in the translation.
+        let groups: Vec<u8> = pieces
+            .iter()
+            .flat_map(|p| {
+                let (from, n) = (usize::from(p.groups.0), usize::from(p.groups.1));
+                intl.view().unwrap().bytes[from..from + n].to_vec()
+            })
+            .collect();
+        assert_eq!(groups, [1, 2]);
+        for p in &pieces {
+            let end = p.groups.0 + u16::from(p.groups.1);
+            assert!(strings.iter().all(|&(from, _)| end <= from), "groups first");
         }
+        let lines = (8 * (intl.member + 15)).div_ceil(64);
+        assert!(lines <= 5, "{lines} lines");
+        // The class bits of `+` and the digits come first, the others after.
+        let bit = |b: u8| intl.view().unwrap().member(b);
+        assert_ne!(bit(b'+') & bit(b'0'), bit(b'0'));
+        assert_eq!(intl.words()[intl.member], bit(b'+'));
+        assert_eq!(intl.words()[intl.member + 255], bit(b'*'));
         let (got, want) = both(SHAPES[0].0, 3, "+4402079460123").unwrap();
         assert_eq!(got, want);
     }
 
     #[test]
+    fn pieces_come_back_as_they_went_in() {
+        let kinds = [
+            Kind::Run { class: 63, min: 0, max: 64, greedy: true },
+            Kind::Run { class: 0, min: 64, max: 1, greedy: false },
+            Kind::Strings { from: 0, to: u16::MAX, optional: None },
+            Kind::Strings { from: 9, to: 10, optional: Some(false) },
+            Kind::Strings { from: u16::MAX, to: 0, optional: Some(true) },
+            Kind::Exact { dfa: u16::MAX, width: None, empty: true },
+            Kind::Exact { dfa: 0, width: Some(0), empty: false },
+            Kind::Exact { dfa: 3, width: Some(64), empty: true },
+        ];
+        for kind in kinds {
+            for groups in [(0, 0), (u16::MAX, u8::MAX), (8, 1)] {
+                let piece = Piece { kind, groups };
+                assert_eq!(Piece::decode(piece.encode()), piece);
+            }
+        }
+    }
+
+    #[test]
     fn fixed_counts_are_strings_and_an_empty_last_piece_needs_no_dfa() {
         let splits = Splits::of(&parse(SHAPES[1].0), 2, 1 << 20).unwrap();
-        let kinds: Vec<&Kind> = splits.pieces.iter().map(|p| &p.kind).collect();
+        let kinds: Vec<Kind> = pieces(&splits).iter().map(|p| p.kind).collect();
         assert!(
             matches!(
                 kinds[..],
@@ -723,8 +946,13 @@ mod tests {
             "{kinds:?}"
         );
         // `[2-9]\d\d[2-9]\d{6}`: one string of ten classes.
-        let Kind::Strings { alts, .. } = kinds[1] else { unreachable!() };
-        assert_eq!(splits.alts(*alts).map(<[u64]>::len).collect::<Vec<_>>(), [10]);
+        let Kind::Strings { from, to, .. } = kinds[1] else { unreachable!() };
+        assert_eq!(
+            splits.view().unwrap().alts(from, to).map(<[u8]>::len).collect::<Vec<_>>(),
+            [10]
+        );
+        // The national rule's split reads three lines.
+        assert_eq!((8 * (splits.member + 15)).div_ceil(64), 3);
         let mut slots = [None; 4];
         assert!(splits.fill("14255550100", &mut slots));
         assert_eq!(slots[2..], [NonMaxUsize::new(1), NonMaxUsize::new(11)]);
