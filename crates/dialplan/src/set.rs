@@ -451,12 +451,20 @@ impl Narrow {
         list_at(&self.storage, usize::from(from))
     }
 
-    /// The lines a scan of a dialed or E.164 number reads: the lists, the rows and the byte
-    /// classes up to '9'.
+    /// The lines to ask for ahead of a scan: the first [`Narrow::MAX_LINES`] of the lists and
+    /// rows (the byte classes' line has [`PatternSet::prefetch_classes`]).
     fn lines(&self) -> Lines {
         let end = (self.base as usize + self.classes as usize + usize::from(b'9')) / 4 + 1;
-        Lines::of(&self.storage[..end.min(self.storage.len())], Compact::MAX_LINES)
+        Lines::of(&self.storage[..end.min(self.storage.len())], Narrow::MAX_LINES)
     }
+
+    /// The most lines [`Narrow::lines`] names. A scan of a number reads four to six lines of
+    /// rows wherever they are in the set, so the rest of a set's rows asked for is wasted, and
+    /// over thousands of tenants a waste that counts: `tpr bench` is bound by the lines it
+    /// has in flight (docs/performance.md, session 28). Microsoft's example routes take 12
+    /// lines to the byte classes of the digits; asking for 6 ran 3,000 and 10,000 distinct tenants 7 % and
+    /// 16 % faster, though a number whose rows lie past them then waits for them.
+    const MAX_LINES: usize = 6;
 
     fn memory_usage(&self) -> usize {
         4 * self.storage.len()
@@ -1054,9 +1062,13 @@ mod tests {
             let at = usize::from(b);
             assert_eq!(u16::from(bytes[n.classes as usize + at]), words[c.classes() + at]);
         }
-        // Half the bytes, and fewer lines to ask for ahead of a scan.
+        // Half the bytes, and fewer lines to ask for ahead of a scan: the first six of the
+        // 12 from the set's start to the classes of the digits.
         assert!(set.memory_usage() < wide.memory_usage());
         assert!(set.lines().len() < wide.lines().len(), "{} lines", set.lines().len());
+        let end = (n.base + n.classes) as usize + usize::from(b'9');
+        assert_eq!(Lines::of(&bytemuck::cast_slice::<u32, u8>(&n.storage)[..=end], 255).len(), 12);
+        assert_eq!(set.lines().len(), Narrow::MAX_LINES);
         for s in ["+14255550100", "+13125550123", "+442071234567", "911", "", "+", "1;ext=2"] {
             assert_eq!(hits(&set, s), hits(&wide, s), "{s:?}");
         }
