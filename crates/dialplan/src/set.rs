@@ -1063,11 +1063,13 @@ mod tests {
             assert_eq!(u16::from(bytes[n.classes as usize + at]), words[c.classes() + at]);
         }
         // Half the bytes, and fewer lines to ask for ahead of a scan: the first six of the
-        // 12 from the set's start to the classes of the digits.
+        // 11 or 12 (as the storage falls in its lines) from the set's start to the classes
+        // of the digits.
         assert!(set.memory_usage() < wide.memory_usage());
         assert!(set.lines().len() < wide.lines().len(), "{} lines", set.lines().len());
         let end = (n.base + n.classes) as usize + usize::from(b'9');
-        assert_eq!(Lines::of(&bytemuck::cast_slice::<u32, u8>(&n.storage)[..=end], 255).len(), 12);
+        let all = Lines::of(&bytemuck::cast_slice::<u32, u8>(&n.storage)[..=end], 255).len();
+        assert!((11..=12).contains(&all), "{all}");
         assert_eq!(set.lines().len(), Narrow::MAX_LINES);
         for s in ["+14255550100", "+13125550123", "+442071234567", "911", "", "+", "1;ext=2"] {
             assert_eq!(hits(&set, s), hits(&wide, s), "{s:?}");
