@@ -461,9 +461,10 @@ impl Narrow {
     /// The most lines [`Narrow::lines`] names. A scan of a number reads four to six lines of
     /// rows wherever they are in the set, so the rest of a set's rows asked for is wasted, and
     /// over thousands of tenants a waste that counts: `tpr bench` is bound by the lines it
-    /// has in flight (docs/performance.md, session 28). Microsoft's example routes take 12
-    /// lines to the byte classes of the digits; asking for 6 ran 3,000 and 10,000 distinct tenants 7 % and
-    /// 16 % faster, though a number whose rows lie past them then waits for them.
+    /// has in flight (docs/performance.md, session 28). Microsoft's example routes take 11 or
+    /// 12 lines up to the byte classes of the digits; asking for 6 ran 3,000 and 10,000
+    /// distinct tenants 7 % and 16 % faster, though a number whose rows lie past them then
+    /// waits for them.
     const MAX_LINES: usize = 6;
 
     fn memory_usage(&self) -> usize {
