@@ -50,4 +50,4 @@ pub use reference::{
 };
 pub use rule::{DialPlan, Limits, Rule};
 pub use service::{SERVICE_TABLE_TSV, ServicePlan, service_plan, service_regions};
-pub use set::{PatternSet, SetCache, TranslationScratch};
+pub use set::{Narrow, PatternSet, SetCache, TranslationScratch};

@@ -30,6 +30,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::meta::{self, Regex};
@@ -362,20 +363,31 @@ pub(crate) fn list_at(words: &[u32], from: usize) -> &[u32] {
 /// asks for fewer ahead of it. Microsoft's example routes
 /// (`^\+1(425|206)(\d{7})$`, `^\+1(\d{10})$`, `\d+`, `^911$`) take 34 states of 14 words:
 /// 952 bytes of compact rows, 544 here.
-pub(crate) struct Narrow {
+///
+/// A clone shares the rows (they are behind an `Arc`): a caller that scans a set often can
+/// keep one beside its own records ([`PatternSet::narrow`]) and scan without reading the
+/// set's first line, which, with thousands of tenants taking turns, is one miss a scan.
+#[derive(Clone)]
+pub struct Narrow {
     /// The match lists as 32-bit words, as in [`Compact`], and zeros up to a multiple of 16
     /// bytes; then, as bytes from byte `base`:
     /// row `k` at `k << shift`, the number of the next state for each byte class, then
     /// where the match list at the end of the input starts in the row's last two bytes
     /// (little-endian; 0: none); row 0 is the dead state, row 1 the start. The byte classes
     /// follow the last row at `classes`, a byte per byte.
-    storage: Box<[u32]>,
+    storage: Arc<[u32]>,
     // The same fields and sizes as `Compact`'s: a set's first line holds them (see
     // `PatternSet`).
     base: u32,
     classes: u32,
     /// A row takes `1 << shift` bytes.
     shift: u32,
+}
+
+impl fmt::Debug for Narrow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Narrow").field("bytes", &(4 * self.storage.len())).finish_non_exhaustive()
+    }
 }
 
 impl Narrow {
@@ -431,7 +443,7 @@ impl Narrow {
 
     /// The patterns that match somewhere in `s`, ascending.
     #[inline]
-    pub(crate) fn matching(&self, s: &[u8]) -> &[u32] {
+    pub fn matching(&self, s: &[u8]) -> &[u32] {
         let (rows, classes) = self.bytes().split_at(self.classes as usize);
         let Some(classes) = classes.first_chunk::<256>() else { return &[] };
         let shift = self.shift;
@@ -451,8 +463,17 @@ impl Narrow {
         list_at(&self.storage, usize::from(from))
     }
 
+    /// Asks for the line of the byte classes of `+` and the digits (see
+    /// [`PatternSet::prefetch_classes`]).
+    #[inline]
+    pub fn prefetch_classes(&self) {
+        if let Some(b) = self.bytes().get(self.classes as usize + usize::from(b'0')) {
+            tpr_types::prefetch(b);
+        }
+    }
+
     /// The lines to ask for ahead of a scan: the first [`Narrow::MAX_LINES`] of the lists and
-    /// rows (the byte classes' line has [`PatternSet::prefetch_classes`]).
+    /// rows (the byte classes' line has [`Narrow::prefetch_classes`]).
     fn lines(&self) -> Lines {
         let end = (self.base as usize + self.classes as usize + usize::from(b'9')) / 4 + 1;
         Lines::of(&self.storage[..end.min(self.storage.len())], Narrow::MAX_LINES)
@@ -634,17 +655,22 @@ impl PatternSet {
     #[inline]
     pub fn prefetch_classes(&self) {
         match &self.scanner {
-            Scanner::Narrow(n) => {
-                if let Some(b) = n.bytes().get(n.classes as usize + usize::from(b'0')) {
-                    tpr_types::prefetch(b);
-                }
-            }
+            Scanner::Narrow(n) => n.prefetch_classes(),
             Scanner::Compact(c) => {
                 if let Some(w) = c.words().get(c.classes() + usize::from(b'0')) {
                     tpr_types::prefetch(w);
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The set's narrow rows, if they answer [`PatternSet::matching`] alone (no pattern to
+    /// confirm with a backtracker): a clone that shares them, to scan without this set.
+    pub fn narrow(&self) -> Option<Narrow> {
+        match &self.scanner {
+            Scanner::Narrow(n) if !self.any_confirm => Some(n.clone()),
+            _ => None,
         }
     }
 
@@ -1023,13 +1049,17 @@ mod tests {
             let start = std::sync::Arc::as_ptr(&set).addr();
             assert_eq!(start % 64, 0, "the set starts a line, behind the Arc's counts too");
             let (storage, fields) = match &set.scanner {
-                Scanner::Narrow(n) => (&n.storage, [&n.base, &n.classes, &n.shift]),
-                Scanner::Compact(c) => (&c.storage, [&c.base, &c.classes, &c.width]),
+                Scanner::Narrow(n) => {
+                    (std::ptr::from_ref(&n.storage).addr(), [&n.base, &n.classes, &n.shift])
+                }
+                Scanner::Compact(c) => {
+                    (std::ptr::from_ref(&c.storage).addr(), [&c.base, &c.classes, &c.width])
+                }
                 _ => panic!("{prefer:?}: neither narrow nor compact"),
             };
             let end = |field: &u32| std::ptr::from_ref(field).addr() + size_of::<u32>() - start;
             assert!(std::ptr::from_ref(&set.any_confirm).addr() - start < 64);
-            assert!(std::ptr::from_ref(storage).addr() - start < 64);
+            assert!(storage - start < 64);
             assert!(fields.iter().all(|&f| end(f) <= 64), "{prefer:?}");
         }
     }
@@ -1078,6 +1108,16 @@ mod tests {
         assert_eq!(hits(&set, "+14255550100"), [0, 1, 2]);
         assert_eq!(hits(&set, "911"), [2, 3]);
         set.prefetch_classes();
+        // A clone of the rows scans alone, as the set does; sets of other kinds have none.
+        let rows = set.narrow().expect("narrow rows");
+        for s in ["+14255550100", "+13125550123", "+442071234567", "911", "", "+", "1;ext=2"] {
+            assert_eq!(rows.matching(s.as_bytes()), set.matching(&mut set.create_cache(), s));
+        }
+        rows.prefetch_classes();
+        assert!(wide.narrow().is_none());
+        let confirm = PatternSet::new(&[r"^\+1(?!900)\d{10}$", "^911$"], &l).unwrap();
+        assert!(confirm.narrow().is_none(), "a pattern to confirm needs the set");
+        assert_eq!(hits(&confirm, "+19005550100"), Vec::<usize>::new());
     }
 
     #[test]

@@ -146,7 +146,7 @@ impl Gates {
 // thousands reads its party from memory, and a record that straddled two lines cost two
 // misses.
 const _: () = assert!(std::mem::size_of::<Party>() == 64);
-const _: () = assert!(std::mem::size_of::<RouteTable>() == 32);
+const _: () = assert!(std::mem::size_of::<RouteTable>() == 64);
 
 /// What decisions do not read of a party, apart from [`Party`]: its number as text and its
 /// call-queue settings.
@@ -193,16 +193,20 @@ pub(crate) struct RouteRec {
 /// routes by priority. One scan of `set` gives every entry whose pattern matches; the lowest
 /// entry's usage is the one used, and its matching entries are contiguous and in order.
 ///
-/// 32 bytes, aligned: a decision reads its caller's policy's table from a line that holds it
+/// A line, aligned: a decision reads its caller's policy's table from a line that holds it
 /// whole.
-#[repr(align(32))]
+#[repr(align(64))]
 pub(crate) struct RouteTable {
     pub set: Arc<PatternSet>,
+    /// `set`'s narrow rows, when they answer a scan alone (see [`PatternSet::narrow`]): a
+    /// scan then reads the rows straight from here and leaves `set`'s own first line alone
+    /// (with thousands of tenants taking turns, a miss a decision).
+    pub rows: Option<tpr_dialplan::Narrow>,
     /// The lines a scan of `set` reads, to ask for before the decision that scans it
     /// ([`Prefetch::Automata`](crate::Prefetch::Automata)) without reading `set` first.
     pub lines: Lines,
     /// The baseline: one regex per entry, tried one by one (see [`Engine::compile_naive`]).
-    /// Boxed to keep the table in 32 bytes: only the baseline reads it.
+    /// Boxed to keep the table in a line: only the baseline reads it.
     pub naive: Option<Box<Arc<[tpr_dialplan::Pattern]>>>,
     /// Where its entries are in the engine's [`RouteWords`]: first word and count.
     pub entries: (u32, u32),
@@ -210,7 +214,7 @@ pub(crate) struct RouteTable {
 
 impl RouteTable {
     pub fn new(set: Arc<PatternSet>, entries: (u32, u32)) -> RouteTable {
-        RouteTable { lines: set.lines(), set, naive: None, entries }
+        RouteTable { lines: set.lines(), rows: set.narrow(), set, naive: None, entries }
     }
 }
 

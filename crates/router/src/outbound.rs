@@ -8,15 +8,15 @@ use std::sync::Arc;
 use rand::Rng;
 use smallvec::SmallVec;
 use tpr_capacity::KeyId;
+use tpr_dialplan::Mode;
 use tpr_dialplan::cleanup::clean_into;
-use tpr_dialplan::{Mode, SetCache};
 use tpr_tenant::{CallerIdSubstitute, CallingPlan, NumberType};
 
 use crate::carrier::{CarrierEmergency, carrier_emergency};
 use crate::country::is_domestic_from;
 use crate::engine::{DialOut, Engine, GatewayHot, Party, PartyKind, RouteTable};
 use crate::ids::{GatewayId, RouteId, SiteId, TrunkId, UserId};
-use crate::scratch::Scratch;
+use crate::scratch::{AutomatonCaches, Scratch};
 use crate::state::{Charge, State};
 
 /// What kind of client places the call.
@@ -377,7 +377,10 @@ impl<'a> CallAhead<'a> {
                     e.unassigned.lines().prefetch();
                 }
                 if let Some(v) = p.vrp.and_then(|v| e.vrps.get(usize::from(v))) {
-                    prefetch(Arc::as_ptr(&v.set));
+                    // A scan of narrow rows held in the table leaves the set unread.
+                    if v.rows.is_none() {
+                        prefetch(Arc::as_ptr(&v.set));
+                    }
                     v.lines.prefetch();
                 }
             }
@@ -386,7 +389,10 @@ impl<'a> CallAhead<'a> {
                 let Some(plan) = e.plans.get(usize::from(p.plan)) else { return false };
                 self.walk = plan.walk(self.dialed);
                 if let Some(v) = p.vrp.and_then(|v| e.vrps.get(usize::from(v))) {
-                    v.set.prefetch_classes();
+                    match &v.rows {
+                        Some(rows) => rows.prefetch_classes(),
+                        None => v.set.prefetch_classes(),
+                    }
                 }
             }
             _ => return self.walk.step(),
@@ -551,7 +557,9 @@ impl Engine {
                 if let Some(p) = self.parties.get(caller.index())
                     && let Some(v) = p.vrp.and_then(|v| self.vrps.get(v as usize))
                 {
-                    tpr_types::prefetch(Arc::as_ptr(&v.set));
+                    if v.rows.is_none() {
+                        tpr_types::prefetch(Arc::as_ptr(&v.set));
+                    }
                     v.lines.prefetch();
                 }
             }
@@ -644,7 +652,7 @@ impl Engine {
             let dr = self.route_direct(
                 state,
                 table,
-                scratch.caches.set(&table.set),
+                &mut scratch.caches,
                 number,
                 Some((p, call.location)),
                 call.ingress_gateway(),
@@ -780,7 +788,7 @@ impl Engine {
             let dr = self.route_direct(
                 state,
                 &number.table,
-                scratch.caches.set(&number.table.set),
+                &mut scratch.caches,
                 &number.dial_string,
                 None,
                 call.ingress_gateway(),
@@ -858,7 +866,7 @@ impl Engine {
         &self,
         state: &State,
         table: &RouteTable,
-        cache: &mut SetCache,
+        caches: &mut AutomatonCaches,
         number: &str,
         who: Option<(&Party, Location)>,
         ingress: Option<GatewayId>,
@@ -870,9 +878,10 @@ impl Engine {
         let words = &self.route_words;
         // The matching entries, ascending; only those of the first matching usage count.
         let naive_ids: SmallVec<[u32; 8]>;
-        let ids = match &table.naive {
-            None => table.set.matching(cache, number),
-            Some(patterns) => {
+        let ids = match (&table.naive, &table.rows) {
+            (None, Some(rows)) => rows.matching(number.as_bytes()),
+            (None, None) => table.set.matching(caches.set(&table.set), number),
+            (Some(patterns), _) => {
                 // The baseline tests pattern after pattern and stops at the first match of
                 // another usage, as a script would.
                 let mut first_usage = None;
