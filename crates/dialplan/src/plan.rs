@@ -1204,8 +1204,8 @@ pub struct Walk<'a> {
     stage: Stage,
     /// The first rule the rows listed at the end of the input.
     winner: Option<RuleIndex>,
-    /// The words of `rows` the walk read, in order (the first [`Walk::PATH`]), then where
-    /// the winner's list starts in `lists`: what [`Walk::refresh`] asks for again.
+    /// The words of `rows` the walk read, in order (the first [`Walk::PATH`]), then the end
+    /// word naming the winner's list: what [`Walk::refresh`] asks for again.
     path: [u16; Walk::PATH],
     path_len: u8,
     list: u32,
@@ -1245,7 +1245,7 @@ impl Walk<'_> {
                 prefetch(self.rows.as_ptr().wrapping_add(usize::from(k)));
             }
         }
-        if self.list != 0 {
+        if self.list != 0 && crate::set::single(self.list as usize).is_none() {
             prefetch_span(self.lists.as_ptr().wrapping_add(self.list as usize), 8, 2);
         }
         if let Some(rule) = self.winner.and_then(|r| plan.rules.get(usize::from(r.0))) {
@@ -1262,11 +1262,25 @@ enum Stage {
     End,
     /// The winner's match list starts at this word of the lists.
     List(usize),
+    /// The winning rule's record was asked for.
     Rule(usize),
     Splits(usize),
 }
 
 impl<'a> Walk<'a> {
+    /// Names rule `i` the winner and asks for its record.
+    #[inline]
+    fn ask_rule(&mut self, plan: &CompiledPlan, i: usize) -> bool {
+        let Some(rule) = plan.rules.get(i) else {
+            self.stage = Stage::Done;
+            return false;
+        };
+        self.winner = Some(RuleIndex(i as u16));
+        tpr_types::prefetch_span(rule, HOT_RULE_BYTES, 4);
+        self.stage = Stage::Rule(i);
+        true
+    }
+
     /// Cleanup drops these (spaces, dashes, dots, parentheses); anything else outside ASCII
     /// is skipped as well.
     fn skipped(b: u8) -> bool {
@@ -1371,21 +1385,23 @@ impl<'a> Walk<'a> {
                     self.stage = Stage::Done;
                     return false;
                 }
-                // The length and the first rule, which may be in the next line.
-                prefetch_span(self.lists.as_ptr().wrapping_add(from), 8, 2);
                 self.list = from as u32;
-                self.stage = Stage::List(from);
+                match crate::set::single(from) {
+                    // The end word names the rule: on to its record.
+                    Some(i) => return self.ask_rule(plan, i),
+                    None => {
+                        // The length and the first rule, which may be in the next line.
+                        prefetch_span(self.lists.as_ptr().wrapping_add(from), 8, 2);
+                        self.stage = Stage::List(from);
+                    }
+                }
             }
             Stage::List(from) => {
                 let Some(&i) = self.lists.get(from + 1) else {
                     self.stage = Stage::Done;
                     return false;
                 };
-                let i = i as usize;
-                let Some(rule) = plan.rules.get(i) else { return false };
-                self.winner = Some(RuleIndex(i as u16));
-                prefetch_span(rule, HOT_RULE_BYTES, 4);
-                self.stage = Stage::Rule(i);
+                return self.ask_rule(plan, i as usize);
             }
             Stage::Rule(i) => {
                 self.stage = Stage::Done;

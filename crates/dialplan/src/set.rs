@@ -143,13 +143,14 @@ impl MatchLists {
 /// consecutive rows), and everything a scan reads is in a few consecutive lines, which a
 /// caller can ask for before the scan ([`PatternSet::lines`]).
 pub(crate) struct Compact {
-    /// The match lists as 32-bit words: a word 0, then each list as its length and its
-    /// patterns, ascending. Then, as 16-bit words from 16-bit index `base`: row `k` at
-    /// `k * width`, the row of the next state for each byte class (a word index, so a step is
-    /// one load), then where the match list at the end of the input starts (the index of its
-    /// length word; 0: none), so that the end of a walk reads the list's own line and no
-    /// table of bounds first; row 0 is the dead state (all zeros), row 1 the start. The byte
-    /// classes follow the last row at `classes`, a word per byte.
+    /// The match lists of more than one pattern as 32-bit words: a word 0, then each list as
+    /// its length and its patterns, ascending. Then, as 16-bit words from 16-bit index
+    /// `base`: row `k` at `k * width`, the row of the next state for each byte class (a word
+    /// index, so a step is one load), then the match list at the end of the input as an
+    /// [`End`] word (0: none): so that the end of a walk reads the list's own line and no
+    /// table of bounds first, or, for a list of one pattern (a dial plan's usual), no other
+    /// line at all; row 0 is the dead state (all zeros), row 1 the start. The byte classes
+    /// follow the last row at `classes`, a word per byte.
     pub(crate) storage: Box<[u32]>,
     // 32 bits each (the words are at most a few hundred thousand), so that a plan's fields
     // a walk reads first fit one line (see `CompiledPlan`).
@@ -237,9 +238,12 @@ impl Compact {
                 list.dedup();
                 let from = match lists.get(&list) {
                     Some(&from) => from,
+                    None if list.len() == 1 && (list[0] as usize) < SINGLES.len() => {
+                        END_SINGLE | list[0] as u16
+                    }
                     None => {
-                        // Where the list starts must fit a word.
-                        let from = u16::try_from(storage.len()).ok()?;
+                        // Where the list starts must fit the word's other 15 bits.
+                        let from = u16::try_from(storage.len()).ok().filter(|&f| f < END_SINGLE)?;
                         storage.push(list.len() as u32);
                         storage.extend_from_slice(&list);
                         lists.insert(list, from);
@@ -323,10 +327,10 @@ impl Compact {
         self.list(usize::from(rows[at + self.width() - 1]))
     }
 
-    /// The match list whose length word is at `from` (0: none).
+    /// The match list of the end word `end` (0: none).
     #[inline]
-    pub(crate) fn list(&self, from: usize) -> &[u32] {
-        list_at(&self.storage, from)
+    pub(crate) fn list(&self, end: usize) -> &[u32] {
+        list_at(&self.storage, end)
     }
 
     /// The lines a scan of a dialed or E.164 number reads: the lists, the rows and the byte
@@ -345,12 +349,39 @@ impl Compact {
     }
 }
 
-/// The match list of `words` (a [`Compact`]'s storage, or its lists) whose length word is at
-/// `from` (0: none).
+/// A row's end word with this bit set names the one pattern of its match list (in its other
+/// bits, below [`SINGLES`]' length); without it, where the list's length word is in the
+/// lists (0: no list). See [`Compact::storage`].
+pub(crate) const END_SINGLE: u16 = 0x8000;
+
+/// Every pattern number a row's end word can name on its own, each at its own index: the
+/// one-pattern match lists of every set. Their first lines are in every core's caches, where
+/// a set's own list would be a line of its own to read with thousands of tenants.
+static SINGLES: [u32; 1024] = {
+    let mut all = [0; 1024];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = i as u32;
+        i += 1;
+    }
+    all
+};
+
+/// The one pattern an end word names, if it names one (see [`END_SINGLE`]).
 #[inline]
-pub(crate) fn list_at(words: &[u32], from: usize) -> &[u32] {
-    match words.get(from) {
-        Some(&len) if from > 0 => words.get(from + 1..from + 1 + len as usize).unwrap_or(&[]),
+pub(crate) fn single(end: usize) -> Option<usize> {
+    (end & usize::from(END_SINGLE) != 0).then_some(end & usize::from(END_SINGLE - 1))
+}
+
+/// The match list of a row's end word `end` (see [`END_SINGLE`]) over `words` (a
+/// [`Compact`]'s storage, or its lists).
+#[inline]
+pub(crate) fn list_at(words: &[u32], end: usize) -> &[u32] {
+    if let Some(i) = single(end) {
+        return SINGLES.get(i..i + 1).unwrap_or(&[]);
+    }
+    match words.get(end) {
+        Some(&len) if end > 0 => words.get(end + 1..end + 1 + len as usize).unwrap_or(&[]),
         _ => &[],
     }
 }
@@ -371,9 +402,9 @@ pub(crate) fn list_at(words: &[u32], from: usize) -> &[u32] {
 pub struct Narrow {
     /// The match lists as 32-bit words, as in [`Compact`], and zeros up to a multiple of 16
     /// bytes; then, as bytes from byte `base`:
-    /// row `k` at `k << shift`, the number of the next state for each byte class, then
-    /// where the match list at the end of the input starts in the row's last two bytes
-    /// (little-endian; 0: none); row 0 is the dead state, row 1 the start. The byte classes
+    /// row `k` at `k << shift`, the number of the next state for each byte class, then the
+    /// compact row's end word in the row's last two bytes (little-endian; see [`END_SINGLE`]);
+    /// row 0 is the dead state, row 1 the start. The byte classes
     /// follow the last row at `classes`, a byte per byte.
     storage: Arc<[u32]>,
     // The same fields and sizes as `Compact`'s: a set's first line holds them (see
@@ -983,10 +1014,10 @@ mod tests {
     }
 
     #[test]
-    fn match_lists_past_16_bit_offsets_get_no_compact_rows() {
+    fn match_lists_past_15_bit_offsets_get_no_compact_rows() {
         // After k ones every pattern `^1{i}` with i <= k matches: lists of 1, 2, ... 370
         // patterns, about 69,000 words in all, where a row's word can only say where one of
-        // the first 65,536 starts. The rows themselves (a few hundred states) would fit, and
+        // the first 32,768 starts. The rows themselves (a few hundred states) would fit, and
         // the automaton builds within the budget given (a dial plan's); a route set's budget
         // refuses it before (it is searched for overlapping matches instead).
         let hirs = |n: usize| -> Vec<Hir> {
@@ -1017,10 +1048,9 @@ mod tests {
         assert!(words.len() - c.classes() - 256 <= 1);
         // A letter leads nowhere from the start.
         assert_eq!(words[c.width() + class(b'a')], 0);
-        // Two lists, in the order the depth-first walk finds them: [0] at the end of the
-        // `+1` run, then [1] ('+' comes before '9' among the start's successors).
-        assert_eq!(c.storage[..5], [0, 1, 0, 1, 1]);
-        assert_eq!((c.list(1), c.list(3), c.list(0)), (&[0][..], &[1][..], &[][..]));
+        // Both lists are of one pattern, which the rows' end words name themselves: the
+        // lists proper are their 0 word alone.
+        assert_eq!(c.lists(), [0]);
         // Each byte of a number the first pattern takes leads to the very next row: a walk
         // along it reads consecutive rows.
         let mut at = c.width();
@@ -1029,6 +1059,8 @@ mod tests {
             assert_eq!(next, at + c.width(), "after {at}, on {}", char::from(b));
             at = next;
         }
+        assert_eq!(words[at + c.width() - 1], END_SINGLE);
+        assert_eq!(c.list(usize::from(END_SINGLE)), [0]);
         // The lines a scan reads: all of this set (under 16 lines) but the last classes.
         let lines = set.lines();
         assert!(lines.len() * 64 >= 2 * (c.base() + c.classes() + usize::from(b'9') + 1));
@@ -1038,6 +1070,34 @@ mod tests {
         set.prefetch_classes();
         PatternSet::new::<&str>(&[], &l).unwrap().prefetch_classes();
         assert_eq!(hits(&set, "911"), [1]);
+    }
+
+    #[test]
+    fn lists_of_one_pattern_are_in_the_end_words_and_longer_ones_in_the_lists() {
+        let pats = [r"^911$", r"\d+", r"^\+1(\d{10})$"];
+        let hirs: Vec<Hir> = pats.iter().map(|p| regex_syntax::parse(p).unwrap()).collect();
+        let c = Compact::of_patterns(&hirs, 1 << 20).unwrap();
+        // Only the lists of two patterns are in the lists, in the order the depth-first walk
+        // finds them: a "+1" number of ten digits ends at [1, 2] ('+' before '9'), "911" at
+        // [0, 1]; every other match state ends at `\d+` alone, in its rows' end words.
+        assert_eq!(c.lists(), [0, 2, 1, 2, 2, 0, 1]);
+        assert_eq!((c.list(1), c.list(4)), ([1, 2].as_slice(), [0, 1].as_slice()));
+        assert_eq!(c.matching(b"911"), [0, 1]);
+        assert_eq!(c.matching(b"12"), [1]);
+        assert_eq!(c.matching(b"+12065550100"), [1, 2]);
+        assert_eq!(c.matching(b"+1206555010"), [1]);
+        assert_eq!(c.matching(b"+"), [] as [u32; 0]);
+        // The end word of a one-pattern list is the pattern with END_SINGLE set.
+        assert_eq!(single(usize::from(END_SINGLE) | 7), Some(7));
+        assert_eq!((single(0), single(3)), (None, None));
+        assert_eq!(list_at(&[], usize::from(END_SINGLE) | 1023), [1023]);
+        // Patterns past the singles get a list of their own.
+        let many: Vec<Hir> =
+            (0..1100).map(|i| regex_syntax::parse(&format!("^{i}$")).unwrap()).collect();
+        let c = Compact::of_patterns(&many, 64 << 20).unwrap();
+        assert_eq!(c.matching(b"1023"), [1023]);
+        assert_eq!(c.matching(b"1024"), [1024]);
+        assert_eq!(c.lists().len(), 1 + 2 * (1100 - SINGLES.len()));
     }
 
     #[test]
