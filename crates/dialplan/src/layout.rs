@@ -61,6 +61,12 @@ impl Layout {
         Some(Layout { pieces, fixed_total })
     }
 
+    /// Asks for the pieces' line (a fill reads them, then each piece's groups).
+    #[inline]
+    pub fn prefetch(&self) {
+        tpr_types::prefetch(self.pieces.as_ptr());
+    }
+
     /// Fills `slots` (pairs per Rust group index, as many as fit) for a match of the whole
     /// input of `len` bytes. Returns false if `len` cannot be such a match.
     pub fn fill(&self, len: usize, slots: &mut [Option<NonMaxUsize>]) -> bool {

@@ -170,30 +170,26 @@ enum Matcher {
     /// `^`-anchored rules that are one-pass and not of [`Splits`]' shape: one forward scan
     /// that also records captures.
     OnePass(Box<onepass::DFA>),
-    /// Other regular rules: [`Splits`] where the rule has its shape, a bounded backtracker
-    /// (leftmost-first, like .NET) otherwise, with a PikeVM for inputs longer than the
-    /// backtracker's bound (long second-pass strings). `Splits` comes before a one-pass DFA:
-    /// on the national rule of the 50-rule site plan (`^1?([2-9]\d\d[2-9]\d{6})\d*(\D+\d+)?$`)
-    /// it takes 981 instructions a normalization against the one-pass DFA's 1,294, and it
-    /// tests bytes against its pieces' classes rather than walking a table state by state.
+    /// Other regular rules: [`Splits`] where the rule has its shape (in the rule's record,
+    /// [`CompiledRule::splits`]), a bounded backtracker (leftmost-first, like .NET) otherwise,
+    /// with a PikeVM for inputs longer than the backtracker's bound (long second-pass
+    /// strings). `Splits` comes before a one-pass DFA: on the national rule of the 50-rule
+    /// site plan (`^1?([2-9]\d\d[2-9]\d{6})\d*(\D+\d+)?$`) it takes 981 instructions a
+    /// normalization against the one-pass DFA's 1,294, and it tests bytes against its pieces'
+    /// classes rather than walking a table state by state.
     Nfa(Box<NfaMatcher>),
-    /// Lookaround and backreferences: fancy-regex with a step budget.
-    Fancy(fancy_regex::Regex),
+    /// Lookaround and backreferences: fancy-regex with a step budget. Boxed: inline, its 112
+    /// bytes would make every rule's matcher that big, and a rule's hot bytes more than two
+    /// lines (see `HOT_RULE_BYTES`).
+    Fancy(Box<fancy_regex::Regex>),
 }
 
-/// The engines of [`Matcher::Nfa`]. `splits`, for rules of its shape, finds the groups
-/// without a search; the others serve the rest (and `explain`). `splits` first, in the first
-/// line: all a split reads of this record, and all the walk of a coming call asks for before
-/// it knows whether there are splits.
-#[repr(C, align(64))]
+/// The engines of [`Matcher::Nfa`] for inputs [`Splits`] does not take (or rules it does not
+/// fit), and for `explain`.
 struct NfaMatcher {
-    splits: Option<Splits>,
     backtracker: backtrack::BoundedBacktracker,
     pikevm: pikevm::PikeVM,
 }
-
-// What keeps `splits` in the first line.
-const _: () = assert!(size_of::<Option<Splits>>() <= 64);
 
 /// Scratch of one rule's [`Matcher`].
 enum RuleCache {
@@ -245,13 +241,17 @@ struct RuleSet {
     all: Option<Regex>,
 }
 
-// `repr(C)`, what the winner's captures and translation read first, in the first three lines
-// (see `HOT_RULE_BYTES`).
-#[repr(C)]
+// `repr(C)` and a line's alignment: what the winner's captures and translation read, in the
+// first two lines (see `HOT_RULE_BYTES`). With thousands of plans taking turns the winner's
+// record is in no cache; a coming call's walk asks for these two lines, then for the splits'
+// own (a split reads nothing else of the record), and the template's.
+#[repr(C, align(64))]
 struct CompiledRule {
+    /// For [`Matcher::Nfa`] rules of its shape: the groups without a search.
+    splits: Option<Splits>,
     /// Capture slots the template needs: groups 0..=max_group, two slots each. Searching with
     /// fewer slots is cheaper.
-    slot_len: usize,
+    slot_len: u32,
     template: Template,
     matcher: Matcher,
     groups: GroupTable,
@@ -261,6 +261,10 @@ struct CompiledRule {
 /// The bytes of a [`CompiledRule`] up to the end of its matcher.
 const HOT_RULE_BYTES: usize =
     std::mem::offset_of!(CompiledRule, matcher) + std::mem::size_of::<Matcher>();
+
+// Two lines from the start of a line; the splits in the first.
+const _: () = assert!(HOT_RULE_BYTES <= 128 && align_of::<CompiledRule>() == 64);
+const _: () = assert!(size_of::<Option<Splits>>() <= 64);
 
 /// An effective dial plan, compiled. Immutable; share it between threads and give each
 /// thread its own [`Cache`].
@@ -501,7 +505,7 @@ impl CompiledPlan {
                 // The backtracker and the PikeVM share one NFA (an `Arc`).
                 Matcher::Nfa(m) => {
                     m.backtracker.get_nfa().memory_usage()
-                        + m.splits.as_ref().map_or(0, Splits::memory_usage)
+                        + r.splits.as_ref().map_or(0, Splits::memory_usage)
                 }
                 Matcher::Fancy(_) => r.info.pattern.len() * 64,
             })
@@ -567,7 +571,7 @@ impl CompiledPlan {
                     Matcher::Fancy(_) => RuleCache::Fancy,
                 })
                 .collect(),
-            slots: vec![None; self.rules.iter().map(|r| r.slot_len).max().unwrap_or(2)],
+            slots: vec![None; self.rules.iter().map(|r| r.slot_len as usize).max().unwrap_or(2)],
             dial: DialString::new(),
             pass: String::with_capacity(256),
         }
@@ -829,7 +833,7 @@ impl CompiledPlan {
         out: &mut String,
         outcome: &mut Outcome,
     ) -> bool {
-        let slot_len = self.rules[i].slot_len;
+        let slot_len = self.rules[i].slot_len as usize;
         // The usual few groups on the stack: with thousands of plans taking turns, the plan's
         // cache is in no cache, and layouts and splits need nothing else from it. More come
         // from the cache, moved out (no allocation) so that `source` stays free to lend.
@@ -864,7 +868,7 @@ impl CompiledPlan {
         let input = Input::new(s);
         let quick = match &rule.matcher {
             Matcher::Layout(layout) => layout.fill(s.len(), slots),
-            Matcher::Nfa(m) => m.splits.as_ref().is_some_and(|splits| splits.fill(s, slots)),
+            Matcher::Nfa(_) => rule.splits.as_ref().is_some_and(|splits| splits.fill(s, slots)),
             _ => false,
         };
         if quick {
@@ -968,11 +972,12 @@ fn compile_rule(
     let automaton_pattern = t.automaton_pattern().to_owned();
     let anchored = hir.properties().look_set_prefix().contains(Look::Start);
     let too_big = |_| CompileErrorKind::TooBig { limit: limits.max_rule_bytes };
-    let template = Template::parse(&rule.translation, &t.groups);
+    let (template, literal_refs) = Template::parse_noting(&rule.translation, &t.groups);
     let slot_len = 2 * (template.max_group() + 1);
+    let mut splits = None;
     let matcher = if t.needs_backtracker {
         let re = build_backtracking(&t.exact, limits)?;
-        Matcher::Fancy(re)
+        Matcher::Fancy(Box::new(re))
     } else if let Some(layout) = Layout::of(&hir) {
         Matcher::Layout(layout)
     } else {
@@ -984,7 +989,7 @@ fn compile_rule(
             )
             .build_from_hir(&hir)
             .map_err(too_big)?;
-        let splits = Splits::of(&hir, slot_len / 2, limits.max_rule_bytes);
+        splits = Splits::of(&hir, slot_len / 2, limits.max_rule_bytes);
         let onepass = (splits.is_none() && nfa.is_always_start_anchored()).then(|| {
             onepass::Builder::new()
                 .configure(onepass::Config::new().size_limit(Some(limits.max_rule_bytes)))
@@ -994,7 +999,6 @@ fn compile_rule(
         match onepass.flatten() {
             Some(dfa) => Matcher::OnePass(Box::new(dfa)),
             None => Matcher::Nfa(Box::new(NfaMatcher {
-                splits,
                 backtracker: backtrack::Builder::new()
                     .build_from_nfa(nfa.clone())
                     .map_err(too_big)?,
@@ -1003,7 +1007,7 @@ fn compile_rule(
         }
     };
     let mut notes: Vec<String> = t.notes.iter().map(PatternNote::to_string).collect();
-    notes.extend(template.literal_refs.iter().map(|r| {
+    notes.extend(literal_refs.iter().map(|r| {
         format!(
             "translation: {r} names no group of the pattern; kept as literal text, as .NET does"
         )
@@ -1025,7 +1029,16 @@ fn compile_rule(
         (format!("(?s:.)*?(?:{automaton_pattern})"), Hir::concat(vec![any_bytes(false), hir]))
     };
     Ok((
-        CompiledRule { info, matcher, template, groups: t.groups, slot_len },
+        CompiledRule {
+            splits,
+            // Slots are bounded by the groups of a pattern of limited length.
+            slot_len: u32::try_from(slot_len)
+                .map_err(|_| CompileErrorKind::TooBig { limit: limits.max_rule_bytes })?,
+            info,
+            matcher,
+            template,
+            groups: t.groups,
+        },
         automaton_pattern,
         hir,
     ))
@@ -1264,7 +1277,6 @@ enum Stage {
     List(usize),
     /// The winning rule's record was asked for.
     Rule(usize),
-    Splits(usize),
 }
 
 impl<'a> Walk<'a> {
@@ -1407,23 +1419,14 @@ impl<'a> Walk<'a> {
                 self.stage = Stage::Done;
                 let Some(rule) = plan.rules.get(i) else { return false };
                 rule.template.prefetch();
-                match &rule.matcher {
-                    Matcher::Nfa(m) => {
-                        // The splits' line; the rest only for a rule without them.
-                        prefetch(&**m);
-                        self.stage = Stage::Splits(i);
+                match (&rule.splits, &rule.matcher) {
+                    (Some(splits), _) => splits.prefetch(),
+                    (None, Matcher::Nfa(m)) => {
+                        prefetch_lines(&**m, size_of::<NfaMatcher>().div_ceil(64));
                     }
-                    Matcher::OnePass(d) => prefetch(&**d),
-                    _ => return false,
-                }
-            }
-            Stage::Splits(i) => {
-                self.stage = Stage::Done;
-                if let Some(Matcher::Nfa(m)) = plan.rules.get(i).map(|r| &r.matcher) {
-                    match &m.splits {
-                        Some(splits) => splits.prefetch(),
-                        None => prefetch_lines(&**m, size_of::<NfaMatcher>().div_ceil(64)),
-                    }
+                    (None, Matcher::OnePass(d)) => prefetch(&**d),
+                    (None, Matcher::Layout(layout)) => layout.prefetch(),
+                    (None, Matcher::Fancy(_)) => {}
                 }
                 return false;
             }

@@ -36,15 +36,20 @@ pub(crate) enum Piece {
     Input,
 }
 
-/// A parsed translation.
+/// A parsed translation: 32 bytes, which a rule's record keeps beside its matcher (see
+/// `CompiledRule`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-// `repr(C)`: the fields an expansion reads first.
-#[repr(C)]
 pub(crate) struct Template {
+    pieces: Box<[Piece]>,
+    literal: Box<str>,
+}
+
+/// A template as [`Template::parse_noting`] builds it.
+struct Builder {
     literal: String,
     pieces: Vec<Piece>,
     /// `$n`/`${n}` references to groups that do not exist, kept literally (.NET does the same).
-    pub literal_refs: Vec<String>,
+    literal_refs: Vec<String>,
 }
 
 /// Gives the span of each capture group of one match.
@@ -56,7 +61,13 @@ pub(crate) trait Spans {
 impl Template {
     /// Parses `text` against a pattern's groups.
     pub fn parse(text: &str, groups: &GroupTable) -> Template {
-        let mut t = Template { literal: String::new(), pieces: Vec::new(), literal_refs: vec![] };
+        Template::parse_noting(text, groups).0
+    }
+
+    /// Parses `text` against a pattern's groups; also gives the `$n`/`${n}` references to
+    /// groups that do not exist, which the template keeps as literal text (.NET does the same).
+    pub fn parse_noting(text: &str, groups: &GroupTable) -> (Template, Vec<String>) {
+        let mut t = Builder { literal: String::new(), pieces: Vec::new(), literal_refs: vec![] };
         let b = text.as_bytes();
         let mut i = 0;
         while i < b.len() {
@@ -153,9 +164,12 @@ impl Template {
                 }
             }
         }
-        t
+        let template = Template { pieces: t.pieces.into(), literal: t.literal.into() };
+        (template, t.literal_refs)
     }
+}
 
+impl Builder {
     fn push_lit(&mut self, s: &str) {
         let start = self.literal.len() as u32;
         self.literal.push_str(s);
@@ -169,7 +183,9 @@ impl Template {
         }
         self.pieces.push(Piece::Lit(start, end));
     }
+}
 
+impl Template {
     /// The highest Rust group index the expansion reads (0: only the whole match).
     pub fn max_group(&self) -> usize {
         self.pieces.iter().map(|p| if let Piece::Group(g) = p { *g } else { 0 }).max().unwrap_or(0)
@@ -245,8 +261,8 @@ mod tests {
 
     #[test]
     fn missing_groups_are_recorded() {
-        let t = Template::parse("+56$2", &GroupTable::unnamed(1));
-        assert_eq!(t.literal_refs, vec!["$2".to_owned()]);
+        let (t, refs) = Template::parse_noting("+56$2", &GroupTable::unnamed(1));
+        assert_eq!(refs, vec!["$2".to_owned()]);
         let mut out = String::new();
         t.expand("123", &Fixed(vec![Some((0, 3)), Some((0, 3))]), &mut out);
         assert_eq!(out, "+56$2");
