@@ -145,15 +145,18 @@ impl MatchLists {
 pub(crate) struct Compact {
     /// The match lists of more than one pattern as 32-bit words: a word 0, then each list as
     /// its length and its patterns, ascending. Then, as 16-bit words from 16-bit index
-    /// `base`: row `k` at `k * width`, the row of the next state for each byte class (a word
-    /// index, so a step is one load), then the match list at the end of the input as an
-    /// [`End`] word (0: none): so that the end of a walk reads the list's own line and no
-    /// table of bounds first, or, for a list of one pattern (a dial plan's usual), no other
-    /// line at all; row 0 is the dead state (all zeros), row 1 the start. The byte classes
-    /// follow the last row at `classes`, a word per byte.
+    /// `base` (up to [`Compact::SLACK`] words past the lists): row `k` at `k * width`, the
+    /// row of the next state for each byte class (a word index, so a step is one load), then
+    /// the match list at the end of the input as an end word (0: none; see [`END_SINGLE`]):
+    /// so that the end of a walk reads the list's own line and no table of bounds first, or,
+    /// for a list of one pattern (a dial plan's usual), no other line at all; row 0 is the
+    /// dead state (all zeros), row 1 the start. The byte classes follow the last row at
+    /// `classes`, a word per byte, those from space to '?' in one line.
     pub(crate) storage: Box<[u32]>,
     // 32 bits each (the words are at most a few hundred thousand), so that a plan's fields
     // a walk reads first fit one line (see `CompiledPlan`).
+    /// The lists' length in words.
+    lists: u32,
     base: u32,
     classes: u32,
     width: u32,
@@ -256,19 +259,28 @@ impl Compact {
         for b in 0..=255u8 {
             words[classes + usize::from(b)] = u16::from(byte_classes.get(b));
         }
-        let base = 2 * storage.len();
-        storage.extend(
-            words
-                .chunks(2)
-                .map(|w| bytemuck::cast::<[u16; 2], u32>([w[0], *w.get(1).unwrap_or(&0)])),
-        );
+        // The rows start up to 31 words past the lists: where the classes of the bytes a
+        // dialed or E.164 number has (space to '?': '+', separators, digits) fill one line
+        // of their own, wherever the allocation starts.
+        let lists = storage.len();
+        let mut all = vec![0u32; lists + Compact::SLACK / 2 + words.len().div_ceil(2)];
+        all[..lists].copy_from_slice(&storage);
+        let mut all = all.into_boxed_slice();
+        let classes_at = |base: usize| all.as_ptr().addr() + 2 * (base + classes + 0x20);
+        let base = 2 * lists + (64 - classes_at(2 * lists) % 64) % 64 / 2;
+        let halves = bytemuck::cast_slice_mut::<u32, u16>(&mut all);
+        halves.get_mut(base..base + words.len())?.copy_from_slice(&words);
         Some(Compact {
-            storage: storage.into(),
+            storage: all,
+            lists: u32::try_from(lists).ok()?,
             base: u32::try_from(base).ok()?,
             classes: u32::try_from(classes).ok()?,
             width: u32::try_from(width).ok()?,
         })
     }
+
+    /// The 16-bit words the rows may start past the lists (see [`Compact::new`]).
+    const SLACK: usize = 32;
 
     /// Where the rows start, as a 16-bit word index into `storage`.
     #[inline]
@@ -291,13 +303,14 @@ impl Compact {
     /// The match lists (see `storage`).
     #[inline]
     pub(crate) fn lists(&self) -> &[u32] {
-        &self.storage[..self.base() / 2]
+        &self.storage[..self.lists as usize]
     }
 
     /// The 16-bit words: rows, then byte classes.
     #[inline]
     pub(crate) fn words(&self) -> &[u16] {
-        &bytemuck::cast_slice::<u32, u16>(&self.storage)[self.base()..]
+        let halves = bytemuck::cast_slice::<u32, u16>(&self.storage);
+        halves.get(self.base()..self.base() + self.classes() + 256).unwrap_or_default()
     }
 
     /// The automaton of every `P(?s:.)*` of `hirs` in compact rows, or `None` if it passes
@@ -448,18 +461,22 @@ impl Narrow {
         for &class in classes.get(..256)? {
             bytes.push(u8::try_from(class).ok()?);
         }
-        // The rows start a multiple of 16 bytes into the storage, which the allocator aligns
-        // to 16 bytes at least: a row of 16 bytes or fewer never straddles two lines.
-        let mut storage = c.lists().to_vec();
-        storage.resize(storage.len().next_multiple_of(4), 0);
-        let base = 4 * storage.len();
-        storage.extend(bytes.chunks(4).map(|w| {
-            let mut word = [0u8; 4];
-            word[..w.len()].copy_from_slice(w);
-            u32::from_ne_bytes(word)
-        }));
+        // The rows start a multiple of 16 bytes into the storage (a row of 16 bytes or fewer
+        // then never straddles two lines, the allocation being aligned to 16 bytes at
+        // least), up to 48 bytes past the lists: where the classes of the bytes an E.164
+        // number has (space to '?': '+' and the digits) fill one line, wherever the
+        // allocation starts.
+        let lists = c.lists().len().next_multiple_of(4);
+        let mut storage: Arc<[u32]> = vec![0u32; lists + 12 + bytes.len().div_ceil(4)].into();
+        let words = Arc::get_mut(&mut storage)?;
+        words[..c.lists().len()].copy_from_slice(c.lists());
+        let classes_line = words.as_ptr().addr() + 4 * lists + classes_at + 0x20;
+        let base = 4 * lists + (64 - classes_line % 64) % 64 / 16 * 16;
+        bytemuck::cast_slice_mut::<u32, u8>(words)
+            .get_mut(base..base + bytes.len())?
+            .copy_from_slice(&bytes);
         Some(Narrow {
-            storage: storage.into(),
+            storage,
             base: u32::try_from(base).ok()?,
             classes: u32::try_from(classes_at).ok()?,
             shift: stride.trailing_zeros(),
@@ -1046,6 +1063,10 @@ mod tests {
         let class = |b: u8| usize::from(words[c.classes() + usize::from(b)]);
         assert_eq!(usize::from(words[c.width() + class(b'+')]), 2 * c.width());
         assert!(words.len() - c.classes() - 256 <= 1);
+        // The classes from space to '?' (separators, '+', the digits) fill one line.
+        let line = words[c.classes() + 0x20..].as_ptr().addr();
+        assert_eq!(line % 64, 0);
+        assert!(c.base() >= 2 * c.lists().len() && c.base() < 2 * c.lists().len() + Compact::SLACK);
         // A letter leads nowhere from the start.
         assert_eq!(words[c.width() + class(b'a')], 0);
         // Both lists are of one pattern, which the rows' end words name themselves: the
@@ -1141,6 +1162,8 @@ mod tests {
         assert_eq!(c.classes() / width, n.classes as usize / stride);
         assert_eq!(c.lists(), &n.storage[..c.lists().len()]);
         assert_eq!(n.base % 16, 0, "rows start 16 bytes apart");
+        // The classes from space to '?' ('+' and the digits) fill one line.
+        assert_eq!(n.bytes()[n.classes as usize + 0x20..].as_ptr().addr() % 64, 0);
         for k in 0..c.classes() / width {
             for class in 0..width - 1 {
                 let next = usize::from(words[k * width + class]);
