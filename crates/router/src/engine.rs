@@ -157,14 +157,49 @@ pub(crate) struct PartyCold {
     pub queue: Option<QueueSettings>,
 }
 
-/// What a routing decision reads of a gateway, packed (6 bytes) apart from the rest of its
-/// record: a decision looks at every gateway of its routes, and these stay in one cache line.
-#[derive(Debug, Clone, Copy)]
+/// What a routing decision reads of a gateway, apart from the rest of its record: a
+/// decision looks at every gateway of its routes. Stored as a word each after the routes'
+/// gateway lists in [`RouteWords`], in the lines a decision reads for those lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct GatewayHot {
     pub send_options: bool,
     pub lbr: bool,
     pub lbr_user_override: bool,
     pub site: Option<u16>,
+}
+
+impl GatewayHot {
+    const SEND_OPTIONS: u32 = 1;
+    const LBR: u32 = 2;
+    const LBR_USER_OVERRIDE: u32 = 4;
+    const HAS_SITE: u32 = 8;
+
+    fn of(g: &GatewayRec) -> GatewayHot {
+        GatewayHot {
+            send_options: g.send_options,
+            lbr: g.lbr,
+            lbr_user_override: g.lbr_user_override,
+            site: g.site,
+        }
+    }
+
+    /// Flags in the low bits, the site (if any) in the high half.
+    fn pack(self) -> u32 {
+        let bit = |on: bool, b: u32| if on { b } else { 0 };
+        bit(self.send_options, Self::SEND_OPTIONS)
+            | bit(self.lbr, Self::LBR)
+            | bit(self.lbr_user_override, Self::LBR_USER_OVERRIDE)
+            | self.site.map_or(0, |s| Self::HAS_SITE | u32::from(s) << 16)
+    }
+
+    fn unpack(w: u32) -> GatewayHot {
+        GatewayHot {
+            send_options: w & Self::SEND_OPTIONS != 0,
+            lbr: w & Self::LBR != 0,
+            lbr_user_override: w & Self::LBR_USER_OVERRIDE != 0,
+            site: (w & Self::HAS_SITE != 0).then_some((w >> 16) as u16),
+        }
+    }
 }
 
 pub(crate) struct GatewayRec {
@@ -219,12 +254,13 @@ impl RouteTable {
 }
 
 /// What a decision reads of the routes, in one array of 32-bit words: where the per-route
-/// words start, every route table's entries (usage index in the tenant's `pstn_usages` << 16
-/// | route), then, per route, where its enabled gateways start (one more word gives the end of
-/// the last), then those gateways, each once, in the route's order. A usual tenant's fit in
-/// two cache lines, found from the engine without following another pointer; a vector per
-/// table and a record per route took a line each, and with thousands of tenants taking turns
-/// each line is a miss.
+/// words start, where the gateways' words start, every route table's entries (usage index in
+/// the tenant's `pstn_usages` << 16 | route), then, per route, where its enabled gateways
+/// start (one more word gives the end of the last), then those gateways, each once, in the
+/// route's order, and last a [`GatewayHot`] word per gateway. A usual tenant's fit in two
+/// cache lines, found from the engine without following another pointer; a vector per table,
+/// a record per route and an array of the gateways' hot fields took a line each, and with
+/// thousands of tenants taking turns each line is a miss.
 pub(crate) struct RouteWords {
     words: Box<[u32]>,
 }
@@ -250,6 +286,12 @@ impl RouteWords {
         let at = self.words[0] as usize + r.index();
         let (start, end) = (self.words[at] as usize, self.words[at + 1] as usize);
         self.words[start..end].iter().map(|&g| GatewayId(g as u16))
+    }
+
+    /// Gateway `g`'s hot fields.
+    #[inline]
+    pub fn hot(&self, g: GatewayId) -> GatewayHot {
+        GatewayHot::unpack(self.words[self.words[1] as usize + g.index()])
     }
 
     /// Asks for the words (a few lines; see [`tpr_types::prefetch_slice`]).
@@ -278,8 +320,9 @@ struct RouteWordsBuilder {
 
 impl RouteWordsBuilder {
     fn new() -> RouteWordsBuilder {
-        // Word 0 is where the per-route words start, known once every table is in.
-        RouteWordsBuilder { entries: vec![0], lists: Vec::new() }
+        // Words 0 and 1 say where the per-route words and the gateways' words start, known
+        // once every table is in.
+        RouteWordsBuilder { entries: vec![0, 0], lists: Vec::new() }
     }
 
     fn table(&mut self, entries: &[(u16, RouteId)]) -> Result<(u32, u32), CompileError> {
@@ -288,7 +331,10 @@ impl RouteWordsBuilder {
         Ok((start, word(entries.len())?))
     }
 
-    fn build(self) -> Result<RouteWords, CompileError> {
+    fn build(
+        self,
+        gateways: impl IntoIterator<Item = GatewayHot>,
+    ) -> Result<RouteWords, CompileError> {
         let lists = self.entries.len();
         let mut words = self.entries;
         words[0] = word(lists)?;
@@ -301,6 +347,8 @@ impl RouteWordsBuilder {
         for l in &self.lists {
             words.extend(l.iter().map(|g| u32::from(g.0)));
         }
+        words[1] = word(words.len())?;
+        words.extend(gateways.into_iter().map(GatewayHot::pack));
         Ok(RouteWords { words: words.into_boxed_slice() })
     }
 }
@@ -379,33 +427,37 @@ pub(crate) struct TrunkRec {
 #[repr(C, align(64))]
 pub struct Engine {
     // Boxed slices rather than vectors up to `numbers`: 16 bytes a field rather than 24 keeps
-    // the hot fields in four lines.
+    // the fields every outbound decision reads in two lines (`HOT_HEADER_LINES`).
     pub(crate) parties: Box<[Party]>,
     pub(crate) plans: Box<[Arc<CompiledPlan>]>,
-    pub(crate) sites: Box<[SiteRec]>,
     /// Each voice routing policy's route table.
     pub(crate) vrps: Box<[RouteTable]>,
+    /// The route tables' entries, the routes' gateways and the gateways' hot fields.
     pub(crate) route_words: RouteWords,
-    /// `gateways`' hot fields, by the same index.
-    pub(crate) gateway_hot: Box<[GatewayHot]>,
-    pub(crate) ecrps: Box<[EcrpRec]>,
-    /// The tenant's unassigned-number patterns (an empty set if it has none: then
-    /// `any_unassigned` is false and decisions leave the set's lines alone).
-    pub(crate) unassigned: Arc<PatternSet>,
-    /// The naive baseline's one-regex-per-rule plans, parallel to `plans`.
-    pub(crate) naive_plans: Option<Box<[Arc<tpr_dialplan::ReferencePlan>]>>,
+    /// Regions that count as one country for "domestic" (`calling_plans.domestic_groups`).
+    pub(crate) domestic_groups: crate::country::DomesticGroups,
     /// The longest dial string or mask of any emergency policy: a longer dialed string is
     /// not an emergency call on Direct Routing, without looking at the policies.
     pub(crate) emergency_max_len: u32,
-    /// Regions that count as one country for "domestic" (`calling_plans.domestic_groups`).
-    pub(crate) domestic_groups: crate::country::DomesticGroups,
     pub(crate) tenant_key: KeyId,
     pub(crate) spend_limits: bool,
     /// Has the tenant any unassigned-number pattern? A decision for a tenant without reads
     /// no line of `unassigned` (with thousands of tenants, one miss fewer a decision).
     pub(crate) any_unassigned: bool,
     pub(crate) postpaid_overage: bool,
+    /// Is `naive_plans` set? A decision of a compiled engine reads this, not the slice.
+    pub(crate) naive: bool,
+    /// Last of the hot fields: the number index's filter and table come first in it.
     pub(crate) numbers: NumberIndex,
+    pub(crate) sites: Box<[SiteRec]>,
+    /// Emergency call routing policies: read for dial strings no longer than
+    /// `emergency_max_len`.
+    pub(crate) ecrps: Box<[EcrpRec]>,
+    /// The tenant's unassigned-number patterns (an empty set if it has none: then
+    /// `any_unassigned` is false and decisions leave the set's lines alone).
+    pub(crate) unassigned: Arc<PatternSet>,
+    /// The naive baseline's one-regex-per-rule plans, parallel to `plans`.
+    pub(crate) naive_plans: Option<Box<[Arc<tpr_dialplan::ReferencePlan>]>>,
     pub(crate) calling: Vec<CallingPolicy>,
     pub(crate) caller_id: Vec<CallerIdRec>,
     pub(crate) trunks: Vec<TrunkRec>,
@@ -984,6 +1036,7 @@ impl Engine {
         for (_, region) in &b.plan_keys {
             crate::carrier::warm(*region);
         }
+        let route_words = route_words.build(gateways.iter().map(GatewayHot::of))?;
         Ok(Engine {
             name: tenant.name.clone(),
             plans: b.plans.into(),
@@ -993,18 +1046,9 @@ impl Engine {
             listed_names,
             ranges,
             account_ids,
-            gateway_hot: gateways
-                .iter()
-                .map(|g| GatewayHot {
-                    send_options: g.send_options,
-                    lbr: g.lbr,
-                    lbr_user_override: g.lbr_user_override,
-                    site: g.site,
-                })
-                .collect(),
             gateways,
             routes,
-            route_words: route_words.build()?,
+            route_words,
             usages,
             vrps: vrps.into(),
             emergency_max_len: ecrps
@@ -1035,6 +1079,7 @@ impl Engine {
             spend_limits,
             plan_keys: b.plan_keys,
             naive_plans: None,
+            naive: false,
         })
     }
 
@@ -1071,6 +1116,7 @@ impl Engine {
                 .push(interner.reference(plan, service, &limits).map_err(|e| err("dial plan", e))?);
         }
         engine.naive_plans = Some(plans.into());
+        engine.naive = true;
         let r = &tenant.routing;
         for v in &mut engine.vrps {
             let patterns: Vec<&str> = engine
@@ -1355,7 +1401,17 @@ mod tests {
         let first = b.table(&[(0, RouteId(2)), (0, RouteId(0)), (1, RouteId(1))]).unwrap();
         let empty = b.table(&[]).unwrap();
         let last = b.table(&[(65_535, RouteId(65_535))]).unwrap();
-        let words = b.build().unwrap();
+        let hot = [
+            GatewayHot { send_options: true, lbr: false, lbr_user_override: true, site: None },
+            GatewayHot { send_options: false, lbr: true, lbr_user_override: false, site: Some(0) },
+            GatewayHot {
+                send_options: true,
+                lbr: true,
+                lbr_user_override: true,
+                site: Some(65_535),
+            },
+        ];
+        let words = b.build(hot).unwrap();
         let table = |entries| {
             RouteTable::new(
                 Arc::new(PatternSet::new::<&str>(&[], &Limits::default()).unwrap()),
@@ -1373,5 +1429,8 @@ mod tests {
         assert_eq!(live(0), [3, 1]);
         assert_eq!(live(1), []);
         assert_eq!(live(2), [65_535, 0, 7]);
+        for (i, h) in hot.iter().enumerate() {
+            assert_eq!(words.hot(GatewayId(i as u16)), *h);
+        }
     }
 }

@@ -300,6 +300,6 @@ impl Engine {
 
     fn lbr_allows_inbound(&self, g: crate::ids::GatewayId, callee: UserId) -> bool {
         let p = &self.parties[callee.index()];
-        self.lbr_allows_for(self.gateway_hot[g.index()], p, Location::Assigned)
+        self.lbr_allows_for(self.route_words.hot(g), p, Location::Assigned)
     }
 }

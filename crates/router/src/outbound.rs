@@ -191,6 +191,7 @@ pub type Candidates = SmallVec<[Candidate; 8]>;
 const HOT_HEADER_LINES: usize =
     (std::mem::offset_of!(Engine, numbers) + crate::numbers::NumberIndex::HOT_BYTES).div_ceil(64);
 const _: () = assert!(std::mem::align_of::<Engine>() == 64);
+const _: () = assert!(HOT_HEADER_LINES == 2);
 
 /// Location-Based Routing's verdict on gateways for one caller (spec §4.6).
 #[derive(Clone, Copy)]
@@ -464,6 +465,13 @@ impl Engine {
         tpr_types::prefetch_lines(self, HOT_HEADER_LINES);
         let p = &self.parties[call.caller.index()];
         self.prefetch_for(state, p);
+        // The emergency policy only for a dial string short enough to be one of its numbers:
+        // `ecrps` is past the hot fields.
+        if call.dialed.len() <= self.emergency_max_len as usize
+            && let Some(e) = p.ecrp.and_then(|e| self.ecrps.get(e as usize))
+        {
+            tpr_types::prefetch(e);
+        }
         // 1. Gates.
         if !p.gates.private_calling() {
             return Decision::new(Outcome::Rejected(Reject::CallingDisabled));
@@ -484,7 +492,9 @@ impl Engine {
         if let Some(d) = self.emergency(state, call, p, scratch, rng, now_ms) {
             return d;
         }
-        let normalization = if let Some(naive) = &self.naive_plans {
+        let normalization = if self.naive
+            && let Some(naive) = &self.naive_plans
+        {
             match naive[p.plan as usize].normalize(call.dialed, Mode::Effective) {
                 Ok(r) => {
                     scratch.number.push_str(&r.output);
@@ -590,10 +600,6 @@ impl Engine {
         if let Some(v) = p.vrp.and_then(|v| self.vrps.get(v as usize)) {
             prefetch(v);
         }
-        if let Some(e) = p.ecrp.and_then(|e| self.ecrps.get(e as usize)) {
-            prefetch(e);
-        }
-        prefetch(self.gateway_hot.as_ptr());
         // The route tables' entries and the routes' gateways: all of a small tenant's.
         self.route_words.prefetch();
         prefetch(self.plans.as_ptr().wrapping_add(usize::from(p.plan)));
@@ -935,7 +941,7 @@ impl Engine {
                 if placed {
                     continue;
                 }
-                let hot = self.gateway_hot[g.index()];
+                let hot = words.hot(g);
                 if !lbr.allows(hot) {
                     lbr_refused = true;
                     continue;

@@ -158,7 +158,7 @@ impl State {
 
     /// Is `g` healthy at `now_ms`? Gateways that are not pinged always are (spec §8 Q9).
     pub fn healthy(&self, engine: &Engine, g: GatewayId, now_ms: u64) -> bool {
-        !engine.gateway_hot[g.index()].send_options || self.options_fresh(g, now_ms)
+        !engine.route_words.hot(g).send_options || self.options_fresh(g, now_ms)
     }
 
     /// Starts loading the gateways' OPTIONS times (a decision reads them for every gateway
