@@ -429,7 +429,8 @@ pub struct Engine {
     // Boxed slices rather than vectors up to `numbers`: 16 bytes a field rather than 24 keeps
     // the fields every outbound decision reads in two lines (`HOT_HEADER_LINES`).
     pub(crate) parties: Box<[Party]>,
-    pub(crate) plans: Box<[Arc<CompiledPlan>]>,
+    /// The first two of `plans` (most tenants have one or two), read without `plans`' line.
+    pub(crate) first_plans: [Option<Arc<CompiledPlan>>; 2],
     /// Each voice routing policy's route table.
     pub(crate) vrps: Box<[RouteTable]>,
     /// The route tables' entries, the routes' gateways and the gateways' hot fields.
@@ -449,6 +450,8 @@ pub struct Engine {
     pub(crate) naive: bool,
     /// Last of the hot fields: the number index's filter and table come first in it.
     pub(crate) numbers: NumberIndex,
+    /// The effective dial plans (see [`Engine::plan`]).
+    pub(crate) plans: Box<[Arc<CompiledPlan>]>,
     pub(crate) sites: Box<[SiteRec]>,
     /// Emergency call routing policies: read for dial strings no longer than
     /// `emergency_max_len`.
@@ -1039,6 +1042,7 @@ impl Engine {
         let route_words = route_words.build(gateways.iter().map(GatewayHot::of))?;
         Ok(Engine {
             name: tenant.name.clone(),
+            first_plans: [b.plans.first().cloned(), b.plans.get(1).cloned()],
             plans: b.plans.into(),
             parties: parties.into(),
             party_cold,
@@ -1236,7 +1240,39 @@ impl Engine {
 
     /// The effective dial plan of party `u`.
     pub fn plan_of(&self, u: UserId) -> &CompiledPlan {
-        &self.plans[self.parties[u.index()].plan as usize]
+        self.plan_at(self.parties[u.index()].plan)
+    }
+
+    /// Effective dial plan `i`.
+    #[inline]
+    pub(crate) fn plan(&self, i: u16) -> Option<&Arc<CompiledPlan>> {
+        match self.first_plans.get(usize::from(i)) {
+            Some(p) => p.as_ref(),
+            None => self.plans.get(usize::from(i)),
+        }
+    }
+
+    /// Effective dial plan `i` of a party (an index the engine handed out).
+    #[inline]
+    pub(crate) fn plan_at(&self, i: u16) -> &Arc<CompiledPlan> {
+        match self.first_plans.get(usize::from(i)) {
+            Some(Some(p)) => p,
+            _ => &self.plans[usize::from(i)],
+        }
+    }
+
+    /// Asks for plan `i`'s record (a hint): from the hot fields for the first two, else
+    /// for its place in `plans`.
+    #[inline]
+    pub(crate) fn prefetch_plan(&self, i: u16) {
+        match self.first_plans.get(usize::from(i)) {
+            Some(p) => {
+                if let Some(p) = p {
+                    tpr_types::prefetch(Arc::as_ptr(p));
+                }
+            }
+            None => tpr_types::prefetch(self.plans.as_ptr().wrapping_add(usize::from(i))),
+        }
     }
 
     /// The number type of party `u`'s number (how inbound calls to it arrive).

@@ -360,7 +360,7 @@ impl<'a> CallAhead<'a> {
             }
             1 => {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
-                prefetch(e.plans.as_ptr().wrapping_add(usize::from(p.plan)));
+                e.prefetch_plan(p.plan);
                 // A set's first line (sets start one), where a scan of compact rows starts
                 // reading.
                 if e.any_unassigned {
@@ -372,7 +372,7 @@ impl<'a> CallAhead<'a> {
             }
             2 => {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
-                let Some(plan) = e.plans.get(usize::from(p.plan)) else { return false };
+                let Some(plan) = e.plan(p.plan) else { return false };
                 plan.prefetch_automaton();
                 if e.any_unassigned {
                     e.unassigned.lines().prefetch();
@@ -387,7 +387,7 @@ impl<'a> CallAhead<'a> {
             }
             3 => {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
-                let Some(plan) = e.plans.get(usize::from(p.plan)) else { return false };
+                let Some(plan) = e.plan(p.plan) else { return false };
                 self.walk = plan.walk(self.dialed);
                 if let Some(v) = p.vrp.and_then(|v| e.vrps.get(usize::from(v))) {
                     match &v.rows {
@@ -487,7 +487,7 @@ impl Engine {
         if clean_into(call.dialed, &mut scratch.dial).is_err() {
             return Decision::new(Outcome::Rejected(Reject::InvalidDialString));
         }
-        let plan = &self.plans[p.plan as usize];
+        let plan = self.plan_at(p.plan);
         // 3. Emergency.
         if let Some(d) = self.emergency(state, call, p, scratch, rng, now_ms) {
             return d;
@@ -602,7 +602,7 @@ impl Engine {
         }
         // The route tables' entries and the routes' gateways: all of a small tenant's.
         self.route_words.prefetch();
-        prefetch(self.plans.as_ptr().wrapping_add(usize::from(p.plan)));
+        self.prefetch_plan(p.plan);
         self.numbers.prefetch_filter();
         state.prefetch_gateways();
         if let Some(k) = p.number_key {
@@ -751,7 +751,7 @@ impl Engine {
         rng: &mut R,
         now_ms: u64,
     ) -> Option<Decision> {
-        let plan = &self.plans[p.plan as usize];
+        let plan = self.plan_at(p.plan);
         let mut dialed = scratch.dial.as_str();
         if let Some(prefix) = plan.access_prefix()
             && dialed.len() > prefix.len()
