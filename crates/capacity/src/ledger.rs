@@ -278,7 +278,9 @@ impl LedgerBuilder {
 /// ledger's first line (it starts one), so that [`Ledger::prefetch_header`] asks for one line.
 #[repr(C, align(64))]
 pub struct Ledger {
-    blocks: Box<[Block]>,
+    /// Shared with the [`Cells`] handed out (std's `Arc` even under loom: the count of
+    /// holders is no part of what the model checks).
+    blocks: std::sync::Arc<[Block]>,
     /// The ledger this one took over from, while calls on it were in flight.
     before: Option<Predecessor>,
     /// Each cell's index into `config` (`u32::MAX`: a gap).
@@ -297,6 +299,52 @@ pub struct Ledger {
 struct Predecessor {
     ledger: Arc<Ledger>,
     keys: Box<[Option<KeyId>]>,
+}
+
+/// A [`Ledger`]'s cells, shared with it ([`Ledger::cells`]): what a check of a key against
+/// its limit reads, without the ledger's own first line (with thousands of tenants taking
+/// turns, a miss fewer a call).
+#[derive(Clone)]
+pub struct Cells {
+    blocks: std::sync::Arc<[Block]>,
+    /// Did the ledger take over from another? Then what calls it carries is asked of it.
+    carries: bool,
+}
+
+impl fmt::Debug for Cells {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cells").field("blocks", &self.blocks.len()).finish_non_exhaustive()
+    }
+}
+
+impl Cells {
+    fn cell(&self, key: KeyId) -> &Cell {
+        let i = key.index();
+        &self.blocks[i / CELLS_PER_BLOCK].0[i % CELLS_PER_BLOCK]
+    }
+
+    /// Has `key` reached its limit, as [`Ledger::held`] against [`Ledger::limit`] would
+    /// say? `ledger` is the one these cells came from; it is read only when it took over
+    /// from another. Panics on a key of another ledger's layout.
+    #[inline]
+    pub fn at_limit(&self, ledger: &Ledger, key: KeyId) -> bool {
+        debug_assert!(std::sync::Arc::ptr_eq(&self.blocks, &ledger.blocks));
+        let c = self.cell(key);
+        if c.limit == u32::MAX {
+            return false;
+        }
+        let held = if self.carries { ledger.held(key) } else { c.current.load(Ordering::Acquire) };
+        held >= c.limit
+    }
+
+    /// Starts loading `key`'s cell (see [`Ledger::prefetch`]).
+    #[inline]
+    pub fn prefetch(&self, key: KeyId) {
+        let i = key.index();
+        if let Some(b) = self.blocks.get(i / CELLS_PER_BLOCK) {
+            tpr_types::prefetch(&b.0[i % CELLS_PER_BLOCK]);
+        }
+    }
 }
 
 impl fmt::Debug for Ledger {
@@ -350,6 +398,12 @@ impl Ledger {
         // The fields before `config_of`, in the ledger's first line.
         const _: () = assert!(std::mem::offset_of!(Ledger, config_of) <= 64);
         tpr_types::prefetch(self);
+    }
+
+    /// The cells, to keep beside the other fields a caller reads on its hot path: asking
+    /// them whether a key is at its limit skips the ledger's own first line.
+    pub fn cells(&self) -> Cells {
+        Cells { blocks: self.blocks.clone(), carries: self.before.is_some() }
     }
 
     /// Starts loading `key`'s cell into the cache, for a caller that will read it after

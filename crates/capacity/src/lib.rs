@@ -40,7 +40,7 @@ mod permit;
 mod store;
 mod sync;
 
-pub use ledger::{KeyId, KeyStats, Ledger, LedgerBuilder, Snapshot};
+pub use ledger::{Cells, KeyId, KeyStats, Ledger, LedgerBuilder, Snapshot};
 pub use limits::{BuildError, Defaults, LimitClass, Refused};
 pub use permit::{OwnedPermit, Permit, try_acquire, try_acquire_owned};
 pub use store::{MutexStore, Store};

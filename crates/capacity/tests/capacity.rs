@@ -18,8 +18,17 @@ fn user_numbers_carry_two_calls_and_service_numbers_five_hundred() {
     let mut b = LedgerBuilder::new(Defaults::default());
     let alice = b.user_number("+14255550101").unwrap();
     let cq = b.service_number("+18005550199").unwrap();
+    let tenant = b.tenant("contoso", None).unwrap();
     let ledger = b.build();
-    let held: Vec<_> = (0..2).map(|_| ledger.try_acquire(&[alice]).unwrap()).collect();
+    let cells = ledger.cells();
+    let mut held: Vec<_> = (0..2).map(|_| ledger.try_acquire(&[alice]).unwrap()).collect();
+    // The cells say what the ledger says: at the limit with two calls, not with one, never
+    // for a key without a limit.
+    assert!(cells.at_limit(&ledger, alice) && !cells.at_limit(&ledger, cq));
+    assert!(!cells.at_limit(&ledger, tenant));
+    drop(held.pop());
+    assert!(!cells.at_limit(&ledger, alice));
+    held.push(ledger.try_acquire(&[alice]).unwrap());
     let refused = ledger.try_acquire(&[alice]).unwrap_err();
     assert_eq!((refused.key, refused.class, refused.limit), (alice, LimitClass::UserNumber, 2));
     let queue_calls: Vec<_> = (0..500).map(|_| ledger.try_acquire(&[cq]).unwrap()).collect();
@@ -107,13 +116,18 @@ fn a_ledger_built_after_another_counts_its_calls_in_flight() {
     let new = Arc::new(b.build_after(&old));
     assert_ne!((n2, g2), (n, g));
     assert_eq!((new.current(n2), new.held(n2), new.held(g2), new.held(g0)), (0, 1, 1, 0));
-    // The number's limit is 2: one call on the old ledger, so one more here.
+    // The number's limit is 2: one call on the old ledger, so one more here; the cells count
+    // the old call too.
+    let cells = new.cells();
+    assert!(!cells.at_limit(&new, n2));
     let p = new.try_acquire(&[n2, g2]).unwrap();
+    assert!(cells.at_limit(&new, n2));
     let refused = new.try_acquire(&[n2]).unwrap_err();
     assert_eq!((refused.key, new.rejected(n2)), (n2, 1));
     // The old call ends: the number has room again.
     drop(in_flight);
     assert_eq!(new.held(n2), 1);
+    assert!(!cells.at_limit(&new, n2));
     let q = new.try_acquire(&[n2]).unwrap();
     drop((p, q));
     assert_eq!((new.in_use(), old.in_use()), (0, 0));

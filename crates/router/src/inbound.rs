@@ -179,7 +179,7 @@ impl Engine {
             }
         }
         if let Some(k) = trunk_key
-            && state.ledger.limit(k).is_some_and(|l| state.ledger.held(k) >= l)
+            && state.at_limit(k)
         {
             return InboundDecision::reject(InboundReject::TrunkFull);
         }

@@ -549,13 +549,12 @@ impl Engine {
         match step {
             Prefetch::Header => {
                 prefetch_lines(self, HOT_HEADER_LINES);
-                prefetch(state);
+                state.prefetch();
             }
             Prefetch::Party => {
                 if let Some(p) = self.parties.get(caller.index()) {
                     prefetch(p);
                 }
-                state.ledger.prefetch_header();
                 state.prefetch_gateways();
             }
             Prefetch::Records => {
@@ -606,7 +605,7 @@ impl Engine {
         self.numbers.prefetch_filter();
         state.prefetch_gateways();
         if let Some(k) = p.number_key {
-            state.ledger.prefetch(k);
+            state.prefetch_cell(k);
         }
     }
 
@@ -631,9 +630,8 @@ impl Engine {
             return Decision::new(Outcome::Treatment(t as u16));
         }
         // 6. Capacity of the caller's number.
-        let ledger = &state.ledger;
         if let Some(k) = p.number_key
-            && ledger.limit(k).is_some_and(|l| ledger.held(k) >= l)
+            && state.at_limit(k)
         {
             return Decision::new(Outcome::Rejected(Reject::CapacityExceeded));
         }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 
-use tpr_capacity::Ledger;
+use tpr_capacity::{Cells, Ledger};
 use tpr_tenant::Credits;
 
 use crate::engine::Engine;
@@ -42,6 +42,11 @@ pub struct Settlement {
     pub unfunded: u64,
 }
 
+/// Gateways whose OPTIONS times are in a [`State`]'s first two lines.
+const OPTIONS_HERE: usize = 10;
+const _: () =
+    assert!(std::mem::offset_of!(State, options_here) + OPTIONS_HERE * 8 <= State::HOT_LINES * 64);
+
 /// The changing state of one engine's tenant.
 ///
 /// The money counters (minutes used per pool, the credit balance, spend per party, paid and
@@ -49,15 +54,21 @@ pub struct Settlement {
 /// with its predecessor ([`State::after`]): calls still running on the old engine bill the same
 /// counters that new calls read.
 ///
-/// It starts a line: the fields a decision reads first (the ledger and OPTIONS times) are then
-/// in the one line a caller asks for ahead.
+/// It starts a line, and what a decision reads of it is in its first two: the ledger's cells,
+/// the ledger, and the OPTIONS times of a tenant's first ten gateways (the first two's in the
+/// first line). A caller asks for them ahead, and with thousands of tenants each line more
+/// is a miss more: the ledger's own first line and an array of times were two more.
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub struct State {
+    /// `ledger`'s cells, read without the ledger's own first line.
+    cells: Cells,
     /// Concurrent-call counters, laid out as [`Engine::ledger_layout`].
     pub ledger: Arc<Ledger>,
-    /// Time of the last answered OPTIONS per gateway (ms); `u64::MAX`: never.
-    options: Box<[AtomicU64]>,
+    /// Time of the last answered OPTIONS of the gateways after the first [`OPTIONS_HERE`].
+    options_rest: Box<[AtomicU64]>,
+    /// The same for the first [`OPTIONS_HERE`] gateways (ms; `u64::MAX`: never).
+    options_here: [AtomicU64; OPTIONS_HERE],
     pool_used: Box<[Arc<AtomicU64>]>,
     /// Remaining one-time credits in thousandths of a minute (unused when not a balance).
     credits: Arc<AtomicI64>,
@@ -86,8 +97,15 @@ impl State {
             _ => 0,
         };
         State {
+            cells: ledger.cells(),
             ledger,
-            options: engine.gateways.iter().map(|_| AtomicU64::new(0)).collect(),
+            options_here: Default::default(),
+            options_rest: engine
+                .gateways
+                .iter()
+                .skip(OPTIONS_HERE)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
             pool_used: engine.pools.iter().map(|_| Arc::new(AtomicU64::new(0))).collect(),
             credits: Arc::new(AtomicI64::new(credits)),
             spent: if engine.spend_limits {
@@ -112,7 +130,8 @@ impl State {
         let mut state = State::with_ledger(engine, ledger);
         for (g, rec) in engine.gateways.iter().enumerate() {
             if let Some(o) = old_engine.gateways.iter().position(|x| x.fqdn == rec.fqdn) {
-                state.options[g].store(old.options[o].load(Ordering::Relaxed), Ordering::Relaxed);
+                let last = old.options(GatewayId::from_index(o as u16)).load(Ordering::Relaxed);
+                state.options(GatewayId::from_index(g as u16)).store(last, Ordering::Relaxed);
             }
         }
         for (p, pool) in engine.pools.iter().enumerate() {
@@ -148,12 +167,12 @@ impl State {
 
     /// Gateway `g` answered an OPTIONS ping at `now_ms`.
     pub fn options_answered(&self, g: GatewayId, now_ms: u64) {
-        self.options[g.index()].store(now_ms, Ordering::Relaxed);
+        self.options(g).store(now_ms, Ordering::Relaxed);
     }
 
     /// Gateway `g` has never answered (or should count as silent from now on).
     pub fn options_lost(&self, g: GatewayId) {
-        self.options[g.index()].store(u64::MAX, Ordering::Relaxed);
+        self.options(g).store(u64::MAX, Ordering::Relaxed);
     }
 
     /// Is `g` healthy at `now_ms`? Gateways that are not pinged always are (spec §8 Q9).
@@ -161,16 +180,51 @@ impl State {
         !engine.route_words.hot(g).send_options || self.options_fresh(g, now_ms)
     }
 
-    /// Starts loading the gateways' OPTIONS times (a decision reads them for every gateway
-    /// it may try).
+    /// Lines from the start that hold what a decision reads.
+    pub(crate) const HOT_LINES: usize = 2;
+
+    /// Starts loading what a decision reads of the state (a hint).
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        tpr_types::prefetch_lines(self, Self::HOT_LINES);
+    }
+
+    /// Starts loading the OPTIONS times of the gateways past the first [`OPTIONS_HERE`] (a
+    /// decision reads them for every gateway it may try; the first ones' are in the state's
+    /// own lines).
     #[inline]
     pub(crate) fn prefetch_gateways(&self) {
-        tpr_types::prefetch(self.options.as_ptr());
+        if !self.options_rest.is_empty() {
+            tpr_types::prefetch(self.options_rest.as_ptr());
+        }
+    }
+
+    /// Gateway `g`'s OPTIONS time. Panics on a gateway the engine does not have past the
+    /// first [`OPTIONS_HERE`].
+    #[inline]
+    fn options(&self, g: GatewayId) -> &AtomicU64 {
+        let i = g.index();
+        match self.options_here.get(i) {
+            Some(t) => t,
+            None => &self.options_rest[i - OPTIONS_HERE],
+        }
+    }
+
+    /// Has the caller's number `key` reached its limit of concurrent calls?
+    #[inline]
+    pub(crate) fn at_limit(&self, key: tpr_capacity::KeyId) -> bool {
+        self.cells.at_limit(&self.ledger, key)
+    }
+
+    /// Starts loading `key`'s ledger cell.
+    #[inline]
+    pub(crate) fn prefetch_cell(&self, key: tpr_capacity::KeyId) {
+        self.cells.prefetch(key);
     }
 
     /// Has `g` answered an OPTIONS ping within the health window before `now_ms`?
     pub(crate) fn options_fresh(&self, g: GatewayId, now_ms: u64) -> bool {
-        let last = self.options[g.index()].load(Ordering::Relaxed);
+        let last = self.options(g).load(Ordering::Relaxed);
         last != u64::MAX && now_ms.saturating_sub(last) <= HEALTH_WINDOW_MS
     }
 

@@ -116,6 +116,34 @@ fn t21_demoted_gateways_go_after_the_healthy_ones_of_their_route() {
 }
 
 #[test]
+fn each_gateway_keeps_its_own_options_time() {
+    // Twelve gateways: the state keeps the first ten times in its first lines and the rest
+    // behind a pointer. One gateway at a time goes silent; only it is demoted.
+    let extra: String = (0..6)
+        .map(|i| format!("[[gateways]]\nfqdn = \"gw{i}.contoso.com\"\nsip_signaling_port = 5061\nenabled = true\n\n"))
+        .collect();
+    let text = format!("{extra}{}", common::fixture_text(&[]));
+    let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
+    let engine = tpr_router::Engine::compile(&tenant).unwrap();
+    let state = tpr_router::State::new(&engine);
+    let now = 1_000_000;
+    let ids: Vec<_> = (0..6)
+        .map(|i| format!("gw{i}"))
+        .chain((1..=6).map(|i| format!("sbc{i}")))
+        .map(|n| engine.gateway(&format!("{n}.contoso.com")).unwrap())
+        .collect();
+    for &silent in &ids {
+        for &g in &ids {
+            state.options_answered(g, now - 30_000);
+        }
+        state.options_lost(silent);
+        let healthy: Vec<bool> = ids.iter().map(|&g| state.healthy(&engine, g, now)).collect();
+        let expected: Vec<bool> = ids.iter().map(|&g| g != silent).collect();
+        assert_eq!(healthy, expected, "{silent:?} silent");
+    }
+}
+
+#[test]
 fn t22_fisher_yates_splits_evenly() {
     let mut f = fx(&[]);
     let n = 10_000;
