@@ -344,11 +344,19 @@ impl<'a> CallAhead<'a> {
         self.walk.read_all()
     }
 
+    /// Is the dial string short enough to be one of the tenant's emergency numbers (before
+    /// cleanup, which only shortens it)?
+    #[inline]
+    fn may_be_emergency(&self) -> bool {
+        self.dialed.len() <= self.engine.emergency_max_len as usize
+    }
+
     /// Reads what the step before asked for and asks for what comes next: the caller's
     /// party, its plan's slot, the plan, then the plan's first-match rows one byte of
     /// `dialed` at a time, then the records of the rule they lead to; alongside, the caller's
-    /// route set (its first lines, rows and byte classes) and the tenant's unassigned-number
-    /// set (if it has any patterns). `false` once there is nothing more to ask for.
+    /// route set (its first lines, rows and byte classes), the tenant's unassigned-number
+    /// set (if it has any patterns) and, for a dial string short enough to be an emergency
+    /// number, the caller's emergency policy. `false` once there is nothing more to ask for.
     #[inline]
     pub fn step(&mut self) -> bool {
         use tpr_types::prefetch;
@@ -361,6 +369,10 @@ impl<'a> CallAhead<'a> {
             1 => {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
                 e.prefetch_plan(p.plan);
+                if self.may_be_emergency() {
+                    // Past the hot fields: the emergency policies and the sites.
+                    prefetch(&e.ecrps);
+                }
                 // A set's first line (sets start one), where a scan of compact rows starts
                 // reading.
                 if e.any_unassigned {
@@ -374,6 +386,11 @@ impl<'a> CallAhead<'a> {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
                 let Some(plan) = e.plan(p.plan) else { return false };
                 plan.prefetch_automaton();
+                if self.may_be_emergency()
+                    && let Some(r) = p.ecrp.and_then(|i| e.ecrps.get(usize::from(i)))
+                {
+                    prefetch(r);
+                }
                 if e.any_unassigned {
                     e.unassigned.lines().prefetch();
                 }
