@@ -99,6 +99,8 @@ struct Measured {
     rounds: Vec<Duration>,
     /// Every decision of the timed pass.
     histogram: Histogram<u64>,
+    /// The same, by kind of decision ([`KINDS`]).
+    by_kind: Vec<Histogram<u64>>,
     kinds: [u64; 6],
     /// Caches of the busiest thread's scratch: dial plans, bytes of their lazy DFA states,
     /// pattern sets.
@@ -130,8 +132,13 @@ const WALK_AHEAD: usize = 22;
 /// One pass of one thread.
 struct Pass {
     wall: Duration,
-    histogram: Histogram<u64>,
+    /// Latencies of the timed pass by kind of decision ([`KINDS`]).
+    by_kind: Vec<Histogram<u64>>,
     kinds: [u64; 6],
+}
+
+fn new_histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds")
 }
 
 const KINDS: [&str; 6] =
@@ -235,6 +242,15 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         .map(|(k, n)| format!("{k} {:.1} %", 100.0 * n as f64 / args.calls as f64))
         .collect();
     writeln!(out, "  decisions: {}", share.join(", "))?;
+    let latency: Vec<String> = KINDS
+        .iter()
+        .zip(&fast.by_kind)
+        .filter(|(_, h)| !h.is_empty())
+        .map(|(k, h)| {
+            format!("{k} p50 {} ns, p99 {} ns", h.value_at_quantile(0.5), h.value_at_quantile(0.99))
+        })
+        .collect();
+    writeln!(out, "  latency by kind: {}", latency.join("; "))?;
     out.flush()?;
     if args.baseline.is_some() {
         // Copies share identical naive regexes, as a script's regex cache would, even with
@@ -513,8 +529,7 @@ fn measure(
     // One scratch per thread for every tenant, as a server thread would keep.
     let pass = |thread: usize, scratch: &mut Scratch, timed: bool| -> Pass {
         let mut rng = Pcg64Mcg::seed_from_u64(args.seed ^ (thread as u64 + 1));
-        let mut histogram =
-            Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
+        let mut by_kind: Vec<Histogram<u64>> = KINDS.iter().map(|_| new_histogram()).collect();
         let mut kinds = [0u64; 6];
         let offset = thread * jobs.len() / args.threads;
         let start = Instant::now();
@@ -585,13 +600,13 @@ fn measure(
                 Some(walk) => l.engine.decide_ahead(&l.state, &call, walk, scratch, &mut rng, 0),
                 None => l.engine.decide(&l.state, &call, scratch, &mut rng, 0),
             };
-            if let Some(t0) = t0 {
-                let _ = histogram.record(crate::clock::now_ns().saturating_sub(t0).max(1));
-            }
             let k = KINDS.iter().position(|k| *k == d.kind()).unwrap_or(5);
+            if let Some(t0) = t0 {
+                let _ = by_kind[k].record(crate::clock::now_ns().saturating_sub(t0).max(1));
+            }
             kinds[k] += 1;
         }
-        Pass { wall: start.elapsed(), histogram, kinds }
+        Pass { wall: start.elapsed(), by_kind, kinds }
     };
     crate::clock::start();
     let barrier = Barrier::new(args.threads);
@@ -610,10 +625,14 @@ fn measure(
     let results = on_threads(args.threads, worker)?;
     let lazy = results.iter().map(|(_, l)| *l).max().unwrap_or_default();
     let passes: Vec<Vec<Pass>> = results.into_iter().map(|(p, _)| p).collect();
-    let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("bounds");
+    let mut histogram = new_histogram();
+    let mut by_kind: Vec<Histogram<u64>> = KINDS.iter().map(|_| new_histogram()).collect();
     let mut kinds = [0u64; 6];
     for p in &passes {
-        let _ = histogram.add(&p[args.rounds + 1].histogram);
+        for (all, h) in by_kind.iter_mut().zip(&p[args.rounds + 1].by_kind) {
+            let _ = all.add(h);
+            let _ = histogram.add(h);
+        }
         // Every round makes the same decisions (each pass draws from a fresh seed).
         for (k, n) in kinds.iter_mut().zip(p[1].kinds) {
             *k += n;
@@ -622,7 +641,16 @@ fn measure(
     let slowest = |i: usize| passes.iter().map(|p| p[i].wall).max().unwrap_or_default();
     let mut rounds: Vec<Duration> = (1..=args.rounds).map(slowest).collect();
     rounds.sort();
-    Ok(Measured { cold: slowest(0), wall: rounds[0], rounds, histogram, kinds, lazy, ahead })
+    Ok(Measured {
+        cold: slowest(0),
+        wall: rounds[0],
+        rounds,
+        histogram,
+        by_kind,
+        kinds,
+        lazy,
+        ahead,
+    })
 }
 
 fn report(out: &mut impl Write, name: &str, m: &Measured, calls: u64) -> std::io::Result<()> {

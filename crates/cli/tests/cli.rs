@@ -765,6 +765,15 @@ fn bench_reports_the_fastest_of_its_rounds() {
     assert!(fastest >= median && median >= slowest, "{stdout}");
     // The bundled tenant's records stay in cache: no asking ahead, and the report says so.
     assert!(stdout.contains("\n       no memory asked for ahead: "), "{stdout}");
+    // Latencies by kind: every kind decided (the bundled tenant's calls take them all but
+    // rejections), each with a p50 no higher than its p99.
+    let by_kind = lines.iter().find(|l| l.starts_with("  latency by kind: ")).expect(&stdout);
+    let kinds: Vec<&str> = by_kind["  latency by kind: ".len()..].split("; ").collect();
+    for kind in ["direct-routing", "calling-plan", "operator-connect", "internal", "emergency"] {
+        let k = kinds.iter().find(|k| k.starts_with(&format!("{kind} p50 "))).expect(by_kind);
+        let (p50, p99) = (rate(k, " p50 "), rate(k, " p99 "));
+        assert!(p50 > 0.0 && p50 <= p99, "{by_kind}");
+    }
     // One round (the default) prints no rounds line.
     let out = tpr(&["bench", "--calls", "20000"], None);
     assert!(!text(&out.stdout).contains("rounds"), "{}", text(&out.stdout));
