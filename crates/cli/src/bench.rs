@@ -589,7 +589,7 @@ fn measure(
                     }
                     let next = job_at(at + calls);
                     let l = &engines[next.tenant as usize];
-                    l.engine.prefetch_call(&l.state, next.user, step);
+                    l.engine.prefetch_call(&l.state, next.user, next.dialed, step);
                 }
             }
             let job = &jobs[at];

@@ -113,8 +113,8 @@ pub fn decide_target(data: &[u8]) {
         // (the index comes from the seed, so the input is read as before).
         let anyone = UserId::from_index((seed >> 32) as u32);
         for step in [Prefetch::Header, Prefetch::Party, Prefetch::Records, Prefetch::Automata] {
-            engine.prefetch_call(&state, anyone, step);
-            engine.prefetch_call(&state, caller, step);
+            engine.prefetch_call(&state, anyone, &dialed, step);
+            engine.prefetch_call(&state, caller, &dialed, step);
         }
         // Deciding with a walk ahead, at any step of it, decides the same; so does deciding
         // with another caller's.

@@ -306,10 +306,11 @@ impl Decision {
 pub enum Prefetch {
     /// The engine's and the state's hot fields.
     Header,
-    /// The caller's party record, the ledger and the gateways' OPTIONS times.
+    /// The caller's party record, the gateways' OPTIONS times past the state's own lines and,
+    /// for a dial string short enough to be an emergency number, the emergency policies' line.
     Party,
-    /// The caller's policies, route table, gateways, number counter and plan slot, and the
-    /// tenant's number filter.
+    /// The caller's policies, route table, gateways, ledger cell and plan, the tenant's number
+    /// filter and, for such a dial string, the caller's emergency policy.
     Records,
     /// The automaton of the caller's route table (when its lines are few, see
     /// [`tpr_dialplan::PatternSet::lines`]): for tenants whose automata are too many to stay
@@ -344,13 +345,6 @@ impl<'a> CallAhead<'a> {
         self.walk.read_all()
     }
 
-    /// Is the dial string short enough to be one of the tenant's emergency numbers (before
-    /// cleanup, which only shortens it)?
-    #[inline]
-    fn may_be_emergency(&self) -> bool {
-        self.dialed.len() <= self.engine.emergency_max_len as usize
-    }
-
     /// Reads what the step before asked for and asks for what comes next: the caller's
     /// party, its plan's slot, the plan, then the plan's first-match rows one byte of
     /// `dialed` at a time, then the records of the rule they lead to; alongside, the caller's
@@ -369,7 +363,7 @@ impl<'a> CallAhead<'a> {
             1 => {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
                 e.prefetch_plan(p.plan);
-                if self.may_be_emergency() {
+                if e.may_be_emergency(self.dialed) {
                     // Past the hot fields: the emergency policies and the sites.
                     prefetch(&e.ecrps);
                 }
@@ -386,7 +380,7 @@ impl<'a> CallAhead<'a> {
                 let Some(p) = e.parties.get(self.caller.index()) else { return false };
                 let Some(plan) = e.plan(p.plan) else { return false };
                 plan.prefetch_automaton();
-                if self.may_be_emergency()
+                if e.may_be_emergency(self.dialed)
                     && let Some(r) = p.ecrp.and_then(|i| e.ecrps.get(usize::from(i)))
                 {
                     prefetch(r);
@@ -484,7 +478,7 @@ impl Engine {
         self.prefetch_for(state, p);
         // The emergency policy only for a dial string short enough to be one of its numbers:
         // `ecrps` is past the hot fields.
-        if call.dialed.len() <= self.emergency_max_len as usize
+        if self.may_be_emergency(call.dialed)
             && let Some(e) = p.ecrp.and_then(|e| self.ecrps.get(e as usize))
         {
             tpr_types::prefetch(e);
@@ -550,8 +544,8 @@ impl Engine {
         Decision { normalization, caller_id, ..d }
     }
 
-    /// Asks for the memory a decision for a call from `caller` will read, one [`Prefetch`]
-    /// step at a time, for a caller that knows its next calls (a queue of pending calls, a
+    /// Asks for the memory a decision for a call from `caller` dialing `dialed` will read,
+    /// one [`Prefetch`] step at a time, for a caller that knows its next calls (a queue of pending calls, a
     /// load generator). With many tenants taking turns, a decision's tenant and caller are in
     /// no cache and their records form a chain (the engine names the party, the party its
     /// policies and counters), so a decision alone waits for one miss after another. Issuing
@@ -559,9 +553,10 @@ impl Engine {
     /// ahead, [`Prefetch::Party`] four and [`Prefetch::Records`] two), keeps each step reading
     /// only lines the step before asked for long enough ago to have come from memory, and the
     /// misses of the next calls overlap with this one's work. A hint: it changes no result,
-    /// reads nothing that can fault, and an unknown caller is ignored.
+    /// reads nothing that can fault, and an unknown caller is ignored. `dialed` only says
+    /// whether the call may be an emergency call, whose policy is asked for then.
     #[inline]
-    pub fn prefetch_call(&self, state: &State, caller: UserId, step: Prefetch) {
+    pub fn prefetch_call(&self, state: &State, caller: UserId, dialed: &str, step: Prefetch) {
         use tpr_types::{prefetch, prefetch_lines};
         match step {
             Prefetch::Header => {
@@ -573,10 +568,19 @@ impl Engine {
                     prefetch(p);
                 }
                 state.prefetch_gateways();
+                if self.may_be_emergency(dialed) {
+                    // Past the hot fields: the emergency policies and the sites.
+                    prefetch(&self.ecrps);
+                }
             }
             Prefetch::Records => {
                 if let Some(p) = self.parties.get(caller.index()) {
                     self.prefetch_for(state, p);
+                    if self.may_be_emergency(dialed)
+                        && let Some(e) = p.ecrp.and_then(|e| self.ecrps.get(usize::from(e)))
+                    {
+                        prefetch(e);
+                    }
                 }
             }
             Prefetch::Automata => {
@@ -590,6 +594,14 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// Is `dialed` short enough to be one of the tenant's emergency numbers or masks (before
+    /// cleanup, which only shortens it)? Only such calls read the emergency policies, which
+    /// are past the hot fields.
+    #[inline]
+    fn may_be_emergency(&self, dialed: &str) -> bool {
+        dialed.len() <= self.emergency_max_len as usize
     }
 
     /// The start of a [`CallAhead`] for a call from `caller` dialing `dialed`: asks for the

@@ -61,8 +61,8 @@ proptest! {
         let d1 = f.engine.decide(&f.state, &call, &mut f.scratch, &mut Pcg64Mcg::seed_from_u64(seed), 0);
         let n1 = f.scratch.number.clone();
         for step in [Prefetch::Header, Prefetch::Party, Prefetch::Records, Prefetch::Automata] {
-            f.engine.prefetch_call(&f.state, UserId::from_index(other), step);
-            f.engine.prefetch_call(&f.state, user, step);
+            f.engine.prefetch_call(&f.state, UserId::from_index(other), &number, step);
+            f.engine.prefetch_call(&f.state, user, &number, step);
         }
         // Walks ahead end within a few steps past the input; deciding with a walk, at any step of it, or with another caller's or another dial
         // string's, decides the same.
