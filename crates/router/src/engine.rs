@@ -1221,7 +1221,7 @@ impl Engine {
                 tpr_types::prefetch(n.as_ptr());
             }
             if let Some(k) = p.number_key {
-                state.ledger.prefetch(k);
+                state.prefetch_cell(k);
             }
         }
     }
@@ -1255,10 +1255,7 @@ impl Engine {
     /// Effective dial plan `i` of a party (an index the engine handed out).
     #[inline]
     pub(crate) fn plan_at(&self, i: u16) -> &Arc<CompiledPlan> {
-        match self.first_plans.get(usize::from(i)) {
-            Some(Some(p)) => p,
-            _ => &self.plans[usize::from(i)],
-        }
+        self.plan(i).unwrap_or_else(|| &self.plans[usize::from(i)])
     }
 
     /// Asks for plan `i`'s record (a hint): from the hot fields for the first two, else
