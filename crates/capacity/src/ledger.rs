@@ -275,7 +275,7 @@ impl LedgerBuilder {
 /// between threads; every method takes `&self`.
 ///
 /// The fields every acquisition and count reads come first, together (`repr(C)`), in the
-/// ledger's first line (it starts one), so that [`Ledger::prefetch_header`] asks for one line.
+/// ledger's first line (it starts one): an acquisition reads one line of the ledger's own.
 #[repr(C, align(64))]
 pub struct Ledger {
     /// Shared with the [`Cells`] handed out (std's `Arc` even under loom: the count of
@@ -294,6 +294,9 @@ pub struct Ledger {
     rejected: Box<[AtomicU64]>,
     alerts: Box<[AtomicU64]>,
 }
+
+// The fields before `config_of`, in the ledger's first line.
+const _: () = assert!(std::mem::offset_of!(Ledger, config_of) <= 64);
 
 /// A ledger taken over from, and each of our cells' key there (by name).
 struct Predecessor {
@@ -317,19 +320,30 @@ impl fmt::Debug for Cells {
     }
 }
 
-impl Cells {
-    fn cell(&self, key: KeyId) -> &Cell {
-        let i = key.index();
-        &self.blocks[i / CELLS_PER_BLOCK].0[i % CELLS_PER_BLOCK]
-    }
+/// `key`'s cell among `blocks`. Panics on a key past them.
+#[inline]
+fn cell_in(blocks: &[Block], key: KeyId) -> &Cell {
+    let i = key.index();
+    &blocks[i / CELLS_PER_BLOCK].0[i % CELLS_PER_BLOCK]
+}
 
+/// Starts loading `key`'s cell among `blocks`, if it is one of theirs.
+#[inline]
+fn prefetch_in(blocks: &[Block], key: KeyId) {
+    let i = key.index();
+    if let Some(b) = blocks.get(i / CELLS_PER_BLOCK) {
+        tpr_types::prefetch(&b.0[i % CELLS_PER_BLOCK]);
+    }
+}
+
+impl Cells {
     /// Has `key` reached its limit, as [`Ledger::held`] against [`Ledger::limit`] would
     /// say? `ledger` is the one these cells came from; it is read only when it took over
     /// from another. Panics on a key of another ledger's layout.
     #[inline]
     pub fn at_limit(&self, ledger: &Ledger, key: KeyId) -> bool {
         debug_assert!(std::sync::Arc::ptr_eq(&self.blocks, &ledger.blocks));
-        let c = self.cell(key);
+        let c = cell_in(&self.blocks, key);
         if c.limit == u32::MAX {
             return false;
         }
@@ -340,10 +354,7 @@ impl Cells {
     /// Starts loading `key`'s cell (see [`Ledger::prefetch`]).
     #[inline]
     pub fn prefetch(&self, key: KeyId) {
-        let i = key.index();
-        if let Some(b) = self.blocks.get(i / CELLS_PER_BLOCK) {
-            tpr_types::prefetch(&b.0[i % CELLS_PER_BLOCK]);
-        }
+        prefetch_in(&self.blocks, key);
     }
 }
 
@@ -390,16 +401,6 @@ impl Ledger {
         }
     }
 
-    /// Starts loading the fields every acquisition and count reads (where the cells are, the
-    /// ledger taken over from), for a caller that will read a cell after other work: the
-    /// step before [`Ledger::prefetch`], which reads them.
-    #[inline]
-    pub fn prefetch_header(&self) {
-        // The fields before `config_of`, in the ledger's first line.
-        const _: () = assert!(std::mem::offset_of!(Ledger, config_of) <= 64);
-        tpr_types::prefetch(self);
-    }
-
     /// The cells, to keep beside the other fields a caller reads on its hot path: asking
     /// them whether a key is at its limit skips the ledger's own first line.
     pub fn cells(&self) -> Cells {
@@ -410,16 +411,12 @@ impl Ledger {
     /// other work (see [`tpr_types::prefetch`]).
     #[inline]
     pub fn prefetch(&self, key: KeyId) {
-        let i = key.index();
-        if let Some(b) = self.blocks.get(i / CELLS_PER_BLOCK) {
-            tpr_types::prefetch(&b.0[i % CELLS_PER_BLOCK]);
-        }
+        prefetch_in(&self.blocks, key);
     }
 
     #[inline]
     fn cell(&self, key: KeyId) -> &Cell {
-        let i = key.index();
-        &self.blocks[i / CELLS_PER_BLOCK].0[i % CELLS_PER_BLOCK]
+        cell_in(&self.blocks, key)
     }
 
     /// The configuration of `key`. Panics on an id this ledger did not hand out.
