@@ -262,17 +262,17 @@ impl Compact {
         // The rows start up to 31 words past the lists: where the classes of the bytes a
         // dialed or E.164 number has (space to '?': '+', separators, digits) fill one line
         // of their own, wherever the allocation starts.
-        let lists = storage.len();
-        let mut all = vec![0u32; lists + Compact::SLACK / 2 + words.len().div_ceil(2)];
-        all[..lists].copy_from_slice(&storage);
+        let lists_len = storage.len();
+        let mut all = vec![0u32; lists_len + Compact::SLACK / 2 + words.len().div_ceil(2)];
+        all[..lists_len].copy_from_slice(&storage);
         let mut all = all.into_boxed_slice();
         let classes_at = |base: usize| all.as_ptr().addr() + 2 * (base + classes + 0x20);
-        let base = 2 * lists + (64 - classes_at(2 * lists) % 64) % 64 / 2;
+        let base = 2 * lists_len + (64 - classes_at(2 * lists_len) % 64) % 64 / 2;
         let halves = bytemuck::cast_slice_mut::<u32, u16>(&mut all);
         halves.get_mut(base..base + words.len())?.copy_from_slice(&words);
         Some(Compact {
             storage: all,
-            lists: u32::try_from(lists).ok()?,
+            lists: u32::try_from(lists_len).ok()?,
             base: u32::try_from(base).ok()?,
             classes: u32::try_from(classes).ok()?,
             width: u32::try_from(width).ok()?,
@@ -467,7 +467,8 @@ impl Narrow {
         // number has (space to '?': '+' and the digits) fill one line, wherever the
         // allocation starts.
         let lists = c.lists().len().next_multiple_of(4);
-        let mut storage: Arc<[u32]> = vec![0u32; lists + 12 + bytes.len().div_ceil(4)].into();
+        let mut storage: Arc<[u32]> =
+            vec![0u32; lists + Narrow::SLACK + bytes.len().div_ceil(4)].into();
         let words = Arc::get_mut(&mut storage)?;
         words[..c.lists().len()].copy_from_slice(c.lists());
         let classes_line = words.as_ptr().addr() + 4 * lists + classes_at + 0x20;
@@ -482,6 +483,9 @@ impl Narrow {
             shift: stride.trailing_zeros(),
         })
     }
+
+    /// The 32-bit words the rows may start past the lists: 48 bytes (see [`Narrow::of`]).
+    const SLACK: usize = 12;
 
     /// The rows, then the byte classes.
     #[inline]
