@@ -184,11 +184,14 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
             let st = i.stats();
             let tables: usize = engines.iter().map(|l| l.engine.table_memory_usage()).sum();
             format!(
-                "{} of tables, {} of automata shared: {} distinct plans and {} pattern sets",
+                "{} of tables, {} of automata and routes shared: {} distinct plans, {} pattern \
+                 sets and {} route shape{}",
                 size(tables),
                 size(st.bytes),
                 st.plans,
-                st.sets
+                st.sets,
+                st.routes,
+                if st.routes == 1 { "" } else { "s" }
             )
         }
         None => format!(

@@ -230,6 +230,7 @@ pub(crate) struct RouteRec {
 ///
 /// A line, aligned: a decision reads its caller's policy's table from a line that holds it
 /// whole.
+#[derive(Debug, Clone)]
 #[repr(align(64))]
 pub(crate) struct RouteTable {
     pub set: Arc<PatternSet>,
@@ -260,9 +261,11 @@ impl RouteTable {
 /// route's order, and last a [`GatewayHot`] word per gateway. A usual tenant's fit in two
 /// cache lines, found from the engine without following another pointer; a vector per table,
 /// a record per route and an array of the gateways' hot fields took a line each, and with
-/// thousands of tenants taking turns each line is a miss.
+/// thousands of tenants taking turns each line is a miss. Indexes and flags only, no names:
+/// tenants whose routes have the same shape (one deployment script, each tenant its own SBCs)
+/// have the same words, and engines compiled with one [`Interner`] share them.
 pub(crate) struct RouteWords {
-    words: Box<[u32]>,
+    words: Arc<[u32]>,
 }
 
 impl RouteWords {
@@ -334,6 +337,7 @@ impl RouteWordsBuilder {
     fn build(
         self,
         gateways: impl IntoIterator<Item = GatewayHot>,
+        interner: &Interner,
     ) -> Result<RouteWords, CompileError> {
         let lists = self.entries.len();
         let mut words = self.entries;
@@ -349,7 +353,7 @@ impl RouteWordsBuilder {
         }
         words[1] = word(words.len())?;
         words.extend(gateways.into_iter().map(GatewayHot::pack));
-        Ok(RouteWords { words: words.into_boxed_slice() })
+        Ok(RouteWords { words: interner.route_words(words) })
     }
 }
 
@@ -432,7 +436,8 @@ pub struct Engine {
     /// The first two of `plans` (most tenants have one or two), read without `plans`' line.
     pub(crate) first_plans: [Option<Arc<CompiledPlan>>; 2],
     /// Each voice routing policy's route table.
-    pub(crate) vrps: Box<[RouteTable]>,
+    /// Shared by engines compiled with one [`Interner`] whose tables are the same.
+    pub(crate) vrps: Arc<[RouteTable]>,
     /// The route tables' entries, the routes' gateways and the gateways' hot fields.
     pub(crate) route_words: RouteWords,
     /// Regions that count as one country for "domestic" (`calling_plans.domestic_groups`).
@@ -1039,7 +1044,7 @@ impl Engine {
         for (_, region) in &b.plan_keys {
             crate::carrier::warm(*region);
         }
-        let route_words = route_words.build(gateways.iter().map(GatewayHot::of))?;
+        let route_words = route_words.build(gateways.iter().map(GatewayHot::of), interner)?;
         Ok(Engine {
             name: tenant.name.clone(),
             first_plans: [b.plans.first().cloned(), b.plans.get(1).cloned()],
@@ -1054,7 +1059,7 @@ impl Engine {
             routes,
             route_words,
             usages,
-            vrps: vrps.into(),
+            vrps: interner.route_tables(vrps),
             emergency_max_len: ecrps
                 .iter()
                 .flat_map(|e| &e.numbers)
@@ -1122,7 +1127,9 @@ impl Engine {
         engine.naive_plans = Some(plans.into());
         engine.naive = true;
         let r = &tenant.routing;
-        for v in &mut engine.vrps {
+        // The tables are shared with the fast engines of the same shape: these get their own.
+        let mut vrps = engine.vrps.to_vec();
+        for v in &mut vrps {
             let patterns: Vec<&str> = engine
                 .route_words
                 .entries(v)
@@ -1133,6 +1140,7 @@ impl Engine {
                 interner.patterns(&patterns, &limits).map_err(|(_, e)| err("voice route", e))?,
             ));
         }
+        engine.vrps = vrps.into();
         Ok(engine)
     }
 
@@ -1394,16 +1402,23 @@ impl Engine {
         &self.ledger
     }
 
-    /// Compiled dial plans, automata and tables, in heap bytes (approximate). Automata shared
-    /// with other engines (see [`Interner`]) count in full here too.
+    /// Compiled dial plans, automata and tables, in heap bytes (approximate). Automata and
+    /// route tables shared with other engines (see [`Interner`]) count in full here too.
     pub fn memory_usage(&self) -> usize {
         self.plans.iter().map(|p| p.memory_usage()).sum::<usize>()
             + self.vrps.iter().map(|v| v.set.memory_usage()).sum::<usize>()
+            + self.route_memory_usage()
             + self.table_memory_usage()
     }
 
+    /// The route tables and route words, in heap bytes (shared between engines of the same
+    /// shape, see [`RouteWords`]).
+    pub(crate) fn route_memory_usage(&self) -> usize {
+        self.vrps.len() * std::mem::size_of::<RouteTable>() + self.route_words.memory_usage()
+    }
+
     /// The engine's own tables (parties, number index), in heap bytes: what each tenant costs
-    /// when its automata are shared.
+    /// when its automata and route tables are shared.
     pub fn table_memory_usage(&self) -> usize {
         self.parties.len() * std::mem::size_of::<Party>()
             + self.party_cold.len() * std::mem::size_of::<PartyCold>()
@@ -1414,7 +1429,6 @@ impl Engine {
                 .map(|n| n.len())
                 .sum::<usize>()
             + self.numbers.memory_usage()
-            + self.route_words.memory_usage()
     }
 
     pub(crate) fn caller_id_substitute(&self, u: UserId) -> &CallerIdRec {
@@ -1444,7 +1458,7 @@ mod tests {
                 site: Some(65_535),
             },
         ];
-        let words = b.build(hot).unwrap();
+        let words = b.build(hot, &Interner::new()).unwrap();
         let table = |entries| {
             RouteTable::new(
                 Arc::new(PatternSet::new::<&str>(&[], &Limits::default()).unwrap()),

@@ -7,16 +7,27 @@
 //! with the number of tenants, and a router serving thousands of tenants walks automata that
 //! stay in cache. Two inputs share a compiled copy only when everything that goes into
 //! compiling them is equal (rules with their names, service rules, limits).
+//!
+//! The same goes for the compiled shape of the routes: the policies' route tables (which
+//! pattern set, which entries) and the words that list each route's gateways and the gateways'
+//! flags, which name no gateway or route by name. Tenants set up by one deployment script,
+//! each with its own SBCs, share them, and a decision reads them from cache.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::engine::RouteTable;
 use tpr_dialplan::{
     CompileErrorKind, CompiledPlan, DialPlan, Limits, Pattern, PatternSet, ReferenceError,
     ReferencePlan, ServicePlan,
 };
 
-/// Compiled plans and pattern sets, shared by the engines compiled with it. Cheap to clone
+/// A route table by its set's address and its entries (see `Tables::route_tables`).
+type TableKey = (usize, u32, u32);
+
+/// Compiled plans, pattern sets and route shapes, shared by the engines compiled with it. Cheap to clone
 /// (the clones share the tables); safe to use from several threads.
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
@@ -31,6 +42,11 @@ struct Tables {
     /// ([`crate::Engine::compile_naive_shared`]).
     references: HashMap<String, Arc<ReferencePlan>>,
     patterns: HashMap<String, Arc<[Pattern]>>,
+    /// Route words ([`crate::engine::RouteWords`]), by content.
+    route_words: HashMap<Vec<u32>, Arc<[u32]>>,
+    /// Policies' route tables, by each table's set (its address: every set comes from `sets`,
+    /// which keeps it alive, so equal addresses are the same set) and entries.
+    route_tables: HashMap<Vec<TableKey>, Arc<[RouteTable]>>,
     /// Lookups answered from the tables.
     hits: u64,
 }
@@ -50,10 +66,10 @@ impl Interner {
     /// The copy `table` holds under `key`, or the one `build` compiles, which goes in.
     /// Compiled outside the lock: other threads compiling other tenants go on meanwhile (two
     /// compiling the same key keep the first copy in).
-    fn shared<T: ?Sized, E>(
+    fn shared<K: Eq + Hash, T: ?Sized, E>(
         &self,
-        table: fn(&mut Tables) -> &mut HashMap<String, Arc<T>>,
-        key: String,
+        table: fn(&mut Tables) -> &mut HashMap<K, Arc<T>>,
+        key: K,
         build: impl FnOnce() -> Result<Arc<T>, E>,
     ) -> Result<Arc<T>, E> {
         {
@@ -117,17 +133,45 @@ impl Interner {
         self.shared(|t| &mut t.patterns, key, || Ok(Pattern::many(patterns, limits)?.into()))
     }
 
-    /// Distinct compiled plans and pattern sets held, and lookups answered by sharing.
+    /// `words` (an engine's [`crate::engine::RouteWords`]), shared with the engines compiled
+    /// before with the same.
+    pub(crate) fn route_words(&self, words: Vec<u32>) -> Arc<[u32]> {
+        let Ok(shared) = self.shared(
+            |t| &mut t.route_words,
+            words.clone(),
+            || Ok::<_, Infallible>(Arc::from(words)),
+        );
+        shared
+    }
+
+    /// An engine's policies' route tables, shared with the engines compiled before with the
+    /// same (sets from this interner, and entries).
+    pub(crate) fn route_tables(&self, tables: Vec<RouteTable>) -> Arc<[RouteTable]> {
+        let key =
+            tables.iter().map(|t| (Arc::as_ptr(&t.set).addr(), t.entries.0, t.entries.1)).collect();
+        let Ok(shared) =
+            self.shared(|t| &mut t.route_tables, key, || Ok::<_, Infallible>(tables.into()));
+        shared
+    }
+
+    /// Distinct compiled plans, pattern sets and route tables held, and lookups answered by
+    /// sharing.
     pub fn stats(&self) -> InternStats {
         let t = self.tables();
         InternStats {
             plans: t.plans.len(),
             sets: t.sets.len(),
+            routes: t.route_words.len(),
             naive_plans: t.references.len(),
             naive_routes: t.patterns.len(),
             shared: t.hits,
             bytes: t.plans.values().map(|p| p.memory_usage()).sum::<usize>()
-                + t.sets.values().map(|s| s.memory_usage()).sum::<usize>(),
+                + t.sets.values().map(|s| s.memory_usage()).sum::<usize>()
+                + t.route_words.values().map(|w| 4 * w.len()).sum::<usize>()
+                + t.route_tables
+                    .values()
+                    .map(|v| v.len() * std::mem::size_of::<RouteTable>())
+                    .sum::<usize>(),
         }
     }
 }
@@ -139,6 +183,9 @@ pub struct InternStats {
     pub plans: usize,
     /// Distinct compiled pattern sets.
     pub sets: usize,
+    /// Distinct route shapes: route tables' entries, routes' gateway lists and gateways'
+    /// flags, by index (see the module's documentation).
+    pub routes: usize,
     /// Distinct plans of the naive baseline (one regex per rule), which `bytes` does not
     /// count.
     pub naive_plans: usize,
@@ -146,6 +193,6 @@ pub struct InternStats {
     pub naive_routes: usize,
     /// Compilations saved: requests answered with a copy already compiled.
     pub shared: u64,
-    /// Heap bytes of the distinct automata.
+    /// Heap bytes of the distinct automata and route shapes.
     pub bytes: usize,
 }

@@ -138,7 +138,10 @@ proptest! {
         let second = tpr_router::Engine::compile_shared(&other, &limits, &interner).unwrap();
         let after = interner.stats();
         // The second tenant compiled nothing new.
-        prop_assert_eq!((before.plans, before.sets), (after.plans, after.sets));
+        prop_assert_eq!(
+            (before.plans, before.sets, before.routes, before.bytes),
+            (after.plans, after.sets, after.routes, after.bytes)
+        );
         prop_assert!(after.shared > before.shared);
         let alone = tpr_router::Engine::compile(&other).unwrap();
         let user = alone.party(["spencer", "john"][who]).unwrap();
@@ -162,6 +165,42 @@ proptest! {
         prop_assert_eq!(caches[3], caches[2]);
         prop_assert!(caches[2] <= 2 * caches[0]);
         prop_assert!(caches[0] <= after.plans);
+    }
+
+    #[test]
+    fn tenants_of_one_shape_share_their_routes_and_decide_as_alone(number in dialed(), seed in any::<u64>(), who in 0usize..2) {
+        let text = common::fixture_text(&[]);
+        let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
+        // Set up by the same script with SBCs of its own, and one with a gateway disabled
+        // (so its routes list other gateways).
+        let own = text.replace("contoso", "fabrikam").replace("sbc", "edge");
+        let own = tpr_tenant::Tenant::from_toml_str(&own, "g.toml").unwrap();
+        let disabled = text.replace("contoso", "tailspin").replacen("enabled = true", "enabled = false", 1);
+        let disabled = tpr_tenant::Tenant::from_toml_str(&disabled, "h.toml").unwrap();
+        let limits = tpr_dialplan::Limits::default();
+        let interner = tpr_router::Interner::new();
+        tpr_router::Engine::compile_shared(&tenant, &limits, &interner).unwrap();
+        let first = interner.stats();
+        let shared = [
+            tpr_router::Engine::compile_shared(&own, &limits, &interner).unwrap(),
+            tpr_router::Engine::compile_shared(&disabled, &limits, &interner).unwrap(),
+        ];
+        let after = interner.stats();
+        prop_assert_eq!(first.routes, 1);
+        // The routes of the first shape are shared: the disabled gateway's tenant alone
+        // added one.
+        prop_assert_eq!((after.plans, after.sets, after.routes), (first.plans, first.sets, 2));
+        prop_assert!(after.bytes > first.bytes);
+        for (engine, t) in shared.iter().zip([&own, &disabled]) {
+            let alone = tpr_router::Engine::compile(t).unwrap();
+            let user = alone.party(["spencer", "john"][who]).unwrap();
+            let call = Call::new(user, &number);
+            let (s1, s2) = (tpr_router::State::new(engine), tpr_router::State::new(&alone));
+            let (mut c1, mut c2) = (tpr_router::Scratch::new(), tpr_router::Scratch::new());
+            let d1 = engine.decide(&s1, &call, &mut c1, &mut Pcg64Mcg::seed_from_u64(seed), 0);
+            let d2 = alone.decide(&s2, &call, &mut c2, &mut Pcg64Mcg::seed_from_u64(seed), 0);
+            prop_assert_eq!(d1, d2);
+        }
     }
 
     #[test]
