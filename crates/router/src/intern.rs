@@ -27,8 +27,8 @@ use tpr_dialplan::{
 /// A route table by its set's address and its entries (see `Tables::route_tables`).
 type TableKey = (usize, u32, u32);
 
-/// Compiled plans, pattern sets and route shapes, shared by the engines compiled with it. Cheap to clone
-/// (the clones share the tables); safe to use from several threads.
+/// Compiled plans, pattern sets and route shapes, shared by the engines compiled with it.
+/// Cheap to clone (the clones share the tables); safe to use from several threads.
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
     inner: Arc<Mutex<Tables>>,
