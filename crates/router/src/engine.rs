@@ -435,13 +435,11 @@ pub struct Engine {
     pub(crate) parties: Box<[Party]>,
     /// The first two of `plans` (most tenants have one or two), read without `plans`' line.
     pub(crate) first_plans: [Option<Arc<CompiledPlan>>; 2],
-    /// Each voice routing policy's route table.
-    /// Shared by engines compiled with one [`Interner`] whose tables are the same.
+    /// Each voice routing policy's route table (shared by engines compiled with one
+    /// [`Interner`] whose tables are the same).
     pub(crate) vrps: Arc<[RouteTable]>,
     /// The route tables' entries, the routes' gateways and the gateways' hot fields.
     pub(crate) route_words: RouteWords,
-    /// Regions that count as one country for "domestic" (`calling_plans.domestic_groups`).
-    pub(crate) domestic_groups: crate::country::DomesticGroups,
     /// The longest dial string or mask of any emergency policy: a longer dialed string is
     /// not an emergency call on Direct Routing, without looking at the policies.
     pub(crate) emergency_max_len: u32,
@@ -453,8 +451,11 @@ pub struct Engine {
     pub(crate) postpaid_overage: bool,
     /// Is `naive_plans` set? A decision of a compiled engine reads this, not the slice.
     pub(crate) naive: bool,
-    /// Last of the hot fields: the number index's filter and table come first in it.
+    /// Last of the hot fields: the number index's filter, table and bounds come first in it.
     pub(crate) numbers: NumberIndex,
+    /// Regions that count as one country for "domestic" (`calling_plans.domestic_groups`):
+    /// read for a policy that allows domestic calls only and for Calling Plan calls.
+    pub(crate) domestic_groups: crate::country::DomesticGroups,
     /// The effective dial plans (see [`Engine::plan`]).
     pub(crate) plans: Box<[Arc<CompiledPlan>]>,
     pub(crate) sites: Box<[SiteRec]>,

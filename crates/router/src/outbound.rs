@@ -475,7 +475,7 @@ impl Engine {
         // The rest of the engine's hot fields, while the caller's party loads.
         tpr_types::prefetch_lines(self, HOT_HEADER_LINES);
         let p = &self.parties[call.caller.index()];
-        self.prefetch_for(state, p);
+        self.prefetch_for(state, p, call.dialed);
         // The emergency policy only for a dial string short enough to be one of its numbers:
         // `ecrps` is past the hot fields.
         if self.may_be_emergency(call.dialed)
@@ -575,7 +575,7 @@ impl Engine {
             }
             Prefetch::Records => {
                 if let Some(p) = self.parties.get(caller.index()) {
-                    self.prefetch_for(state, p);
+                    self.prefetch_for(state, p, dialed);
                     if self.may_be_emergency(dialed)
                         && let Some(e) = p.ecrp.and_then(|e| self.ecrps.get(usize::from(e)))
                     {
@@ -620,7 +620,7 @@ impl Engine {
     /// normalization, so that they load during that work rather than one after another
     /// (thousands of tenants taking turns leave them in no cache).
     #[inline]
-    fn prefetch_for(&self, state: &State, p: &Party) {
+    fn prefetch_for(&self, state: &State, p: &Party, dialed: &str) {
         use tpr_types::prefetch;
         if !p.gates.own_caller_id() {
             prefetch(&self.caller_id[p.caller_id as usize]);
@@ -631,7 +631,7 @@ impl Engine {
         // The route tables' entries and the routes' gateways: all of a small tenant's.
         self.route_words.prefetch();
         self.prefetch_plan(p.plan);
-        self.numbers.prefetch_filter();
+        self.numbers.prefetch_filter(dialed);
         state.prefetch_gateways();
         if let Some(k) = p.number_key {
             state.prefetch_cell(k);
@@ -665,10 +665,12 @@ impl Engine {
             return Decision::new(Outcome::Rejected(Reject::CapacityExceeded));
         }
         // 7. Dial-out policy.
-        let domestic = is_domestic_from(p.region, p.calling_code, number, &self.domestic_groups);
+        // Asked only of a policy that limits calls to domestic ones and of Calling Plan
+        // calls: the groups are past the hot fields.
+        let domestic = || is_domestic_from(p.region, p.calling_code, number, &self.domestic_groups);
         match p.dial_out {
             DialOut::Disabled => return Decision::new(Outcome::Rejected(Reject::DialOutPolicy)),
-            DialOut::Domestic if !domestic => {
+            DialOut::Domestic if !domestic() => {
                 return Decision::new(Outcome::Rejected(Reject::DialOutPolicy));
             }
             _ => {}
@@ -730,7 +732,7 @@ impl Engine {
             if cross(matches!(call.ingress, Some(Ingress::CallingPlan))) {
                 return Decision::new(Outcome::Rejected(Reject::CrossTrunkTransfer));
             }
-            let outcome = self.calling_plan_step(state, call.caller, p, domestic);
+            let outcome = self.calling_plan_step(state, call.caller, p, domestic());
             let mut d = Decision::new(outcome);
             if !matches!(d.outcome, Outcome::Rejected(_)) {
                 d.admission = admission;
