@@ -2,8 +2,8 @@
 //! spend. The [`crate::Engine`] stays immutable; a [`State`] belongs to one engine (same ids)
 //! and is shared the same way (`Arc<State>`, every method takes `&self`).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tpr_capacity::{Cells, Ledger};
 use tpr_tenant::Credits;
@@ -42,10 +42,10 @@ pub struct Settlement {
     pub unfunded: u64,
 }
 
-/// Gateways whose OPTIONS times are in a [`State`]'s first two lines.
-const OPTIONS_HERE: usize = 10;
-const _: () =
-    assert!(std::mem::offset_of!(State, options_here) + OPTIONS_HERE * 8 <= State::HOT_LINES * 64);
+const _: () = assert!(
+    std::mem::offset_of!(State, options) + std::mem::size_of::<Box<[AtomicU64]>>()
+        <= State::HOT_LINES * 64
+);
 
 /// The changing state of one engine's tenant.
 ///
@@ -54,10 +54,11 @@ const _: () =
 /// with its predecessor ([`State::after`]): calls still running on the old engine bill the same
 /// counters that new calls read.
 ///
-/// It starts a line, and what a decision reads of it is in its first two: the ledger's cells,
-/// the ledger, and the OPTIONS times of a tenant's first ten gateways (the first two's in the
-/// first line). A caller asks for them ahead, and with thousands of tenants each line more
-/// is a miss more: the ledger's own first line and an array of times were two more.
+/// It starts a line, and what a decision reads of it is in that line: the ledger's cells, the
+/// ledger, and the time before which every gateway that is pinged counts as healthy, so that
+/// a decision reads no gateway's own OPTIONS time while they all answer. A caller asks for
+/// the line ahead, and with thousands of tenants each line more is a miss more: the ledger's
+/// own first line and the gateways' times were up to three more.
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub struct State {
@@ -65,10 +66,17 @@ pub struct State {
     cells: Cells,
     /// Concurrent-call counters, laid out as [`Engine::ledger_layout`].
     pub ledger: Arc<Ledger>,
-    /// Time of the last answered OPTIONS of the gateways after the first [`OPTIONS_HERE`].
-    options_rest: Box<[AtomicU64]>,
-    /// The same for the first [`OPTIONS_HERE`] gateways (ms; `u64::MAX`: never).
-    options_here: [AtomicU64; OPTIONS_HERE],
+    /// Before this time (ms) every gateway that is pinged has answered within the health
+    /// window: the least of their last answers plus the window plus one, 0 if one has never
+    /// answered; `u64::MAX` if none is pinged. Changed only under `options_lock`, right after
+    /// the time it follows from.
+    healthy_before: AtomicU64,
+    /// Time of each gateway's last answered OPTIONS (ms; `u64::MAX`: never).
+    options: Box<[AtomicU64]>,
+    /// Which gateways are pinged (the others are always healthy).
+    pinged: Box<[bool]>,
+    /// Held by whoever changes an OPTIONS time, until `healthy_before` agrees with it.
+    options_lock: Mutex<()>,
     pool_used: Box<[Arc<AtomicU64>]>,
     /// Remaining one-time credits in thousandths of a minute (unused when not a balance).
     credits: Arc<AtomicI64>,
@@ -96,16 +104,16 @@ impl State {
             Credits::Balance(b) => (b * MILLI as f64) as i64,
             _ => 0,
         };
+        let pinged: Box<[bool]> = (0..engine.gateways.len())
+            .map(|g| engine.route_words.hot(GatewayId::from_index(g as u16)).send_options)
+            .collect();
         State {
             cells: ledger.cells(),
             ledger,
-            options_here: Default::default(),
-            options_rest: engine
-                .gateways
-                .iter()
-                .skip(OPTIONS_HERE)
-                .map(|_| AtomicU64::new(0))
-                .collect(),
+            healthy_before: AtomicU64::new(0),
+            options: pinged.iter().map(|_| AtomicU64::new(0)).collect(),
+            pinged,
+            options_lock: Mutex::new(()),
             pool_used: engine.pools.iter().map(|_| Arc::new(AtomicU64::new(0))).collect(),
             credits: Arc::new(AtomicI64::new(credits)),
             spent: if engine.spend_limits {
@@ -115,6 +123,37 @@ impl State {
             },
             totals: Arc::default(),
         }
+        .with_health_summed()
+    }
+
+    /// `self` with `healthy_before` set from the OPTIONS times.
+    fn with_health_summed(self) -> State {
+        self.sum_health();
+        self
+    }
+
+    /// Sets `healthy_before` from the OPTIONS times: call with `options_lock` held (or on a
+    /// state no other thread sees yet).
+    fn sum_health(&self) {
+        let before = self
+            .options
+            .iter()
+            .zip(&self.pinged)
+            .filter(|(_, pinged)| **pinged)
+            .map(|(t, _)| match t.load(Ordering::Relaxed) {
+                u64::MAX => 0,
+                t => t.saturating_add(HEALTH_WINDOW_MS + 1),
+            })
+            .min()
+            .unwrap_or(u64::MAX);
+        self.healthy_before.store(before, Ordering::Relaxed);
+    }
+
+    /// Sets gateway `g`'s OPTIONS time, and `healthy_before` after it.
+    fn set_options(&self, g: GatewayId, t: u64) {
+        let _held = self.options_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.options(g).store(t, Ordering::Relaxed);
+        self.sum_health();
     }
 
     /// The state for `engine` taking over from `old` (the state of `old_engine`) on a reload.
@@ -134,6 +173,7 @@ impl State {
                 state.options(GatewayId::from_index(g as u16)).store(last, Ordering::Relaxed);
             }
         }
+        state.sum_health();
         for (p, pool) in engine.pools.iter().enumerate() {
             if let Some(o) = old_engine.pools.iter().position(|x| x.name == pool.name) {
                 state.pool_used[p] = old.pool_used[o].clone();
@@ -167,12 +207,12 @@ impl State {
 
     /// Gateway `g` answered an OPTIONS ping at `now_ms`.
     pub fn options_answered(&self, g: GatewayId, now_ms: u64) {
-        self.options(g).store(now_ms, Ordering::Relaxed);
+        self.set_options(g, now_ms);
     }
 
     /// Gateway `g` has never answered (or should count as silent from now on).
     pub fn options_lost(&self, g: GatewayId) {
-        self.options(g).store(u64::MAX, Ordering::Relaxed);
+        self.set_options(g, u64::MAX);
     }
 
     /// Is `g` healthy at `now_ms`? Gateways that are not pinged always are (spec §8 Q9).
@@ -181,7 +221,7 @@ impl State {
     }
 
     /// Lines from the start that hold what a decision reads.
-    pub(crate) const HOT_LINES: usize = 2;
+    pub(crate) const HOT_LINES: usize = 1;
 
     /// Starts loading what a decision reads of the state (a hint).
     #[inline]
@@ -189,25 +229,20 @@ impl State {
         tpr_types::prefetch_lines(self, Self::HOT_LINES);
     }
 
-    /// Starts loading the OPTIONS times of the gateways past the first [`OPTIONS_HERE`] (a
-    /// decision reads them for every gateway it may try; the first ones' are in the state's
-    /// own lines).
+    /// Starts loading the gateways' OPTIONS times when a decision may read them: when one
+    /// pinged gateway has never answered or was lost (a decision reads them all once one
+    /// gateway's answer is older than the health window, which this does not know).
     #[inline]
     pub(crate) fn prefetch_gateways(&self) {
-        if !self.options_rest.is_empty() {
-            tpr_types::prefetch(self.options_rest.as_ptr());
+        if self.healthy_before.load(Ordering::Relaxed) == 0 {
+            tpr_types::prefetch(self.options.as_ptr());
         }
     }
 
-    /// Gateway `g`'s OPTIONS time. Panics on a gateway the engine does not have past the
-    /// first [`OPTIONS_HERE`].
+    /// Gateway `g`'s OPTIONS time. Panics on a gateway the engine does not have.
     #[inline]
     fn options(&self, g: GatewayId) -> &AtomicU64 {
-        let i = g.index();
-        match self.options_here.get(i) {
-            Some(t) => t,
-            None => &self.options_rest[i - OPTIONS_HERE],
-        }
+        &self.options[g.index()]
     }
 
     /// Has the caller's number `key` reached its limit of concurrent calls?
@@ -223,7 +258,11 @@ impl State {
     }
 
     /// Has `g` answered an OPTIONS ping within the health window before `now_ms`?
+    #[inline]
     pub(crate) fn options_fresh(&self, g: GatewayId, now_ms: u64) -> bool {
+        if now_ms < self.healthy_before.load(Ordering::Relaxed) {
+            return true;
+        }
         let last = self.options(g).load(Ordering::Relaxed);
         last != u64::MAX && now_ms.saturating_sub(last) <= HEALTH_WINDOW_MS
     }

@@ -144,6 +144,79 @@ fn each_gateway_keeps_its_own_options_time() {
 }
 
 #[test]
+fn health_follows_every_options_time_exactly() {
+    // Gateways answering, going silent, answering with an older time or being lost, in a
+    // long pseudo-random run: each is healthy exactly when its own last answer is within the
+    // window, whatever the others did (the state answers from one summary while they all
+    // are). sbc6 is not pinged and always healthy.
+    let text = common::fixture_text(&[("sbc6", "send_sip_options = false")]);
+    let tenant = tpr_tenant::Tenant::from_toml_str(&text, "f.toml").unwrap();
+    let engine = tpr_router::Engine::compile(&tenant).unwrap();
+    let state = tpr_router::State::new(&engine);
+    let ids: Vec<_> =
+        (1..=6).map(|i| engine.gateway(&format!("sbc{i}.contoso.com")).unwrap()).collect();
+    let window = tpr_router::HEALTH_WINDOW_MS;
+    // Every gateway answered at 0; one lost, or answering late, is unhealthy at once.
+    state.options_lost(ids[0]);
+    assert!(!state.healthy(&engine, ids[0], 1_000));
+    assert!(state.healthy(&engine, ids[1], 1_000));
+    state.options_answered(ids[0], 1_000);
+    state.options_answered(ids[1], 0);
+    assert!(!state.healthy(&engine, ids[1], window + 1));
+    assert!(state.healthy(&engine, ids[0], window + 1));
+    state.options_answered(ids[1], 1_000);
+    let mut last: Vec<Option<u64>> =
+        vec![Some(1_000), Some(1_000), Some(0), Some(0), Some(0), Some(0)];
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut now: u64 = 0;
+    for step in 0..20_000 {
+        let g = (next() % ids.len() as u64) as usize;
+        // Mostly answers and small steps of time, so that all gateways are often healthy
+        // together; now and then one is lost or answers late.
+        match next() % 32 {
+            31 => {
+                // A round of pings that all answer.
+                for (id, t) in ids.iter().zip(&mut last) {
+                    state.options_answered(*id, now);
+                    *t = Some(now);
+                }
+            }
+            0 => {
+                state.options_lost(ids[g]);
+                last[g] = None;
+            }
+            1 => {
+                // An older answer than the one before.
+                let t = now.saturating_sub(next() % (2 * window));
+                state.options_answered(ids[g], t);
+                last[g] = Some(t);
+            }
+            2..=14 => {
+                state.options_answered(ids[g], now);
+                last[g] = Some(now);
+            }
+            15..=30 => now += next() % (window / 20),
+            _ => unreachable!(),
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            let expected = i == 5 || last[i].is_some_and(|t| now.saturating_sub(t) <= window);
+            assert_eq!(state.healthy(&engine, id, now), expected, "step {step}: sbc{}", i + 1);
+            // The window's edge, both sides.
+            if let Some(t) = last[i].filter(|_| i != 5) {
+                assert!(state.healthy(&engine, id, t + window));
+                assert!(!state.healthy(&engine, id, t + window + 1));
+            }
+        }
+    }
+}
+
+#[test]
 fn t22_fisher_yates_splits_evenly() {
     let mut f = fx(&[]);
     let n = 10_000;
