@@ -476,13 +476,6 @@ impl Engine {
         tpr_types::prefetch_lines(self, HOT_HEADER_LINES);
         let p = &self.parties[call.caller.index()];
         self.prefetch_for(state, p, call.dialed);
-        // The emergency policy only for a dial string short enough to be one of its numbers:
-        // `ecrps` is past the hot fields.
-        if self.may_be_emergency(call.dialed)
-            && let Some(e) = p.ecrp.and_then(|e| self.ecrps.get(e as usize))
-        {
-            tpr_types::prefetch(e);
-        }
         // 1. Gates.
         if !p.gates.private_calling() {
             return Decision::new(Outcome::Rejected(Reject::CallingDisabled));
@@ -576,11 +569,6 @@ impl Engine {
             Prefetch::Records => {
                 if let Some(p) = self.parties.get(caller.index()) {
                     self.prefetch_for(state, p, dialed);
-                    if self.may_be_emergency(dialed)
-                        && let Some(e) = p.ecrp.and_then(|e| self.ecrps.get(usize::from(e)))
-                    {
-                        prefetch(e);
-                    }
                 }
             }
             Prefetch::Automata => {
@@ -618,7 +606,8 @@ impl Engine {
 
     /// Asks for the lines of this tenant that a decision for `p` reads after cleanup and
     /// normalization, so that they load during that work rather than one after another
-    /// (thousands of tenants taking turns leave them in no cache).
+    /// (thousands of tenants taking turns leave them in no cache), and the caller's emergency
+    /// policy for a dial string short enough to be an emergency number.
     #[inline]
     fn prefetch_for(&self, state: &State, p: &Party, dialed: &str) {
         use tpr_types::prefetch;
@@ -632,6 +621,13 @@ impl Engine {
         self.route_words.prefetch();
         self.prefetch_plan(p.plan);
         self.numbers.prefetch_filter(dialed);
+        // The emergency policy only for a dial string short enough to be one of its numbers:
+        // `ecrps` is past the hot fields.
+        if self.may_be_emergency(dialed)
+            && let Some(e) = p.ecrp.and_then(|e| self.ecrps.get(usize::from(e)))
+        {
+            prefetch(e);
+        }
         state.prefetch_gateways();
         if let Some(k) = p.number_key {
             state.prefetch_cell(k);
