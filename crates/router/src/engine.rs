@@ -357,14 +357,82 @@ impl RouteWordsBuilder {
     }
 }
 
+/// An emergency number of a policy. In this order: finding which number a dialed string is
+/// reads the first line (the packed strings), routing it the second (the route table); the
+/// strings themselves, each in an allocation of its own, are read only for strings too long
+/// to pack. With thousands of tenants taking turns, each of those allocations was a miss.
+#[repr(C)]
 pub(crate) struct EcrpNumber {
+    keys: EmergencyKeys,
+    pub table: RouteTable,
     pub dial_string: String,
     pub masks: Vec<String>,
-    pub table: RouteTable,
 }
 
+impl EcrpNumber {
+    pub fn new(dial_string: String, masks: Vec<String>, table: RouteTable) -> EcrpNumber {
+        let keys = EmergencyKeys::new(std::iter::once(&dial_string).chain(&masks));
+        EcrpNumber { keys, table, dial_string, masks }
+    }
+
+    /// Is `dialed` (packed: `key`, see [`short_key`]) this number's dial string or one of its
+    /// masks?
+    #[inline]
+    pub fn is(&self, dialed: &str, key: Option<u64>) -> bool {
+        if self.keys.all {
+            return key.is_some_and(|k| self.keys.packed.contains(&k));
+        }
+        self.dial_string == dialed || self.masks.iter().any(|m| m == dialed)
+    }
+}
+
+/// A number's dial string and masks packed ([`short_key`]), when all of them pack and there
+/// are no more than fit: emergency numbers are a few digits.
+#[derive(Debug, Clone, Copy, Default)]
+struct EmergencyKeys {
+    /// The keys, then zeros (no string packs to 0).
+    packed: [u64; 4],
+    /// Are all the strings here? Else compare the strings.
+    all: bool,
+}
+
+impl EmergencyKeys {
+    fn new<'a>(strings: impl Iterator<Item = &'a String> + Clone) -> EmergencyKeys {
+        let mut keys = EmergencyKeys::default();
+        let n = strings.clone().count();
+        let packed: Vec<u64> = strings.filter_map(|s| short_key(s)).collect();
+        if packed.len() == n && n <= keys.packed.len() {
+            keys.packed[..n].copy_from_slice(&packed);
+            keys.all = true;
+        }
+        keys
+    }
+}
+
+/// A string of 1 to 7 bytes as one word: its bytes, and its length in the top byte (so that
+/// no key is 0 and strings that differ in trailing NULs differ). `None` for any other.
+#[inline]
+pub(crate) fn short_key(s: &str) -> Option<u64> {
+    let b = s.as_bytes();
+    if b.is_empty() || b.len() > 7 {
+        return None;
+    }
+    let mut word = [0u8; 8];
+    word[..b.len()].copy_from_slice(b);
+    word[7] = b.len() as u8;
+    Some(u64::from_le_bytes(word))
+}
+
+/// An emergency call routing policy. Its first number (most policies have one) is in the
+/// record, not in an allocation of its own: a caller that asks for the record's lines
+/// ([`EcrpRec::LINES`]) before an emergency call has all the call reads of the policy.
 pub(crate) struct EcrpRec {
-    pub numbers: Vec<EcrpNumber>,
+    pub numbers: SmallVec<[EcrpNumber; 1]>,
+}
+
+impl EcrpRec {
+    /// The lines the record spans.
+    pub const LINES: usize = std::mem::size_of::<EcrpRec>().div_ceil(64);
 }
 
 pub(crate) struct SiteRec {
@@ -757,11 +825,11 @@ impl Engine {
                 .numbers
                 .iter()
                 .map(|n| {
-                    Ok(EcrpNumber {
-                        dial_string: n.dial_string.clone(),
-                        masks: n.dial_masks.clone(),
-                        table: route_table(std::slice::from_ref(&n.usage), &owner)?,
-                    })
+                    Ok(EcrpNumber::new(
+                        n.dial_string.clone(),
+                        n.dial_masks.clone(),
+                        route_table(std::slice::from_ref(&n.usage), &owner)?,
+                    ))
                 })
                 .collect::<Result<_, CompileError>>()?;
             ecrps.push(EcrpRec { numbers });
@@ -1440,6 +1508,55 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Short strings of the bytes that matter: digits, '*', '#', a NUL and a two-byte
+    /// character, from empty to past the seven bytes a key holds.
+    fn short() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::string::string_regex("[0-9*#\\x00é]{0,9}").unwrap()
+    }
+
+    proptest::proptest! {
+        // Finding an emergency number by its packed strings answers as comparing the
+        // strings does, however many masks, whatever their lengths.
+        #[test]
+        fn packed_emergency_strings_match_as_the_strings_do(
+            dial_string in short(),
+            masks in proptest::collection::vec(short(), 0..6),
+            dialed in proptest::collection::vec(short(), 1..8),
+        ) {
+            let set = Arc::new(PatternSet::new(&["^112$"], &tpr_dialplan::Limits::default()).unwrap());
+            let n = EcrpNumber::new(dial_string, masks, RouteTable::new(set, (0, 0)));
+            let mut all: Vec<&String> = std::iter::once(&n.dial_string).chain(&n.masks).collect();
+            all.extend(&dialed);
+            for d in all {
+                let by_strings = n.dial_string == *d || n.masks.iter().any(|m| m == d);
+                proptest::prop_assert_eq!(n.is(d, short_key(d)), by_strings, "{:?}", d);
+            }
+        }
+    }
+
+    #[test]
+    fn short_keys_keep_strings_apart() {
+        assert_eq!(short_key(""), None);
+        assert_eq!(short_key("12345678"), None);
+        let keys: Vec<u64> = ["1", "11", "1\0", "911", "9110", "112", "1234567", "é"]
+            .iter()
+            .map(|s| short_key(s).unwrap())
+            .collect();
+        let distinct: HashSet<u64> = keys.iter().copied().collect();
+        assert_eq!(distinct.len(), keys.len());
+        assert!(!keys.contains(&0));
+        // Three of them: all packed; a long mask: compared as strings.
+        let table = || {
+            let set =
+                Arc::new(PatternSet::new(&["^911$"], &tpr_dialplan::Limits::default()).unwrap());
+            RouteTable::new(set, (0, 0))
+        };
+        let s = |v: &[&str]| v.iter().map(|m| m.to_string()).collect::<Vec<_>>();
+        assert!(EcrpNumber::new("911".into(), s(&["112", "999"]), table()).keys.all);
+        assert!(!EcrpNumber::new("911".into(), s(&["12345678"]), table()).keys.all);
+        assert!(!EcrpNumber::new("911".into(), s(&["1", "2", "3", "4"]), table()).keys.all);
+    }
 
     #[test]
     fn route_words_give_back_each_table_and_gateway_list() {

@@ -133,14 +133,14 @@ impl Holders {
 }
 
 /// A slot of the sealed table: a packed number (0: empty; no packed number is 0) and its
-/// holder, or with [`MANY`] set the index of its holders in [`NumberIndex::many`].
+/// holder, or with [`MANY`] set the index of its holders in [`Rest::many`].
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
     key: u64,
     value: u32,
 }
 
-/// The top bit of a slot's value: the rest indexes [`NumberIndex::many`].
+/// The top bit of a slot's value: the rest indexes [`Rest::many`].
 const MANY: u32 = 1 << 31;
 
 /// Numbers of a tenant: base number → holders.
@@ -160,6 +160,16 @@ pub(crate) struct NumberIndex {
     /// are elsewhere: with thousands of tenants, a miss fewer for most decisions.
     lo: u64,
     hi: u64,
+    /// The rest, behind a pointer: the engine's fields after the index then start in the
+    /// line its hot fields end in, where a decision that reads them (an emergency call's
+    /// policies and sites, a Calling Plan call's domestic groups) finds them together.
+    rest: Box<Rest>,
+}
+
+/// What a lookup reads only for numbers that have more than one holder or do not pack, and
+/// what building the index needs.
+#[derive(Debug, Default)]
+struct Rest {
     /// Holders of the packed numbers that have more than one, or extensions.
     many: Vec<Holders>,
     /// The packed numbers while the index is built; [`NumberIndex::seal`] moves them into
@@ -192,7 +202,10 @@ impl NumberIndex {
 
     pub fn with_capacity(n: usize) -> NumberIndex {
         NumberIndex {
-            building: HashMap::with_capacity_and_hasher(n, MixBuild::default()),
+            rest: Box::new(Rest {
+                building: HashMap::with_capacity_and_hasher(n, MixBuild::default()),
+                ..Rest::default()
+            }),
             ..NumberIndex::default()
         }
     }
@@ -201,16 +214,16 @@ impl NumberIndex {
     /// (none are, in an engine) are found through a second seal.
     pub fn seal(&mut self) {
         let mut entries: HashMap<u64, Holders, MixBuild> =
-            HashMap::with_capacity_and_hasher(self.building.len(), MixBuild::default());
+            HashMap::with_capacity_and_hasher(self.rest.building.len(), MixBuild::default());
         // Sealed again: the numbers sealed before come first, as they were added first.
         for s in self.slots.iter().filter(|s| s.key != 0) {
             let h = match s.value {
-                v if v & MANY != 0 => self.many[(v & !MANY) as usize].clone(),
+                v if v & MANY != 0 => self.rest.many[(v & !MANY) as usize].clone(),
                 v => Holders::One(UserId(v)),
             };
             entries.insert(s.key, h);
         }
-        for (k, h) in self.building.drain() {
+        for (k, h) in self.rest.building.drain() {
             match entries.get_mut(&k) {
                 Some(sealed) => match h {
                     Holders::One(u) => sealed.push(None, u),
@@ -225,7 +238,7 @@ impl NumberIndex {
                 }
             }
         }
-        self.many.clear();
+        self.rest.many.clear();
         (self.lo, self.hi) = (u64::MAX, 0);
         let bits = (entries.len() * 16).next_power_of_two().max(64);
         let mut filter = vec![0u64; bits / 64];
@@ -239,8 +252,8 @@ impl NumberIndex {
             let value = match holders {
                 Holders::One(u) if u.0 & MANY == 0 => u.0,
                 h => {
-                    self.many.push(h);
-                    (self.many.len() - 1) as u32 | MANY
+                    self.rest.many.push(h);
+                    (self.rest.many.len() - 1) as u32 | MANY
                 }
             };
             let mut i = home(h, len);
@@ -253,7 +266,7 @@ impl NumberIndex {
         }
         self.filter = filter.into_boxed_slice();
         self.slots = slots.into_boxed_slice();
-        self.building = HashMap::default();
+        self.rest.building = HashMap::default();
     }
 
     /// Adds `number` (with its `;ext=`, if any), held by `who`.
@@ -264,12 +277,12 @@ impl NumberIndex {
             Some(e) => Holders::Many(vec![(Some(e.into()), who)]),
         };
         let entry = match pack(base) {
-            Some(k) => self.building.entry(k),
+            Some(k) => self.rest.building.entry(k),
             None => {
-                match self.other.get_mut(base) {
+                match self.rest.other.get_mut(base) {
                     Some(h) => h.push(ext, who),
                     None => {
-                        self.other.insert(base.into(), new());
+                        self.rest.other.insert(base.into(), new());
                     }
                 }
                 return;
@@ -288,7 +301,7 @@ impl NumberIndex {
         let (base, ext) = split_ext(number);
         match pack(base) {
             Some(k) => self.lookup_packed(k, ext),
-            None => self.other.get(base)?.find(ext),
+            None => self.rest.other.get(base)?.find(ext),
         }
     }
 
@@ -297,22 +310,15 @@ impl NumberIndex {
         let len = self.slots.len();
         if len == 0 {
             // Not sealed yet.
-            return self.building.get(&k)?.find(ext);
+            return self.rest.building.get(&k)?.find(ext);
         }
-        if k < self.lo || k > self.hi {
-            return None;
-        }
-        let h = hash(k);
-        let bits = self.filter.len() * 64;
-        if probes(h, bits).iter().any(|&b| self.filter[b / 64] & 1 << (b % 64) == 0) {
-            return None;
-        }
+        let h = self.passes(k)?;
         let mut i = home(h, len);
         loop {
             let s = self.slots[i];
             if s.key == k {
                 return match s.value {
-                    v if v & MANY != 0 => self.many[(v & !MANY) as usize].find(ext),
+                    v if v & MANY != 0 => self.rest.many[(v & !MANY) as usize].find(ext),
                     v => Some(UserId(v)),
                 };
             }
@@ -320,6 +326,38 @@ impl NumberIndex {
                 return None;
             }
             i = (i + 1) & (len - 1);
+        }
+    }
+
+    /// The hash of packed number `k` if the sealed table may hold it: if it is within the
+    /// bounds (checked first: the filter is past the hot fields) and the filter lets it
+    /// through.
+    #[inline]
+    fn passes(&self, k: u64) -> Option<u64> {
+        if k < self.lo || k > self.hi {
+            return None;
+        }
+        let h = hash(k);
+        let bits = self.filter.len() * 64;
+        probes(h, bits).iter().all(|&b| self.filter[b / 64] & 1 << (b % 64) != 0).then_some(h)
+    }
+
+    /// Asks for the slot a lookup of `number` reads first, if the filter lets the number
+    /// through: for a caller that asked for the filter ([`NumberIndex::prefetch_filter`]) a
+    /// while before and has `number` before normalization, which leaves a number dialed in
+    /// E.164 as it is (an internal call's, usually). Reads the filter; asks for no line
+    /// for a number that is not the tenant's, bar the filter's false positives.
+    #[inline]
+    pub(crate) fn prefetch_slot(&self, number: &str) {
+        let len = self.slots.len();
+        // Most dial strings are not written as the tenant's numbers are, with or without a
+        // '+': they are turned away before packing.
+        let plus = number.starts_with('+');
+        if len == 0 || (self.lo & PLUS != 0 && !plus) || (self.hi & PLUS == 0 && plus) {
+            return;
+        }
+        if let Some(h) = pack(number).and_then(|k| self.passes(k)) {
+            tpr_types::prefetch(&self.slots[home(h, len)]);
         }
     }
 
@@ -382,9 +420,10 @@ impl NumberIndex {
     pub fn memory_usage(&self) -> usize {
         self.filter.len() * 8
             + self.slots.len() * std::mem::size_of::<Slot>()
-            + self.many.capacity() * std::mem::size_of::<Holders>()
-            + self.building.capacity() * (8 + std::mem::size_of::<Holders>() + 1)
-            + self.other.capacity() * (16 + std::mem::size_of::<Holders>() + 1)
+            + std::mem::size_of::<Rest>()
+            + self.rest.many.capacity() * std::mem::size_of::<Holders>()
+            + self.rest.building.capacity() * (8 + std::mem::size_of::<Holders>() + 1)
+            + self.rest.other.capacity() * (16 + std::mem::size_of::<Holders>() + 1)
     }
 }
 
@@ -453,6 +492,18 @@ mod tests {
         assert_eq!(ix.lookup("14255550160"), Some(UserId(3)));
         for none in ["+14255550099", "+14255550150", "14255550159", "14255550161", "+1"] {
             assert_eq!(ix.lookup(none), None, "{none}");
+        }
+        // What a lookup lets through to the table, and so what `prefetch_slot` asks for:
+        // every number, and nothing outside the bounds.
+        for n in ["+14255550100", "+14255550149", "+14255550120", "14255550160"] {
+            assert!(pack(n).and_then(|k| ix.passes(k)).is_some(), "{n}");
+        }
+        for none in ["+14255550099", "+14255550150", "14255550159", "14255550161"] {
+            assert_eq!(pack(none).and_then(|k| ix.passes(k)), None, "{none}");
+        }
+        for any in ["+14255550100", "+1", "", "911", "+1;ext=2", "(425) 555-0100"] {
+            ix.prefetch_slot(any);
+            NumberIndex::default().prefetch_slot(any);
         }
         let mut empty = NumberIndex::default();
         empty.seal();

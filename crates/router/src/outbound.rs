@@ -193,6 +193,16 @@ const HOT_HEADER_LINES: usize =
 const _: () = assert!(std::mem::align_of::<Engine>() == 64);
 const _: () = assert!(HOT_HEADER_LINES == 2);
 
+/// The engine's third line: what some decisions read past the hot fields, together. An
+/// emergency call reads the policies and the sites; a Calling Plan call or a domestic-only
+/// policy the domestic groups. One line to ask for, one miss at most.
+const _: () = {
+    use std::mem::{offset_of, size_of};
+    assert!(offset_of!(Engine, domestic_groups) >= 128);
+    assert!(offset_of!(Engine, sites) >= 128);
+    assert!(offset_of!(Engine, ecrps) + size_of::<Box<[crate::engine::EcrpRec]>>() <= 192);
+};
+
 /// Location-Based Routing's verdict on gateways for one caller (spec §4.6).
 #[derive(Clone, Copy)]
 enum LbrRule {
@@ -306,11 +316,14 @@ impl Decision {
 pub enum Prefetch {
     /// The engine's and the state's hot fields.
     Header,
-    /// The caller's party record, the gateways' OPTIONS times past the state's own lines and,
-    /// for a dial string short enough to be an emergency number, the emergency policies' line.
+    /// The caller's party record, the gateways' OPTIONS times past the state's own lines, the
+    /// tenant's number filter and, for a dial string short enough to be an emergency number,
+    /// the engine's line of emergency policies and sites.
     Party,
-    /// The caller's policies, route table, gateways, ledger cell and plan, the tenant's number
-    /// filter and, for such a dial string, the caller's emergency policy.
+    /// The caller's policies, route table, gateways, ledger cell and plan; for such a dial
+    /// string, the caller's emergency policy with its first number; for a caller whose calls
+    /// go to its Calling Plan, the domestic groups and the state's line of pools; and for a
+    /// dial string that the filter says is one of the tenant's numbers, its slot.
     Records,
     /// The automaton of the caller's route table (when its lines are few, see
     /// [`tpr_dialplan::PatternSet::lines`]): for tenants whose automata are too many to stay
@@ -383,7 +396,7 @@ impl<'a> CallAhead<'a> {
                 if e.may_be_emergency(self.dialed)
                     && let Some(r) = p.ecrp.and_then(|i| e.ecrps.get(usize::from(i)))
                 {
-                    prefetch(r);
+                    tpr_types::prefetch_lines(r, crate::engine::EcrpRec::LINES);
                 }
                 if e.any_unassigned {
                     e.unassigned.lines().prefetch();
@@ -476,6 +489,7 @@ impl Engine {
         tpr_types::prefetch_lines(self, HOT_HEADER_LINES);
         let p = &self.parties[call.caller.index()];
         self.prefetch_for(state, p, call.dialed);
+        self.numbers.prefetch_filter(call.dialed);
         // 1. Gates.
         if !p.gates.private_calling() {
             return Decision::new(Outcome::Rejected(Reject::CallingDisabled));
@@ -565,11 +579,16 @@ impl Engine {
                     // Past the hot fields: the emergency policies and the sites.
                     prefetch(&self.ecrps);
                 }
+                // For `Records` to read.
+                self.numbers.prefetch_filter(dialed);
             }
             Prefetch::Records => {
                 if let Some(p) = self.parties.get(caller.index()) {
                     self.prefetch_for(state, p, dialed);
                 }
+                // An internal call dialed in E.164: its number's slot, which the decision
+                // reads once normalization has left the number as it is.
+                self.numbers.prefetch_slot(dialed);
             }
             Prefetch::Automata => {
                 if let Some(p) = self.parties.get(caller.index())
@@ -620,18 +639,36 @@ impl Engine {
         // The route tables' entries and the routes' gateways: all of a small tenant's.
         self.route_words.prefetch();
         self.prefetch_plan(p.plan);
-        self.numbers.prefetch_filter(dialed);
         // The emergency policy only for a dial string short enough to be one of its numbers:
         // `ecrps` is past the hot fields.
         if self.may_be_emergency(dialed)
             && let Some(e) = p.ecrp.and_then(|e| self.ecrps.get(usize::from(e)))
         {
-            prefetch(e);
+            tpr_types::prefetch_lines(e, crate::engine::EcrpRec::LINES);
         }
         state.prefetch_gateways();
         if let Some(k) = p.number_key {
             state.prefetch_cell(k);
         }
+        // Past the hot fields: what a Calling Plan call reads (whether its number is
+        // domestic, its pool), for a caller whose calls go there unless they are internal
+        // or emergency calls, and the domestic groups for a policy that allows only those.
+        let calling_plan = self.reaches_calling_plan(p);
+        if calling_plan || p.dial_out == DialOut::Domestic {
+            prefetch(&self.domestic_groups);
+        }
+        if calling_plan {
+            state.prefetch_pools();
+        }
+    }
+
+    /// Do the caller's calls to numbers outside the tenant go to its Calling Plan (it has
+    /// one, and no voice routing policy or Operator Connect number that takes them first)?
+    #[inline]
+    fn reaches_calling_plan(&self, p: &Party) -> bool {
+        p.calling_plan != CallingPlan::None
+            && p.vrp.is_none()
+            && !(p.number_type == Some(NumberType::OperatorConnect) && p.trunk.is_some())
     }
 
     fn ordinary<R: Rng + ?Sized>(
@@ -747,7 +784,7 @@ impl Engine {
             _ => None,
         };
         if let Some(pool) = pool
-            && state.pool_left(self, pool) > 0
+            && state.pool_left(pool) > 0
         {
             return Outcome::CallingPlan(Charge::Pool(pool));
         }
@@ -804,12 +841,10 @@ impl Engine {
                 return None;
             }
             let site = call.location.site(p, self.sites.len());
+            let key = crate::engine::short_key(dialed);
             let find = |e: u16| -> Option<(u16, usize)> {
                 let rec = &self.ecrps[e as usize];
-                rec.numbers
-                    .iter()
-                    .position(|n| n.dial_string == dialed || n.masks.iter().any(|m| m == dialed))
-                    .map(|i| (e, i))
+                rec.numbers.iter().position(|n| n.is(dialed, key)).map(|i| (e, i))
             };
             let site_policy = site.and_then(|s| self.sites[s as usize].ecrp).and_then(find);
             let (e, i) = site_policy.or_else(|| p.ecrp.and_then(find))?;

@@ -77,12 +77,24 @@ pub struct State {
     pinged: Box<[bool]>,
     /// Held by whoever changes an OPTIONS time, until `healthy_before` agrees with it.
     options_lock: Mutex<()>,
-    pool_used: Box<[Arc<AtomicU64>]>,
+    /// Each Calling Plan pool's allowance and minutes used: a Calling Plan call reads its
+    /// pool's here, in one array the state's second line points to, rather than the
+    /// allowance from the engine's pool records and the count from an array of its own.
+    pools: Box<[Pool]>,
     /// Remaining one-time credits in thousandths of a minute (unused when not a balance).
     credits: Arc<AtomicI64>,
     /// Paid minutes per party this period (only when some calling policy has a spend limit).
     spent: Arc<[AtomicU32]>,
     totals: Arc<Totals>,
+}
+
+/// A Calling Plan pool's allowance, copied from the engine, and its minutes used this
+/// period (shared with the state a reload replaces this one with, while the pool keeps its
+/// name).
+#[derive(Debug)]
+struct Pool {
+    minutes: u64,
+    used: Arc<AtomicU64>,
 }
 
 #[derive(Debug, Default)]
@@ -114,7 +126,11 @@ impl State {
             options: pinged.iter().map(|_| AtomicU64::new(0)).collect(),
             pinged,
             options_lock: Mutex::new(()),
-            pool_used: engine.pools.iter().map(|_| Arc::new(AtomicU64::new(0))).collect(),
+            pools: engine
+                .pools
+                .iter()
+                .map(|p| Pool { minutes: p.minutes, used: Arc::new(AtomicU64::new(0)) })
+                .collect(),
             credits: Arc::new(AtomicI64::new(credits)),
             spent: if engine.spend_limits {
                 engine.parties.iter().map(|_| AtomicU32::new(0)).collect()
@@ -176,7 +192,7 @@ impl State {
         state.sum_health();
         for (p, pool) in engine.pools.iter().enumerate() {
             if let Some(o) = old_engine.pools.iter().position(|x| x.name == pool.name) {
-                state.pool_used[p] = old.pool_used[o].clone();
+                state.pools[p].used = old.pools[o].used.clone();
             }
         }
         if engine.credits == old_engine.credits {
@@ -239,6 +255,13 @@ impl State {
         }
     }
 
+    /// Starts loading the state's line that points to the Calling Plan pools (past the hot
+    /// one), for a call that will likely read its pool.
+    #[inline]
+    pub(crate) fn prefetch_pools(&self) {
+        tpr_types::prefetch(&self.pools);
+    }
+
     /// Gateway `g`'s OPTIONS time. Panics on a gateway the engine does not have.
     #[inline]
     fn options(&self, g: GatewayId) -> &AtomicU64 {
@@ -268,15 +291,14 @@ impl State {
     }
 
     /// Minutes left in pool `p` this period.
-    pub fn pool_left(&self, engine: &Engine, p: PoolId) -> u64 {
-        engine.pools[p.index()]
-            .minutes
-            .saturating_sub(self.pool_used[p.index()].load(Ordering::Relaxed))
+    pub fn pool_left(&self, p: PoolId) -> u64 {
+        let pool = &self.pools[p.index()];
+        pool.minutes.saturating_sub(pool.used.load(Ordering::Relaxed))
     }
 
     /// Minutes used from pool `p` this period.
     pub fn pool_used(&self, p: PoolId) -> u64 {
-        self.pool_used[p.index()].load(Ordering::Relaxed)
+        self.pools[p.index()].used.load(Ordering::Relaxed)
     }
 
     /// Can paid minutes be funded now: postpaid overage, auto-recharge, or a positive balance?
@@ -319,8 +341,8 @@ impl State {
         }
         let mut rest = minutes;
         if let Charge::Pool(p) = charge {
-            let size = engine.pools[p.index()].minutes;
-            let used = &self.pool_used[p.index()];
+            let Pool { minutes: size, used } = &self.pools[p.index()];
+            let size = *size;
             let mut cur = used.load(Ordering::Relaxed);
             loop {
                 let take = rest.min(size.saturating_sub(cur));
@@ -402,8 +424,8 @@ impl State {
 
     /// A new billing period: pools and spend start again (credits do not).
     pub fn new_period(&self) {
-        for p in self.pool_used.iter() {
-            p.store(0, Ordering::Relaxed);
+        for p in self.pools.iter() {
+            p.used.store(0, Ordering::Relaxed);
         }
         for s in self.spent.iter() {
             s.store(0, Ordering::Relaxed);

@@ -47,16 +47,36 @@ proptest! {
     }
 
     // Prefetching is a hint: asking for any caller's memory, at any step, known caller or
-    // not, changes no decision and never panics.
+    // not, changes no decision and never panics. Callers on Direct Routing, on a Calling
+    // Plan (whose calls read their pool and the domestic groups) and on Operator Connect with
+    // a domestic-only policy; dial strings that are the tenant's numbers (whose slots the
+    // steps ask for) among the others.
     #[test]
     fn prefetching_changes_nothing(
-        number in dialed(),
+        number in prop_oneof![
+            4 => dialed(),
+            1 => prop::sample::select(vec!["+14255550101", "+14255550102", "+12065550151"])
+                .prop_map(str::to_owned),
+        ],
         seed in any::<u64>(),
-        who in 0usize..2,
-        other in prop_oneof![0u32..4, Just(u32::MAX)],
+        who in 0usize..4,
+        other in prop_oneof![0u32..6, Just(u32::MAX)],
     ) {
-        let mut f = common::fx(&[]);
-        let user = f.user(["spencer", "john"][who]);
+        let mut f = common::fx(&[(
+            "extra",
+            r#"[[users]]
+id = "bob"
+number = "+12065550151"
+number_type = "calling_plan"
+calling_plan = "domestic"
+[[users]]
+id = "olga"
+number = "+12065550152"
+number_type = "operator_connect"
+operator = "Fabrikam"
+dial_out_policy = "DialoutCPCInternationalPSTNDomestic""#,
+        )]);
+        let user = f.user(["spencer", "john", "bob", "olga"][who]);
         let call = Call::new(user, &number);
         let d1 = f.engine.decide(&f.state, &call, &mut f.scratch, &mut Pcg64Mcg::seed_from_u64(seed), 0);
         let n1 = f.scratch.number.clone();

@@ -1565,7 +1565,7 @@ impl<'a> Sim<'a> {
                 p.name.clone(),
                 PoolReport {
                     used_min: self.state.pool_used(id),
-                    left_min: self.state.pool_left(engine, id),
+                    left_min: self.state.pool_left(id),
                 },
             );
         }
