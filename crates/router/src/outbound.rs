@@ -490,6 +490,14 @@ impl Engine {
         let p = &self.parties[call.caller.index()];
         self.prefetch_for(state, p, call.dialed);
         self.numbers.prefetch_filter(call.dialed);
+        // The pool's counter, whose pointer is in the pool's record `prefetch_for` asks for
+        // (and asked for a few calls ago, when the caller prefetched the call): it loads
+        // during cleanup and normalization.
+        if self.reaches_calling_plan(p) {
+            for pool in p.pools.into_iter().flatten() {
+                state.prefetch_pool_counter(pool);
+            }
+        }
         // 1. Gates.
         if !p.gates.private_calling() {
             return Decision::new(Outcome::Rejected(Reject::CallingDisabled));
@@ -660,7 +668,9 @@ impl Engine {
             prefetch(&self.domestic_groups);
         }
         if calling_plan {
-            state.prefetch_pools();
+            for pool in p.pools.into_iter().flatten() {
+                state.prefetch_pool(pool);
+            }
         }
     }
 

@@ -43,7 +43,7 @@ pub struct Settlement {
 }
 
 const _: () = assert!(
-    std::mem::offset_of!(State, options) + std::mem::size_of::<Box<[AtomicU64]>>()
+    std::mem::offset_of!(State, pools) + std::mem::size_of::<Box<[Pool]>>()
         <= State::HOT_LINES * 64
 );
 
@@ -71,16 +71,19 @@ pub struct State {
     /// answered; `u64::MAX` if none is pinged. Changed only under `options_lock`, right after
     /// the time it follows from.
     healthy_before: AtomicU64,
-    /// Time of each gateway's last answered OPTIONS (ms; `u64::MAX`: never).
+    /// Each Calling Plan pool's allowance and minutes used: a Calling Plan call reads its
+    /// pool's here, in one array this line points to (not the allowance from the engine's
+    /// pool records and the count from an array of its own), so that a caller can ask for
+    /// the pool ([`State::prefetch_pool`]) and then its counter
+    /// ([`State::prefetch_pool_counter`]) without another line of the state.
+    pools: Box<[Pool]>,
+    /// Time of each gateway's last answered OPTIONS (ms; `u64::MAX`: never): read only
+    /// once `healthy_before` has passed.
     options: Box<[AtomicU64]>,
     /// Which gateways are pinged (the others are always healthy).
     pinged: Box<[bool]>,
     /// Held by whoever changes an OPTIONS time, until `healthy_before` agrees with it.
     options_lock: Mutex<()>,
-    /// Each Calling Plan pool's allowance and minutes used: a Calling Plan call reads its
-    /// pool's here, in one array the state's second line points to, rather than the
-    /// allowance from the engine's pool records and the count from an array of its own.
-    pools: Box<[Pool]>,
     /// Remaining one-time credits in thousandths of a minute (unused when not a balance).
     credits: Arc<AtomicI64>,
     /// Paid minutes per party this period (only when some calling policy has a spend limit).
@@ -255,11 +258,23 @@ impl State {
         }
     }
 
-    /// Starts loading the state's line that points to the Calling Plan pools (past the hot
-    /// one), for a call that will likely read its pool.
+    /// Starts loading pool `p`'s allowance and the pointer to its counter, for a call that
+    /// will likely read them (a hint: an unknown pool is ignored).
     #[inline]
-    pub(crate) fn prefetch_pools(&self) {
-        tpr_types::prefetch(&self.pools);
+    pub(crate) fn prefetch_pool(&self, p: PoolId) {
+        if let Some(pool) = self.pools.get(p.index()) {
+            tpr_types::prefetch(pool);
+        }
+    }
+
+    /// Starts loading pool `p`'s counter, which has an allocation of its own (shared with the
+    /// state a reload replaces this one with): reads the pool's record, which
+    /// [`State::prefetch_pool`] asks for.
+    #[inline]
+    pub(crate) fn prefetch_pool_counter(&self, p: PoolId) {
+        if let Some(pool) = self.pools.get(p.index()) {
+            tpr_types::prefetch(Arc::as_ptr(&pool.used));
+        }
     }
 
     /// Gateway `g`'s OPTIONS time. Panics on a gateway the engine does not have.
