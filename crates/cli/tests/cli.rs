@@ -786,6 +786,19 @@ fn bench_reports_the_fastest_of_its_rounds() {
         stdout.contains("\n       each decision asks for the coming calls' memory: "),
         "{stdout}"
     );
+    // The Calling Plan variant of the same tenant: most of its calls go to the Calling Plan,
+    // through the same prefetch steps.
+    let cp = "scenarios/perf/small-50rules-calling-plan.toml";
+    let out = tpr(&["bench", "--tenant", cp, "--tenants", "1100", "--calls", "20000"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let share = stdout
+        .split("calling-plan ")
+        .nth(1)
+        .and_then(|rest| rest.split(" %").next())
+        .and_then(|p| p.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(share > 75.0, "{stdout}");
     let out = tpr(&["bench", "--calls", "20000", "--rounds", "0"], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--rounds must be at least 1"), "{}", text(&out.stderr));
