@@ -322,7 +322,7 @@ pub enum Prefetch {
     Party,
     /// The caller's policies, route table, gateways, ledger cell and plan; for such a dial
     /// string, the caller's emergency policy with its first number; for a caller whose calls
-    /// go to its Calling Plan, the domestic groups and the state's line of pools; and for a
+    /// go to its Calling Plan, the domestic groups and its pool records; and for a
     /// dial string that the filter says is one of the tenant's numbers, its slot.
     Records,
     /// The automaton of the caller's route table (when its lines are few, see
