@@ -55,10 +55,11 @@ const _: () = assert!(
 /// counters that new calls read.
 ///
 /// It starts a line, and what a decision reads of it is in that line: the ledger's cells, the
-/// ledger, and the time before which every gateway that is pinged counts as healthy, so that
-/// a decision reads no gateway's own OPTIONS time while they all answer. A caller asks for
-/// the line ahead, and with thousands of tenants each line more is a miss more: the ledger's
-/// own first line and the gateways' times were up to three more.
+/// ledger, the time before which every gateway that is pinged counts as healthy, so that a
+/// decision reads no gateway's own OPTIONS time while they all answer, and the pointer to the
+/// Calling Plan pools, which a Calling Plan call follows to its pool and its counter. A caller
+/// asks for the line ahead, and with thousands of tenants each line more is a miss more: the
+/// ledger's own first line and the gateways' times were up to three more.
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub struct State {
