@@ -54,6 +54,13 @@ pub struct Args {
     /// Clone the tenant this many times (each its own engine) and spread the calls over them.
     #[arg(long, value_name = "K", default_value_t = 1)]
     tenants: usize,
+    /// Hold the number of callers fixed while `--tenants` changes: resize the tenant's last
+    /// user range with numbers so that the copies have N callers in all (N / K each, rounded
+    /// down). The copies of a 50-caller tenant bring 50 callers each, whose records alone
+    /// outgrow the cache; at equal callers, runs with 1 and 10,000 tenants differ only in the
+    /// number of tenants.
+    #[arg(long, value_name = "N")]
+    callers: Option<u64>,
     /// Compile every tenant's automata on its own instead of sharing identical ones between
     /// tenants (what a router would do with distinct configurations). The naive baseline
     /// shares its identical regexes either way.
@@ -166,6 +173,10 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         None => Tenant::from_toml_str(DEFAULT_TENANT, "contoso.toml")
             .map_err(|e| anyhow::anyhow!("bundled tenant: {e}"))?,
     };
+    let tenant = match args.callers {
+        Some(n) => with_callers(tenant, n, args.tenants)?,
+        None => tenant,
+    };
     let compile_start = Instant::now();
     let interner = (!args.no_share).then(Interner::new);
     let limits = Limits { compact_plans: !args.lazy_plans, ..Limits::default() };
@@ -277,7 +288,54 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     Ok(Finish::Ok)
 }
 
-/// `812 KiB`, `70.4 MiB`.
+/// `tenant` with its last user range with numbers resized so that `k` copies of it have
+/// `total` callers (users with a number) in all, `total / k` each.
+fn with_callers(mut tenant: Tenant, total: u64, k: usize) -> Result<Tenant, UserError> {
+    let Some(i) = tenant.user_ranges.iter().rposition(|r| r.first_number.is_some()) else {
+        return Err(UserError::Message(format!(
+            "--callers resizes a user range with numbers ([[user_ranges]] with first_number), \
+             and tenant {} has none",
+            tenant.name
+        )));
+    };
+    let each = total / k as u64;
+    let listed = tenant.users.iter().filter(|u| u.number.is_some()).count() as u64;
+    let others = listed
+        + tenant
+            .user_ranges
+            .iter()
+            .enumerate()
+            .filter(|&(j, r)| j != i && r.first_number.is_some())
+            .map(|(_, r)| u64::from(r.count))
+            .sum::<u64>();
+    let name = &tenant.user_ranges[i].name;
+    let count = each.checked_sub(others).filter(|&c| c > 0).ok_or_else(|| {
+        UserError::Message(format!(
+            "--callers {total} over {k} tenant{} is {each} a tenant, and {others} callers \
+                 of each are outside user range {name:?}, which needs at least one: \
+                 give --callers at least {}",
+            if k == 1 { "" } else { "s" },
+            (others + 1) * k as u64
+        ))
+    })?;
+    let count = u32::try_from(count)
+        .ok()
+        .filter(|&c| c <= tpr_tenant::MAX_RANGE_USERS)
+        .ok_or_else(|| {
+            UserError::Message(format!(
+                "--callers {total} over {k} tenant{} needs {count} users in user range {name:?}, \
+             more than a range holds ({})",
+                if k == 1 { "" } else { "s" },
+                tpr_tenant::MAX_RANGE_USERS
+            ))
+        })?;
+    tenant
+        .resize_range(i, count)
+        .map_err(|e| UserError::Message(format!("--callers {total}: {e}")))?;
+    Ok(tenant)
+}
+
+/// `812 KiB`, `70.4 MiB`./// `812 KiB`, `70.4 MiB`.
 pub(crate) fn size(bytes: usize) -> String {
     if bytes < 1 << 20 {
         format!("{} KiB", bytes.div_ceil(1 << 10))

@@ -804,6 +804,65 @@ fn bench_reports_the_fastest_of_its_rounds() {
     assert!(text(&out.stderr).contains("--rounds must be at least 1"), "{}", text(&out.stderr));
 }
 
+/// `--callers N` holds the callers fixed as `--tenants` changes: the tenant's user range is
+/// resized so that the copies have N callers in all (rounded down to a multiple of K), and
+/// what cannot be done is refused before any work.
+#[test]
+fn bench_holds_the_callers_fixed_over_tenant_counts() {
+    let small = "scenarios/perf/small-50rules.toml";
+    for (tenants, callers) in [("1", "994"), ("7", "994"), ("2", "1000")] {
+        let args = ["bench", "--tenant", small, "--tenants", tenants, "--callers", "1000"];
+        let out = tpr(&[&args[..], &["--calls", "3000"]].concat(), None);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let head = format!("tenant contoso x{tenants}: {callers} callers, ");
+        let want = if tenants == "1" { head.replace("994", "1000") } else { head };
+        assert!(stdout.starts_with(&want), "{want} in {stdout}");
+    }
+    for (args, message) in [
+        (
+            &["--tenants", "3", "--callers", "10"][..],
+            "--callers 10 over 3 tenants is 3 a tenant, and 4 callers of each are outside user \
+             range \"agents\", which needs at least one: give --callers at least 15",
+        ),
+        (
+            &["--callers", "20000000"],
+            "--callers 20000000 over 1 tenant needs 19999996 users in user range \"agents\", more \
+             than a range holds (10000000)",
+        ),
+    ] {
+        let out = tpr(&[&["bench", "--tenant", small, "--calls", "100"][..], args].concat(), None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(text(&out.stderr), format!("tpr: {message}\n"), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // Agents counting up from just below the support queue's number take it at 100.
+    let dir = std::env::temp_dir().join(format!("tpr-callers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let clash = dir.join("clash.toml");
+    let toml = std::fs::read_to_string(workspace().join(small)).unwrap();
+    let moved = toml.replace("first_number = \"+14255560000\"", "first_number = \"+18005550100\"");
+    assert_ne!(moved, toml);
+    std::fs::write(&clash, moved).unwrap();
+    let args = ["bench", "--tenant", clash.to_str().unwrap(), "--calls", "100", "--callers"];
+    assert!(tpr(&[&args[..], &["103"]].concat(), None).status.success());
+    let out = tpr(&[&args[..], &["104"]].concat(), None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "tpr: --callers 104: user range \"agents\": with 100 users it assigns +18005550199, \
+         the number of resource account support-queue\n"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let out = tpr(&["bench", "--tenant", "scenarios/tenants/acme.toml", "--callers", "9"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "tpr: --callers resizes a user range with numbers ([[user_ranges]] with first_number), \
+         and tenant acme has none\n"
+    );
+}
+
 /// `-` sends one output to standard output in place of the text report; outputs that cannot
 /// be written are refused before the run (nothing on standard output), not after it.
 #[test]

@@ -49,7 +49,8 @@ pub use directrouting::{
 };
 pub use load::{DIAL_OUT_POLICIES, LoadError, LoadErrors};
 pub use model::{
-    CallingPlan, EffectivePlanError, NumberType, Tenant, User, UserPolicies, UserRange,
+    CallingPlan, EffectivePlanError, MAX_RANGE_USERS, NumberType, Tenant, User, UserPolicies,
+    UserRange,
 };
 pub use policies::{
     BlockedNumbers, BusyOnBusy, CallerIdPolicy, CallerIdSubstitute, CallingPolicy,

@@ -251,7 +251,7 @@ pub const DIAL_OUT_POLICIES: [&str; 12] = [
 ];
 
 /// Most users a range may generate.
-const MAX_RANGE_USERS: i64 = 10_000_000;
+const MAX_RANGE_USERS: i64 = crate::model::MAX_RANGE_USERS as i64;
 
 /// Names an object in messages, `user "alice"`, and is only formatted when a message is: a
 /// tenant of 100,000 users would otherwise build several such strings per user for nothing.
@@ -874,7 +874,7 @@ impl Tenant {
                 );
                 continue;
             }
-            if let Some(r) = user_ranges.iter().find(|r| number_in_range(n, r)) {
+            if let Some(r) = user_ranges.iter().find(|r| r.assigns(n)) {
                 l.error(
                     number.span(),
                     format!("{owner}: number {n} is also assigned by user range {:?}", r.name),
@@ -883,7 +883,7 @@ impl Tenant {
             numbers.insert(n, owner);
         }
         for (i, a) in user_ranges.iter().enumerate() {
-            if let Some(b) = user_ranges[..i].iter().find(|b| ranges_overlap(a, b)) {
+            if let Some(b) = user_ranges[..i].iter().find(|b| a.overlaps(b)) {
                 let span = raw.user_ranges.get(i).map_or(0..0, |r| r.span());
                 l.error(
                     span,
@@ -952,31 +952,6 @@ pub(crate) fn check_number(n: &str, number_type: Option<NumberType>) -> Result<(
         (false, false) => Err("must be E.164 (+ and country code) for this number type".into()),
         (_, true) => Err("must have 3 to 38 digits".into()),
     }
-}
-
-/// The numeric value of an E.164 string and its digit count.
-fn numeric(number: &str) -> Option<(u64, usize)> {
-    let d = number.strip_prefix('+').unwrap_or(number);
-    Some((d.parse().ok()?, d.len()))
-}
-
-/// Is `number` one of the numbers range `r` assigns?
-fn number_in_range(number: &str, r: &UserRange) -> bool {
-    let (Some((n, len)), Some((first, flen))) =
-        (numeric(number), r.first_number.as_deref().and_then(numeric))
-    else {
-        return false;
-    };
-    len == flen && n >= first && n - first < u64::from(r.count)
-}
-
-fn ranges_overlap(a: &UserRange, b: &UserRange) -> bool {
-    let (Some((x, xl)), Some((y, yl))) =
-        (a.first_number.as_deref().and_then(numeric), b.first_number.as_deref().and_then(numeric))
-    else {
-        return false;
-    };
-    xl == yl && x < y + u64::from(b.count) && y < x + u64::from(a.count)
 }
 
 /// The elements of an optional list.

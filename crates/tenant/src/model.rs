@@ -9,6 +9,9 @@ use crate::accounts::{CallingPlans, CapacitySettings, ResourceAccount};
 use crate::directrouting::DirectRouting;
 use crate::policies::Policies;
 
+/// Most users a range may generate.
+pub const MAX_RANGE_USERS: u32 = 10_000_000;
+
 /// A tenant, loaded and checked.
 #[derive(Debug, Clone)]
 pub struct Tenant {
@@ -159,6 +162,33 @@ impl UserRange {
         }
         digits.parse().ok().filter(|&k| k < self.count)
     }
+
+    /// Is `number` one of the numbers the range assigns?
+    pub fn assigns(&self, number: &str) -> bool {
+        let (Some((n, len)), Some((first, flen))) =
+            (numeric(number), self.first_number.as_deref().and_then(numeric))
+        else {
+            return false;
+        };
+        len == flen && n >= first && n - first < u64::from(self.count)
+    }
+
+    /// Do the two ranges assign a number in common?
+    pub fn overlaps(&self, other: &UserRange) -> bool {
+        let (Some((x, xl)), Some((y, yl))) = (
+            self.first_number.as_deref().and_then(numeric),
+            other.first_number.as_deref().and_then(numeric),
+        ) else {
+            return false;
+        };
+        xl == yl && x < y + u64::from(other.count) && y < x + u64::from(self.count)
+    }
+}
+
+/// The numeric value of an E.164 string and its digit count.
+fn numeric(number: &str) -> Option<(u64, usize)> {
+    let d = number.strip_prefix('+').unwrap_or(number);
+    Some((d.parse().ok()?, d.len()))
 }
 
 /// `+14255560000` + 7 = `+14255560007`, keeping the width.
@@ -187,6 +217,57 @@ impl Tenant {
             return Some(Cow::Borrowed(u));
         }
         self.user_ranges.iter().find_map(|r| r.index_of(id).and_then(|k| r.user(k))).map(Cow::Owned)
+    }
+
+    /// Gives user range `index` `count` users instead of its own, checked as loading checks
+    /// a range: its numbers must fit their digits and be no listed user's or resource
+    /// account's, nor another range's, and it must generate no listed user's id. `tpr bench
+    /// --callers` uses it to hold the number of callers fixed while the number of tenants
+    /// changes. On error the tenant is left as it was.
+    pub fn resize_range(&mut self, index: usize, count: u32) -> Result<(), String> {
+        let Some(range) = self.user_ranges.get(index) else {
+            return Err(format!("the tenant has no user range {index}"));
+        };
+        let mut resized = range.clone();
+        resized.count = count;
+        let who = format!("user range {:?}", resized.name);
+        if !(1..=MAX_RANGE_USERS).contains(&count) {
+            return Err(format!("{who}: count must be 1 to {MAX_RANGE_USERS}, got {count}"));
+        }
+        if let Some(first) = &resized.first_number
+            && resized.user(count - 1).and_then(|u| u.number).is_none()
+        {
+            return Err(format!(
+                "{who}: {count} numbers counting up from {first} do not fit its digits"
+            ));
+        }
+        let listed =
+            self.users.iter().filter_map(|u| u.number.as_deref().map(|n| ("user", &u.id, n)));
+        let accounts = self
+            .resource_accounts
+            .iter()
+            .filter_map(|a| a.number.as_deref().map(|n| ("resource account", &a.id, n)));
+        if let Some((kind, id, n)) = listed.chain(accounts).find(|(_, _, n)| resized.assigns(n)) {
+            return Err(format!(
+                "{who}: with {count} users it assigns {n}, the number of {kind} {id}"
+            ));
+        }
+        if let Some(other) =
+            self.user_ranges.iter().enumerate().find(|&(i, r)| i != index && resized.overlaps(r))
+        {
+            return Err(format!(
+                "{who}: with {count} users it assigns numbers that user range {:?} assigns too",
+                other.1.name
+            ));
+        }
+        if let Some(u) = self.users.iter().find(|u| resized.index_of(&u.id).is_some()) {
+            return Err(format!(
+                "{who}: with {count} users it generates id {:?}, which a listed user already has",
+                u.id
+            ));
+        }
+        self.user_ranges[index] = resized;
+        Ok(())
     }
 
     /// Number of users, listed and generated.

@@ -609,3 +609,51 @@ number = "+1425;ext=1234567890123"
         ]
     );
 }
+
+#[test]
+fn a_range_resizes_under_the_checks_loading_makes() {
+    let text = format!(
+        "{HEAD}[[users]]\nid = \"r0050\"\nnumber = \"+14255570000\"\n[[resource_accounts]]\nid = \"aa\"\nkind = \"auto_attendant\"\nnumber = \"+14255560100\"\n[[user_ranges]]\nname = \"r1\"\nid_prefix = \"r\"\ncount = 10\nfirst_number = \"+14255550000\"\n[[user_ranges]]\nname = \"r2\"\nid_prefix = \"s\"\ncount = 10\nfirst_number = \"+14255560000\"\n"
+    );
+    let t = Tenant::from_toml_str(&text, "t.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.user_count(), 21);
+    let resized = |range: usize, count: u32| {
+        let mut r = t.clone();
+        r.resize_range(range, count).map(|()| r)
+    };
+    // Up and down, to one.
+    let r = resized(0, 300).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.user_count(), 311);
+    assert_eq!(r.user("r299").unwrap().number.as_deref(), Some("+14255550299"));
+    let r = resized(0, 100).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.user("r99").unwrap().number.as_deref(), Some("+14255550099"));
+    assert_eq!(resized(0, 1).unwrap().user_count(), 12);
+    // Each check, naming the range; the tenant is left as it was.
+    let e = |range, count| resized(range, count).err().unwrap_or_default();
+    assert_eq!(
+        e(0, 10001),
+        "user range \"r1\": with 10001 users it assigns numbers that user range \"r2\" assigns too"
+    );
+    assert_eq!(
+        e(1, 101),
+        "user range \"r2\": with 101 users it assigns +14255560100, the number of resource account aa"
+    );
+    assert_eq!(
+        e(1, 10001),
+        "user range \"r2\": with 10001 users it assigns +14255570000, the number of user r0050"
+    );
+    assert_eq!(
+        e(0, 1001),
+        "user range \"r1\": with 1001 users it generates id \"r0050\", which a listed user already has"
+    );
+    assert_eq!(e(0, 0), "user range \"r1\": count must be 1 to 10000000, got 0");
+    assert_eq!(e(2, 5), "the tenant has no user range 2");
+    let mut edge = t.clone();
+    edge.user_ranges[1].first_number = Some("+99999999990".into());
+    assert_eq!(
+        edge.resize_range(1, 11).err().unwrap_or_default(),
+        "user range \"r2\": 11 numbers counting up from +99999999990 do not fit its digits"
+    );
+    assert_eq!(edge.user_ranges[1].count, 10);
+    edge.resize_range(1, 10).unwrap_or_else(|e| panic!("{e}"));
+}
