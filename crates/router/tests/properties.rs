@@ -50,13 +50,16 @@ proptest! {
     // not, changes no decision and never panics. Callers on Direct Routing, on a Calling
     // Plan (whose calls read their pool and the domestic groups) and on Operator Connect with
     // a domestic-only policy; dial strings that are the tenant's numbers (whose slots the
-    // steps ask for) among the others.
+    // steps ask for) among the others, in a tenant of over 64 numbers (whose filter the steps
+    // ask for by the dial string's probes).
     #[test]
     fn prefetching_changes_nothing(
         number in prop_oneof![
             4 => dialed(),
-            1 => prop::sample::select(vec!["+14255550101", "+14255550102", "+12065550151"])
-                .prop_map(str::to_owned),
+            1 => prop::sample::select(vec![
+                "+14255550101", "+14255550102", "+12065550151", "+14255570042", "+14255570100",
+            ])
+            .prop_map(str::to_owned),
         ],
         seed in any::<u64>(),
         who in 0usize..4,
@@ -74,7 +77,13 @@ id = "olga"
 number = "+12065550152"
 number_type = "operator_connect"
 operator = "Fabrikam"
-dial_out_policy = "DialoutCPCInternationalPSTNDomestic""#,
+dial_out_policy = "DialoutCPCInternationalPSTNDomestic"
+[[user_ranges]]
+name = "agents"
+id_prefix = "agent"
+count = 100
+first_number = "+14255570000"
+voice_routing_policy = "No Restrictions""#,
         )]);
         let user = f.user(["spencer", "john", "bob", "olga"][who]);
         let call = Call::new(user, &number);
