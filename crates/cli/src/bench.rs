@@ -52,8 +52,10 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1)]
     threads: usize,
     /// Clone the tenant this many times (each its own engine) and spread the calls over them.
-    #[arg(long, value_name = "K", default_value_t = 1)]
-    tenants: usize,
+    /// A list (`1,100,10000`) runs the bench once per count, in order, and ends with a table
+    /// of their rates against the first's.
+    #[arg(long, value_name = "K", value_delimiter = ',', default_value = "1")]
+    tenants: Vec<usize>,
     /// Hold the number of callers fixed while `--tenants` changes: resize the tenant's last
     /// user range with numbers so that the copies have N callers in all (N / K each, rounded
     /// down). The copies of a 50-caller tenant bring 50 callers each, whose records alone
@@ -152,7 +154,7 @@ const KINDS: [&str; 6] =
     ["direct-routing", "calling-plan", "operator-connect", "internal", "emergency", "rejected"];
 
 pub fn run(args: Args) -> anyhow::Result<Finish> {
-    if args.threads == 0 || args.tenants == 0 || args.calls == 0 || args.rounds == 0 {
+    if args.threads == 0 || args.tenants.contains(&0) || args.calls == 0 || args.rounds == 0 {
         return Err(UserError::Message(
             "--calls, --threads, --tenants and --rounds must be at least 1".into(),
         )
@@ -165,7 +167,7 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         ))
         .into());
     }
-    if args.tenants > MAX_TENANTS {
+    if args.tenants.iter().any(|&k| k > MAX_TENANTS) {
         return Err(UserError::Message(format!("--tenants must be at most {MAX_TENANTS}")).into());
     }
     let tenant = match &args.tenant {
@@ -173,15 +175,65 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         None => Tenant::from_toml_str(DEFAULT_TENANT, "contoso.toml")
             .map_err(|e| anyhow::anyhow!("bundled tenant: {e}"))?,
     };
-    let tenant = match args.callers {
-        Some(n) => with_callers(tenant, n, args.tenants)?,
-        None => tenant,
-    };
+    // Every count's tenant before any work: one that cannot be made stops the run up front.
+    let runs = args
+        .tenants
+        .iter()
+        .map(|&k| match args.callers {
+            Some(n) => with_callers(tenant.clone(), n, k).map(|t| (k, t)),
+            None => Ok((k, tenant.clone())),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = std::io::stdout().lock();
+    let mut series = Vec::with_capacity(runs.len());
+    for (k, tenant) in &runs {
+        series.push(bench_copies(tenant, *k, &args, &mut out)?);
+    }
+    if series.len() > 1 {
+        write_series(&mut out, &series)?;
+    }
+    Ok(Finish::Ok)
+}
+
+/// What one tenant count gave: copies, callers, fastest rate (decisions/s), p99 (ns).
+struct Point {
+    copies: usize,
+    callers: usize,
+    rate: f64,
+    p99: u64,
+}
+
+/// The table that ends a run over several tenant counts: each count's rate against the
+/// first's.
+fn write_series(out: &mut impl Write, series: &[Point]) -> std::io::Result<()> {
+    let Some(first) = series.first() else { return Ok(()) };
+    writeln!(out, "over tenant counts (fastest rounds; against x{}):", first.copies)?;
+    for p in series {
+        writeln!(
+            out,
+            "  x{:<8} {:>9} callers  {:>6.2} M decisions/s  {:>4.0} %  p99 {} ns",
+            p.copies,
+            p.callers,
+            p.rate / 1e6,
+            100.0 * p.rate / first.rate,
+            p.p99
+        )?;
+    }
+    out.flush()
+}
+
+/// Compiles `k` copies of `tenant`, measures them (and the naive baseline if asked) and
+/// reports.
+fn bench_copies(
+    tenant: &Tenant,
+    k: usize,
+    args: &Args,
+    out: &mut impl Write,
+) -> anyhow::Result<Point> {
     let compile_start = Instant::now();
     let interner = (!args.no_share).then(Interner::new);
     let limits = Limits { compact_plans: !args.lazy_plans, ..Limits::default() };
-    let engines =
-        compile_all(&tenant, args.tenants, args.threads, Build::Tpr(interner.as_ref(), &limits))?;
+    let engines = compile_all(tenant, k, args.threads, Build::Tpr(interner.as_ref(), &limits))?;
     let compile = compile_start.elapsed();
     let users: usize = engines.iter().map(|l| l.users.len()).sum();
     if users == 0 {
@@ -211,12 +263,10 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
         ),
     };
     let memory = if args.lazy_plans { memory + "; dial plans as lazy DFAs" } else { memory };
-    let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "tenant {} x{}: {} callers, compiled in {:.2} s ({memory})",
+        "tenant {} x{k}: {} callers, compiled in {:.2} s ({memory})",
         tenant.name,
-        args.tenants,
         users,
         compile.as_secs_f64(),
     )?;
@@ -243,8 +293,8 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
             .map(|l| l.engine.memory_usage().saturating_sub(l.engine.table_memory_usage()))
             .sum(),
     };
-    let fast = measure(&engines, &jobs, &args, automata)?;
-    report(&mut out, "tpr", &fast, args.calls)?;
+    let fast = measure(&engines, &jobs, args, automata)?;
+    report(out, "tpr", &fast, args.calls)?;
     if let Some(line) = last_level_cache().and_then(|c| automata_outgrow(automata, fast.lazy.1, c))
     {
         writeln!(out, "       {line}")?;
@@ -269,10 +319,9 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
     if args.baseline.is_some() {
         // Copies share identical naive regexes, as a script's regex cache would, even with
         // --no-share (which is about tpr's own automata).
-        let naive =
-            compile_all(&tenant, args.tenants, args.threads, Build::Naive(&Interner::new()))?;
-        let slow = measure(&naive, &jobs, &args, automata)?;
-        report(&mut out, "naive", &slow, args.calls)?;
+        let naive = compile_all(tenant, k, args.threads, Build::Naive(&Interner::new()))?;
+        let slow = measure(&naive, &jobs, args, automata)?;
+        report(out, "naive", &slow, args.calls)?;
         let ratio = slow.wall.as_secs_f64() / fast.wall.as_secs_f64();
         let p99 = slow.histogram.value_at_quantile(0.99) as f64
             / fast.histogram.value_at_quantile(0.99).max(1) as f64;
@@ -285,7 +334,12 @@ pub fn run(args: Args) -> anyhow::Result<Finish> {
             ));
         }
     }
-    Ok(Finish::Ok)
+    Ok(Point {
+        copies: k,
+        callers: users,
+        rate: args.calls as f64 / fast.wall.as_secs_f64(),
+        p99: fast.histogram.value_at_quantile(0.99),
+    })
 }
 
 /// `tenant` with its last user range with numbers resized so that `k` copies of it have

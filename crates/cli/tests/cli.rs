@@ -819,7 +819,37 @@ fn bench_holds_the_callers_fixed_over_tenant_counts() {
         let want = if tenants == "1" { head.replace("994", "1000") } else { head };
         assert!(stdout.starts_with(&want), "{want} in {stdout}");
     }
+    // A list of counts runs each in order and ends with their rates against the first's.
+    let args = ["bench", "--tenant", small, "--tenants", "2,1,7", "--callers", "1000"];
+    let out = tpr(&[&args[..], &["--calls", "3000"]].concat(), None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let heads: Vec<&str> = stdout.lines().filter(|l| l.starts_with("tenant contoso x")).collect();
+    assert_eq!(heads.len(), 3, "{stdout}");
+    for (head, want) in
+        heads.iter().zip(["x2: 1000 callers", "x1: 1000 callers", "x7: 994 callers"])
+    {
+        assert!(head.starts_with(&format!("tenant contoso {want}, ")), "{stdout}");
+    }
+    let table: Vec<&str> =
+        stdout.lines().skip_while(|l| !l.starts_with("over tenant counts")).collect();
+    assert_eq!(table.len(), 4, "{stdout}");
+    assert_eq!(table[0], "over tenant counts (fastest rounds; against x2):");
+    for (row, copies) in table[1..].iter().zip(["x2 ", "x1 ", "x7 "]) {
+        assert!(row.trim_start().starts_with(copies), "{row}");
+        assert!(row.contains(" M decisions/s ") && row.contains(" %  p99 "), "{row}");
+    }
+    assert!(table[1].contains(" 100 %  p99 "), "{}", table[1]);
+    // One count prints no table.
+    assert!(!text(&tpr(&["bench", "--calls", "300"], None).stdout).contains("over tenant counts"));
     for (args, message) in [
+        (
+            // A count that cannot be made stops the run before any work, wherever it is.
+            &["--tenants", "1,3", "--callers", "10"][..],
+            "--callers 10 over 3 tenants is 3 a tenant, and 4 callers of each are outside user \
+             range \"agents\", which needs at least one: give --callers at least 15",
+        ),
+        (&["--tenants", "2,0"], "--calls, --threads, --tenants and --rounds must be at least 1"),
         (
             &["--tenants", "3", "--callers", "10"][..],
             "--callers 10 over 3 tenants is 3 a tenant, and 4 callers of each are outside user \
