@@ -55,6 +55,23 @@ pub(crate) fn any_bytes(greedy: bool) -> Hir {
     Hir::repetition(Repetition { min: 0, max: None, greedy, sub: Box::new(any) })
 }
 
+/// `P(?s-u:.)*` for the parse `P` of a pattern: matched anywhere, a match that runs to the
+/// end of the input, which is all an automaton scanned to the end can report. A `P` that ends
+/// with `$` stays as it is: nothing can follow its match, and the suffix's states would only
+/// add to every determinization step (2.4 % of the instructions of compiling 300 distinct
+/// `small-50rules` tenants).
+pub(crate) fn to_the_end(p: &Hir) -> Hir {
+    use regex_syntax::hir::{HirKind, Look};
+    match p.kind() {
+        HirKind::Concat(parts)
+            if parts.last().is_some_and(|l| *l.kind() == HirKind::Look(Look::End)) =>
+        {
+            p.clone()
+        }
+        _ => Hir::concat(vec![p.clone(), any_bytes(true)]),
+    }
+}
+
 /// The backtracking engine for patterns with lookaround or backreferences.
 pub(crate) fn build_backtracking(
     exact: &str,

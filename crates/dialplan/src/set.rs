@@ -43,7 +43,7 @@ use regex_automata::{Anchored, Input, MatchKind};
 use regex_syntax::hir::Hir;
 
 use crate::error::CompileErrorKind;
-use crate::pattern::{Checked, Pattern, any_bytes, build_backtracking, check};
+use crate::pattern::{Checked, Pattern, build_backtracking, check, to_the_end};
 use crate::rule::Limits;
 use crate::template::Spans;
 use tpr_types::Lines;
@@ -316,8 +316,7 @@ impl Compact {
     /// The automaton of every `P(?s:.)*` of `hirs` in compact rows, or `None` if it passes
     /// `limit` bytes or 16-bit rows.
     pub(crate) fn of_patterns(hirs: &[Hir], limit: usize) -> Option<Compact> {
-        let whole: Vec<Hir> =
-            hirs.iter().map(|h| Hir::concat(vec![h.clone(), any_bytes(true)])).collect();
+        let whole: Vec<Hir> = hirs.iter().map(to_the_end).collect();
         let dfa = dense_dfa(&whole, limit)?;
         let start =
             dfa.start_state(&start::Config::new().anchored(Anchored::No).look_behind(None)).ok()?;
@@ -632,8 +631,7 @@ impl PatternSet {
             return Ok(PatternSet { scanner: Scanner::Empty, confirm, any_confirm });
         }
         // `P(?s-u:.)*` for each pattern `P`, from the parse `check` made.
-        let whole_hirs: Vec<Hir> =
-            hirs.iter().map(|h| Hir::concat(vec![h.clone(), any_bytes(true)])).collect();
+        let whole_hirs: Vec<Hir> = hirs.iter().map(to_the_end).collect();
         let scanner = if prefer != Prefer::Overlapping
             && let Some(dfa) = dense_dfa(&whole_hirs, WHOLE_BUDGET.min(limits.max_plan_bytes / 4))
             && let Ok(start) =
@@ -1046,8 +1044,7 @@ mod tests {
         };
         let limit = 64 << 20;
         // The automaton `of_patterns` copies (every pattern as `P(?s:.)*`) builds...
-        let whole: Vec<Hir> =
-            hirs(370).into_iter().map(|h| Hir::concat(vec![h, any_bytes(true)])).collect();
+        let whole: Vec<Hir> = hirs(370).iter().map(to_the_end).collect();
         assert!(dense_dfa(&whole, limit).is_some());
         // ...and its lists are what does not fit.
         assert!(Compact::of_patterns(&hirs(370), limit).is_none());
