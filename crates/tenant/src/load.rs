@@ -737,15 +737,8 @@ impl Tenant {
                 dial_plan,
                 policies,
             };
-            if let Some(first) = &range.first_number
-                && range.user(range.count - 1).and_then(|u| u.number).is_none()
-            {
-                l.error(
-                    raw_range.span(),
-                    format!(
-                        "{who}: {count} numbers counting up from {first} do not fit its digits"
-                    ),
-                );
+            if let Some(why) = range.numbers_overflow() {
+                l.error(raw_range.span(), format!("{who}: {why}"));
             }
             if let Some(u) = users.iter().find(|u| range.index_of(&u.id).is_some()) {
                 l.error(

@@ -163,6 +163,15 @@ impl UserRange {
         digits.parse().ok().filter(|&k| k < self.count)
     }
 
+    /// Why the range's numbers do not fit, if its last one has more digits than its first.
+    pub(crate) fn numbers_overflow(&self) -> Option<String> {
+        let first = self.first_number.as_ref()?;
+        let last = self.count.checked_sub(1).and_then(|k| self.user(k)).and_then(|u| u.number);
+        last.is_none().then(|| {
+            format!("{} numbers counting up from {first} do not fit its digits", self.count)
+        })
+    }
+
     /// Is `number` one of the numbers the range assigns?
     pub fn assigns(&self, number: &str) -> bool {
         let (Some((n, len)), Some((first, flen))) =
@@ -234,12 +243,8 @@ impl Tenant {
         if !(1..=MAX_RANGE_USERS).contains(&count) {
             return Err(format!("{who}: count must be 1 to {MAX_RANGE_USERS}, got {count}"));
         }
-        if let Some(first) = &resized.first_number
-            && resized.user(count - 1).and_then(|u| u.number).is_none()
-        {
-            return Err(format!(
-                "{who}: {count} numbers counting up from {first} do not fit its digits"
-            ));
+        if let Some(why) = resized.numbers_overflow() {
+            return Err(format!("{who}: {why}"));
         }
         let listed =
             self.users.iter().filter_map(|u| u.number.as_deref().map(|n| ("user", &u.id, n)));

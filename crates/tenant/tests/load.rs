@@ -656,4 +656,14 @@ fn a_range_resizes_under_the_checks_loading_makes() {
     );
     assert_eq!(edge.user_ranges[1].count, 10);
     edge.resize_range(1, 10).unwrap_or_else(|e| panic!("{e}"));
+    // Loading says the same of such a range, where it is.
+    let text = format!(
+        "{HEAD}[[user_ranges]]\nname = \"r2\"\nid_prefix = \"s\"\ncount = 11\nfirst_number = \"+99999999990\"\n"
+    );
+    assert_eq!(
+        errors(&text),
+        vec![
+            "t.toml:4:1: error: user range \"r2\": 11 numbers counting up from +99999999990 do not fit its digits"
+        ]
+    );
 }
